@@ -1,0 +1,28 @@
+# relais_plugin(KIND SOURCES ... [SCHEMA file])
+# Declares the loadable module of one connector kind. The module is named
+# relais_<kind with '-' as '_'>.so and lands in ${RELAIS_PLUGIN_DIR}, where
+# `relais serve` looks for it by default. Its symbols from the core resolve
+# against the relais executable at load time. Default visibility is kept on
+# purpose: template statics (Asio's per-thread state) must bind to the
+# executable's single copy rather than to a private one in the module.
+function(relais_plugin kind)
+  cmake_parse_arguments(ARG "" "SCHEMA" "SOURCES" ${ARGN})
+  string(MAKE_C_IDENTIFIER ${kind} ident)
+  set(target relais_${ident})
+  set(extra)
+  if(ARG_SCHEMA)
+    relais_embed_files(${target}_schema NAMESPACE relais::embedded FILES ${ARG_SCHEMA})
+    set(extra ${${target}_schema_SOURCES})
+  endif()
+  add_library(${target} MODULE ${ARG_SOURCES} ${extra})
+  set_target_properties(${target} PROPERTIES PREFIX "" OUTPUT_NAME ${target}
+    LIBRARY_OUTPUT_DIRECTORY ${RELAIS_PLUGIN_DIR})
+  target_include_directories(${target} PRIVATE
+    $<TARGET_PROPERTY:relais_core,INTERFACE_INCLUDE_DIRECTORIES>)
+  target_compile_definitions(${target} PRIVATE
+    $<TARGET_PROPERTY:relais_core,INTERFACE_COMPILE_DEFINITIONS>)
+  target_link_libraries(${target} PRIVATE Boost::headers CURL::libcurl yaml-cpp)
+  add_dependencies(${target} relais)
+  relais_warnings(${target})
+  set_property(GLOBAL APPEND PROPERTY RELAIS_PLUGIN_TARGETS ${target})
+endfunction()

@@ -1,0 +1,61 @@
+#pragma once
+/// @file
+/// Transport-neutral request and response types. Plugins see these, never
+/// Beast's, so that the plugin ABI does not depend on the server's internals.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/error_class.hpp"
+
+namespace relais {
+
+/// One HTTP header; names compare case-insensitively through `find_header`.
+struct Header {
+    std::string name;
+    std::string value;
+};
+
+/// Decoded query parameters in the order they came (a name may repeat).
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+/// Returns the value of the first header named `name` (ASCII case-insensitive).
+const std::string* find_header(const std::vector<Header>& headers, std::string_view name) noexcept;
+
+/// Returns the value of the first query parameter named `name`.
+const std::string* find_param(const QueryParams& params, std::string_view name) noexcept;
+
+/// A request routed to a connector endpoint, already authenticated.
+struct IncomingRequest {
+    std::string method;      ///< "GET", "POST"...
+    std::string rest;        ///< path after /{kind}/{slug}/{endpoint}/, percent-decoded
+    QueryParams query;       ///< decoded; the signature parameters are removed
+    std::vector<Header> headers;
+    std::string body;
+    std::string request_id;  ///< from X-Request-ID or generated; forward it upstream
+    std::string client;      ///< name of the authenticated client
+};
+
+/// A response to send back. Error responses carry `error` so that the core
+/// can log and count them without parsing the body.
+struct HttpResponse {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::vector<Header> headers;
+    std::string body;
+    std::optional<ErrorClass> error;
+
+    /// `{"err":0,"data":<data_json>}`; `data_json` must be serialized JSON.
+    static HttpResponse data(std::string_view data_json);
+    /// `{"err":1,"err_class":…,"err_desc":…,"data":null}` with the class's status.
+    /// `description` is for humans and must never contain request values.
+    static HttpResponse failure(ErrorClass error, std::string_view description);
+};
+
+/// Appends `text` to `out` as a JSON string literal (quotes included).
+void append_json_string(std::string& out, std::string_view text);
+
+}  // namespace relais

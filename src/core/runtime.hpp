@@ -1,0 +1,68 @@
+#pragma once
+/// @file
+/// Everything built from one configuration: clients, connectors and the
+/// plugin modules behind them. A Runtime is immutable; SIGHUP builds a new
+/// one and swaps it in, while requests in flight finish on the old one.
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/relais_config.hpp"
+#include "core/connector.hpp"
+
+namespace relais {
+
+namespace auth {
+class ClientRegistry;
+}
+class PluginModule;
+
+/// A connector as routed by the core.
+struct ConnectorEntry {
+    std::string kind;
+    std::string slug;
+    std::string family;
+    std::string description;
+    std::string file;  ///< YAML it came from
+    std::shared_ptr<const Connector> connector;
+    std::unordered_map<std::string, std::size_t> endpoint_index;  ///< name -> index
+    /// At most this many requests of this connector run at once; beyond,
+    /// 503 `overloaded`. From the connector's `limits.concurrency`.
+    unsigned max_concurrency = 64;
+    mutable std::atomic<unsigned> in_flight{0};
+};
+
+class Runtime {
+public:
+    Runtime(RelaisConfig config, std::vector<std::shared_ptr<PluginModule>> modules,
+            std::vector<std::unique_ptr<ConnectorEntry>> connectors,
+            std::unique_ptr<const auth::ClientRegistry> clients);
+    ~Runtime();
+
+    const RelaisConfig& config() const noexcept { return config_; }
+    /// The connector routed at /{kind}/{slug}/, or nullptr.
+    const ConnectorEntry* find(std::string_view kind, std::string_view slug) const noexcept;
+    const std::vector<std::unique_ptr<ConnectorEntry>>& connectors() const noexcept {
+        return connectors_;
+    }
+    const auth::ClientRegistry& clients() const noexcept { return *clients_; }
+
+private:
+    // Declared first so that modules are unloaded after the connectors they built.
+    std::vector<std::shared_ptr<PluginModule>> modules_;
+    RelaisConfig config_;
+    std::vector<std::unique_ptr<ConnectorEntry>> connectors_;
+    std::unordered_map<std::string, const ConnectorEntry*> routes_;  ///< "kind/slug"
+    std::unique_ptr<const auth::ClientRegistry> clients_;
+};
+
+/// Loads relais.yaml, every connector it points to and the plugins they
+/// need, validating everything. Throws ConfigErrors listing every problem.
+std::shared_ptr<const Runtime> load_runtime(const std::filesystem::path& config_file);
+
+}  // namespace relais

@@ -1,0 +1,113 @@
+#pragma once
+/// @file
+/// Outbound HTTP for connectors: libcurl's multi interface driven by the
+/// Asio event loop of the calling thread. No thread per request and no
+/// blocking call: `perform` suspends the coroutine until curl is done.
+/// Each I/O thread (io_context) has its own multi handle, hence its own
+/// connection pool; connections are reused across requests.
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/http_types.hpp"
+
+namespace relais::upstream {
+
+/// TLS settings of an upstream. Verification is on unless turned off.
+struct TlsOptions {
+    bool verify = true;
+    std::string ca_file;          ///< empty: system store
+    std::string client_cert_file; ///< PEM client certificate (mutual TLS)
+    std::string client_key_file;  ///< PEM key of the client certificate
+};
+
+struct NoAuth {};
+struct BasicAuth {
+    std::string username;
+    std::string password;
+};
+struct BearerAuth {
+    std::string token;
+};
+struct ApiKeyHeaderAuth {
+    std::string header;  ///< e.g. "X-API-Key"
+    std::string value;
+};
+struct OAuth2ClientCredentials {
+    std::string token_url;
+    std::string client_id;
+    std::string client_secret;
+    std::string scope;  ///< optional
+};
+using AuthConfig =
+    std::variant<NoAuth, BasicAuth, BearerAuth, ApiKeyHeaderAuth, OAuth2ClientCredentials>;
+
+/// Upstream authentication, shared by all requests of a connector. For OAuth2
+/// it fetches the token through the same event loop and caches it until
+/// shortly before it expires; concurrent callers share one token request.
+class Authenticator {
+public:
+    Authenticator(AuthConfig config, TlsOptions tls, std::chrono::milliseconds timeout);
+    ~Authenticator();
+    Authenticator(const Authenticator&) = delete;
+    Authenticator& operator=(const Authenticator&) = delete;
+
+    struct Impl;
+
+private:
+    friend struct RequestRunner;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// One outbound request.
+struct Request {
+    std::string method = "GET";
+    std::string url;  ///< absolute http(s) URL, already escaped by the caller
+    std::vector<Header> headers;
+    std::string body;
+    std::chrono::milliseconds timeout{30'000};  ///< whole exchange
+    std::chrono::milliseconds connect_timeout{5'000};
+    std::size_t max_response_bytes = 16 * 1024 * 1024;
+    TlsOptions tls;
+    const Authenticator* auth = nullptr;  ///< must outlive the call
+};
+
+/// Why no HTTP response could be had. The detail names the cause in words
+/// (e.g. "connection refused"), never URLs with query strings or bodies.
+enum class Failure {
+    none,
+    unreachable,     ///< DNS, refused, reset, TLS handshake or verification
+    timeout,         ///< connect or total timeout
+    too_large,       ///< response over max_response_bytes
+    auth_failed,     ///< could not obtain an OAuth2 token
+    internal,        ///< curl refused the request (bad URL...)
+};
+
+struct Response {
+    long status = 0;
+    std::vector<Header> headers;
+    std::string body;
+};
+
+struct Result {
+    Failure failure = Failure::none;
+    std::string detail;
+    Response response;  ///< meaningful when failure == none
+    std::chrono::microseconds elapsed{0};
+};
+
+/// Performs `request` on the current thread's event loop. Never throws for
+/// network errors; they come back in `Result::failure`.
+boost::asio::awaitable<Result> perform(Request request);
+
+/// Maps a failure to the envelope error class (unreachable/auth → 502
+/// upstream-unreachable, timeout → 504 upstream-timeout, too_large → 502
+/// upstream-invalid-response, internal → 500).
+ErrorClass error_class_of(Failure failure) noexcept;
+
+}  // namespace relais::upstream
