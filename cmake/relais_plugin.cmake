@@ -1,4 +1,4 @@
-# relais_plugin(KIND SOURCES ... [SCHEMA file])
+# relais_plugin(KIND SOURCES ... [SCHEMA file] [OUTPUT_DIR dir] [LIBRARIES lib...])
 # Declares the loadable module of one connector kind. The module is named
 # relais_<kind with '-' as '_'>.so and lands in ${RELAIS_PLUGIN_DIR}, where
 # `relais serve` looks for it by default. Its symbols from the core resolve
@@ -6,7 +6,10 @@
 # purpose: template statics (Asio's per-thread state) must bind to the
 # executable's single copy rather than to a private one in the module.
 function(relais_plugin kind)
-  cmake_parse_arguments(ARG "" "SCHEMA" "SOURCES" ${ARGN})
+  cmake_parse_arguments(ARG "" "SCHEMA;OUTPUT_DIR" "SOURCES;LIBRARIES" ${ARGN})
+  if(NOT ARG_OUTPUT_DIR)
+    set(ARG_OUTPUT_DIR ${RELAIS_PLUGIN_DIR})
+  endif()
   string(MAKE_C_IDENTIFIER ${kind} ident)
   set(target relais_${ident})
   set(extra)
@@ -16,12 +19,12 @@ function(relais_plugin kind)
   endif()
   add_library(${target} MODULE ${ARG_SOURCES} ${extra})
   set_target_properties(${target} PROPERTIES PREFIX "" OUTPUT_NAME ${target}
-    LIBRARY_OUTPUT_DIRECTORY ${RELAIS_PLUGIN_DIR})
+    LIBRARY_OUTPUT_DIRECTORY ${ARG_OUTPUT_DIR})
   target_include_directories(${target} PRIVATE
     $<TARGET_PROPERTY:relais_core,INTERFACE_INCLUDE_DIRECTORIES>)
   target_compile_definitions(${target} PRIVATE
     $<TARGET_PROPERTY:relais_core,INTERFACE_COMPILE_DEFINITIONS>)
-  target_link_libraries(${target} PRIVATE Boost::headers CURL::libcurl yaml-cpp)
+  target_link_libraries(${target} PRIVATE Boost::headers ${ARG_LIBRARIES})
   add_dependencies(${target} relais)
   relais_warnings(${target})
   set_property(GLOBAL APPEND PROPERTY RELAIS_PLUGIN_TARGETS ${target})

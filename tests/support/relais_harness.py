@@ -1,0 +1,176 @@
+"""Runs the real relais binary for integration tests.
+
+A Workspace is a temporary directory holding relais.yaml, a connectors/
+folder and the data directory. RelaisProcess starts `relais serve` on it
+(the config should listen on port 0), waits for the `listening` log line to
+learn the port, and offers a small HTTP client. Standard output and error go
+to files in the workspace so that tests can search everything relais wrote.
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import textwrap
+import time
+
+RELAIS_BIN = os.environ.get("RELAIS_BIN", "relais")
+PLUGIN_DIR = os.environ.get("RELAIS_PLUGIN_DIR", "")
+TEST_PLUGIN_DIR = os.environ.get("RELAIS_TEST_PLUGIN_DIR", "")
+SOURCE_DIR = os.environ.get("RELAIS_SOURCE_DIR", "")
+
+
+class Workspace:
+    """A temporary directory with relais.yaml, connectors/ and var/."""
+
+    def __init__(self):
+        self.root = tempfile.mkdtemp(prefix="relais-test-")
+        self.connectors = os.path.join(self.root, "connectors")
+        self.data = os.path.join(self.root, "var")
+        os.makedirs(self.connectors)
+        self.config = os.path.join(self.root, "relais.yaml")
+
+    def write(self, relative, text):
+        """Writes a file (dedented) under the workspace; returns its path."""
+        path = os.path.join(self.root, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(textwrap.dedent(text))
+        return path
+
+    def write_config(self, text):
+        return self.write("relais.yaml", text)
+
+    def write_connector(self, name, text):
+        return self.write(os.path.join("connectors", name), text)
+
+    def cleanup(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    def __repr__(self):
+        return f"Response({self.status}, {self.body[:300]!r})"
+
+
+class RelaisProcess:
+    """`relais serve --config <workspace>/relais.yaml`, started on demand."""
+
+    def __init__(self, workspace, env=None, args=()):
+        self.ws = workspace
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.args = list(args)
+        self.proc = None
+        self.port = None
+        self.stdout_path = os.path.join(workspace.root, "stdout.log")
+        self.stderr_path = os.path.join(workspace.root, "stderr.log")
+
+    def start(self, timeout=15):
+        self._out = open(self.stdout_path, "ab")
+        self._err = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen(
+            [RELAIS_BIN, "serve", "--config", self.ws.config, *self.args],
+            stdout=self._out, stderr=self._err, env=self.env, cwd=self.ws.root)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.log_lines():
+                if line.get("event") == "listening":
+                    self.port = int(line["port"])
+                    return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"relais exited with {self.proc.returncode}:\n{self.stderr_text()}")
+            time.sleep(0.02)
+        self.stop(signal.SIGKILL)
+        raise RuntimeError(f"relais did not start listening:\n{self.stderr_text()}")
+
+    def stderr_text(self):
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def log_lines(self):
+        """Every JSON log line written so far (stderr), parsed."""
+        lines = []
+        for raw in self.stderr_text().splitlines():
+            try:
+                lines.append(json.loads(raw))
+            except ValueError:
+                pass
+        return lines
+
+    def wait_for_log(self, predicate, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.log_lines():
+                if predicate(line):
+                    return line
+            time.sleep(0.05)
+        raise AssertionError("expected log line not written:\n" + self.stderr_text())
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        """Sends `sig` and waits; returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._out.close()
+        self._err.close()
+        return self.proc.returncode
+
+    def connection(self, timeout=30):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        """One request on a fresh connection. `body` may be bytes, str or a
+        JSON-serialisable object (sent as application/json)."""
+        headers = dict(headers or {})
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            headers.setdefault("Content-Type", "application/json")
+        conn = self.connection(timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+
+def written_bytes(workspace):
+    """Every byte relais could have written: all files under the workspace
+    (data directory, logs, captured stdout/stderr)."""
+    chunks = []
+    for folder, _, files in os.walk(workspace.root):
+        for name in files:
+            with open(os.path.join(folder, name), "rb") as f:
+                chunks.append(f.read())
+    return b"\n".join(chunks)
