@@ -55,9 +55,17 @@ public:
     /// timestamp more than 30 s away, nonce seen in the last 30 s →
     /// invalid_signature / expired_signature / replayed_nonce; remote
     /// address outside the client's allow-list → address_not_allowed.
+    ///
+    /// Credentials are taken from the first of: a `signature` parameter
+    /// (Publik), an `apikey` parameter, the Authorization header (Bearer or
+    /// Basic). A Publik nonce is recorded only once everything else passed;
+    /// a full NonceCache gives `overloaded`. A query whose parameter names
+    /// are not valid %-encoding gives `bad_request`.
     AuthResult authenticate(const CallerInfo& caller, NonceCache& nonces) const;
 
-    /// Whether `client` may call `endpoint` of `connector`.
+    /// Whether `client` may call `endpoint` of `connector`. `connector` must
+    /// be one of those the registry was built with (grants are keyed by
+    /// address, resolved once at construction).
     bool granted(const Client& client, const ConnectorEntry& connector,
                  std::string_view endpoint) const;
 

@@ -10,7 +10,7 @@ import http.client
 import json
 import os
 import shutil
-import signal
+import signal as signals
 import subprocess
 import tempfile
 import textwrap
@@ -95,7 +95,7 @@ class RelaisProcess:
                 raise RuntimeError(
                     f"relais exited with {self.proc.returncode}:\n{self.stderr_text()}")
             time.sleep(0.02)
-        self.stop(signal.SIGKILL)
+        self.stop(signals.SIGKILL)
         raise RuntimeError(f"relais did not start listening:\n{self.stderr_text()}")
 
     def stderr_text(self):
@@ -124,7 +124,7 @@ class RelaisProcess:
     def signal(self, sig):
         self.proc.send_signal(sig)
 
-    def stop(self, sig=signal.SIGTERM, timeout=20):
+    def stop(self, sig=signals.SIGTERM, timeout=20):
         """Sends `sig` and waits; returns the exit code."""
         if self.proc is None:
             return None

@@ -1,0 +1,66 @@
+#include "auth/nonce_cache.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace relais::auth {
+
+namespace {
+
+/// Earliest expiry on top of the heap.
+constexpr auto later = [](const auto& a, const auto& b) { return a.first > b.first; };
+
+}  // namespace
+
+std::size_t NonceCache::DigestHash::operator()(const Digest& d) const noexcept {
+    // The digest is already uniformly distributed: any 8 bytes of it will do.
+    std::size_t h = 0;
+    std::memcpy(&h, d.data(), sizeof h);
+    return h;
+}
+
+NonceCache::Outcome NonceCache::remember(std::string_view nonce,
+                                         std::chrono::system_clock::time_point now,
+                                         std::chrono::system_clock::time_point forget_at) {
+    // A digest keeps entries small and of one size whatever the nonce, and
+    // keeps a caller from choosing which hash bucket its nonces land in.
+    unsigned char full_digest[EVP_MAX_MD_SIZE];
+    unsigned int full_size = 0;
+    if (EVP_Digest(nonce.data(), nonce.size(), full_digest, &full_size, EVP_sha256(), nullptr) !=
+        1) {
+        throw std::runtime_error("SHA-256 computation failed");
+    }
+    Digest digest;
+    std::copy_n(full_digest, digest.size(), digest.begin());
+
+    const std::scoped_lock lock(mutex_);
+    drop_expired(now);
+    if (live_.contains(digest)) {
+        return Outcome::replayed;
+    }
+    if (live_.size() >= capacity_) {
+        return Outcome::full;
+    }
+    live_.insert(digest);
+    expiries_.emplace_back(forget_at, digest);
+    std::push_heap(expiries_.begin(), expiries_.end(), later);
+    return Outcome::recorded;
+}
+
+std::size_t NonceCache::size() const {
+    const std::scoped_lock lock(mutex_);
+    return live_.size();
+}
+
+void NonceCache::drop_expired(std::chrono::system_clock::time_point now) {
+    while (!expiries_.empty() && expiries_.front().first <= now) {
+        live_.erase(expiries_.front().second);
+        std::pop_heap(expiries_.begin(), expiries_.end(), later);
+        expiries_.pop_back();
+    }
+}
+
+}  // namespace relais::auth

@@ -1,0 +1,88 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "auth/nonce_cache.hpp"
+
+namespace relais::auth {
+namespace {
+
+using namespace std::chrono_literals;
+using Outcome = NonceCache::Outcome;
+
+const std::chrono::system_clock::time_point t0{std::chrono::seconds(1'700'000'000)};
+
+TEST(AuthNonceCache, RefusesAReplayUntilExpiry) {
+    NonceCache cache;
+    EXPECT_EQ(cache.remember("n1", t0, t0 + 30s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("n1", t0 + 1s, t0 + 31s), Outcome::replayed);
+    EXPECT_EQ(cache.remember("n1", t0 + 29s, t0 + 59s), Outcome::replayed);
+    EXPECT_EQ(cache.remember("n2", t0 + 29s, t0 + 59s), Outcome::recorded);
+    // At its expiry the entry is forgotten and the nonce may be used again.
+    EXPECT_EQ(cache.remember("n1", t0 + 30s, t0 + 60s), Outcome::recorded);
+}
+
+TEST(AuthNonceCache, DropsExpiredEntries) {
+    NonceCache cache;
+    for (int i = 0; i < 100; ++i) {
+        cache.remember("n" + std::to_string(i), t0, t0 + 30s);
+    }
+    EXPECT_EQ(cache.size(), 100u);
+    cache.remember("later", t0 + 31s, t0 + 61s);
+    EXPECT_EQ(cache.size(), 1u);
+}
+
+TEST(AuthNonceCache, ExpiresInTimeOrderWhateverTheInsertionOrder) {
+    NonceCache cache;
+    cache.remember("long", t0, t0 + 60s);
+    cache.remember("short", t0, t0 + 10s);
+    EXPECT_EQ(cache.remember("short", t0 + 11s, t0 + 41s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("long", t0 + 11s, t0 + 41s), Outcome::replayed);
+}
+
+TEST(AuthNonceCache, RefusesNewNoncesWhenFullRatherThanForgetting) {
+    NonceCache cache(3);
+    EXPECT_EQ(cache.remember("a", t0, t0 + 30s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("b", t0, t0 + 30s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("c", t0, t0 + 30s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("d", t0 + 1s, t0 + 31s), Outcome::full);
+    // Live entries are still remembered.
+    EXPECT_EQ(cache.remember("a", t0 + 1s, t0 + 31s), Outcome::replayed);
+    EXPECT_EQ(cache.size(), 3u);
+    // Room again once they expire.
+    EXPECT_EQ(cache.remember("d", t0 + 30s, t0 + 60s), Outcome::recorded);
+}
+
+TEST(AuthNonceCache, LongNoncesTakeNoMoreRoom) {
+    NonceCache cache(2);
+    const std::string big(10'000, 'x');
+    EXPECT_EQ(cache.remember(big, t0, t0 + 30s), Outcome::recorded);
+    EXPECT_EQ(cache.remember(big, t0, t0 + 30s), Outcome::replayed);
+    EXPECT_EQ(cache.remember(big + "y", t0, t0 + 30s), Outcome::recorded);
+}
+
+TEST(AuthNonceCache, OneWinnerAcrossThreads) {
+    NonceCache cache;
+    std::atomic<int> recorded{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 1000; ++i) {
+                if (cache.remember("n" + std::to_string(i), t0, t0 + 30s) == Outcome::recorded) {
+                    ++recorded;
+                }
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    EXPECT_EQ(recorded.load(), 1000);
+    EXPECT_EQ(cache.size(), 1000u);
+}
+
+}  // namespace
+}  // namespace relais::auth
