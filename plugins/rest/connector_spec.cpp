@@ -1,0 +1,574 @@
+#include "rest/connector_spec.hpp"
+
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "auth/client_registry.hpp"
+#include "core/duration.hpp"
+
+namespace relais::rest {
+
+namespace {
+
+using rapidjson::Value;
+
+std::string token(std::string_view key) {
+    std::string out;
+    for (const char c : key) {
+        if (c == '~') {
+            out += "~0";
+        } else if (c == '/') {
+            out += "~1";
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::string child(const std::string& pointer, std::string_view key) {
+    return pointer + "/" + token(key);
+}
+
+const Value* find(const Value& object, const char* name) {
+    if (!object.IsObject()) {
+        return nullptr;
+    }
+    const auto it = object.FindMember(name);
+    return it == object.MemberEnd() ? nullptr : &it->value;
+}
+
+std::string text_of(const Value* v, std::string fallback = {}) {
+    return v != nullptr && v->IsString() ? std::string(v->GetString(), v->GetStringLength())
+                                         : fallback;
+}
+
+// YAML lets integrators write `limit: 10`; query and header values are text.
+std::string scalar_text(const Value& v) {
+    if (v.IsString()) {
+        return {v.GetString(), v.GetStringLength()};
+    }
+    if (v.IsBool()) {
+        return v.GetBool() ? "true" : "false";
+    }
+    if (v.IsNumber()) {
+        char buf[32];
+        const auto r = v.IsInt64() ? std::to_chars(buf, buf + sizeof buf, v.GetInt64())
+                                   : std::to_chars(buf, buf + sizeof buf, v.GetDouble());
+        return {buf, r.ptr};
+    }
+    return {};
+}
+
+bool bool_of(const Value* v, bool fallback) {
+    return v != nullptr && v->IsBool() ? v->GetBool() : fallback;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return std::ranges::equal(a, b, [](char x, char y) {
+        auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+        return lower(x) == lower(y);
+    });
+}
+
+bool is_lower_alnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+bool is_alpha(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// Names of maps are checked here rather than with patternProperties, which
+// RapidJSON 1.1.0 cannot combine with additionalProperties: false.
+bool is_endpoint_name(std::string_view name) {
+    return !name.empty() && is_lower_alnum(name.front()) && std::ranges::all_of(name, [](char c) {
+        return is_lower_alnum(c) || c == '_' || c == '-';
+    });
+}
+
+// Parameter names cannot hold braces or ':', so `{name}` and `{body:…}`
+// placeholders never clash.
+bool is_parameter_name(std::string_view name) {
+    return !name.empty() && name.size() <= 64 && (is_alpha(name.front()) || name.front() == '_') &&
+           std::ranges::all_of(name, [](char c) {
+               return is_alpha(c) || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+           });
+}
+
+bool accepts_body(std::string_view method) {
+    return method == "POST" || method == "PUT" || method == "PATCH";
+}
+
+// Headers relais sets itself, or that would let a template reshape the
+// upstream request's framing.
+bool is_reserved_header(std::string_view name) {
+    static constexpr std::array<std::string_view, 6> reserved = {
+        "host", "content-length", "transfer-encoding", "connection", "x-request-id", "te"};
+    return std::ranges::any_of(reserved, [&](std::string_view r) { return iequals(name, r); });
+}
+
+class Loader {
+public:
+    explicit Loader(const ConnectorSource& source)
+        : source_(source), dir_(std::filesystem::path(source.locations.file()).parent_path()) {}
+
+    ConnectorSpec load() {
+        ConnectorSpec spec;
+        const Value& doc = source_.document;
+        if (const Value* upstream = find(doc, "upstream")) {
+            spec.upstream = load_upstream(*upstream, "/upstream");
+        } else {
+            fail("", "missing required property 'upstream'");
+        }
+        const Value* endpoints = find(doc, "endpoints");
+        if (endpoints == nullptr || !endpoints->IsObject() || endpoints->MemberCount() == 0) {
+            fail("/endpoints", "a rest connector needs at least one endpoint");
+        }
+        for (const auto& m : endpoints->GetObject()) {
+            const std::string name(m.name.GetString(), m.name.GetStringLength());
+            if (!is_endpoint_name(name)) {
+                fail(child("/endpoints", name),
+                     "'" + name +
+                         "' is not a valid endpoint name (lower-case letters, digits, '_' and "
+                         "'-', starting with a letter or digit)");
+            }
+            spec.endpoints.push_back(
+                load_endpoint(name, m.value, child("/endpoints", name), spec.upstream));
+        }
+        return spec;
+    }
+
+private:
+    [[noreturn]] void fail(const std::string& pointer, const std::string& message) const {
+        throw source_.error_at(pointer, message);
+    }
+
+    std::chrono::milliseconds duration(const Value* v, std::chrono::milliseconds fallback,
+                                       const std::string& at) const {
+        if (v == nullptr) {
+            return fallback;
+        }
+        const auto parsed = parse_duration(text_of(v));
+        if (!parsed || parsed->count() == 0) {
+            fail(at, "expected a duration such as 500ms, 10s or 5m, greater than zero");
+        }
+        return *parsed;
+    }
+
+    void check_http_url(const std::string& url, const std::string& at, bool base) const {
+        const bool http = url.size() > 7 && iequals(url.substr(0, 7), "http://");
+        const bool https = url.size() > 8 && iequals(url.substr(0, 8), "https://");
+        if (!http && !https) {
+            fail(at, "expected an absolute http:// or https:// URL");
+        }
+        if (std::ranges::any_of(
+                url, [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7F; })) {
+            fail(at, "the URL must not contain spaces or control characters");
+        }
+        if (url.find('#') != std::string::npos || (base && url.find('?') != std::string::npos)) {
+            fail(at, base ? "base_url must not have a query or a fragment: put query parameters "
+                            "in the endpoints' request.query"
+                          : "the URL must not have a fragment");
+        }
+        const std::size_t host_start = http ? 7 : 8;
+        const std::size_t host_end = url.find_first_of("/?", host_start);
+        const std::string authority = url.substr(
+            host_start, host_end == std::string::npos ? std::string::npos : host_end - host_start);
+        if (authority.empty()) {
+            fail(at, "the URL has no host");
+        }
+        if (authority.find('@') != std::string::npos) {
+            fail(at, "the URL must not carry credentials: use upstream.auth");
+        }
+    }
+
+    std::string readable_file(const Value* v, const std::string& at) const {
+        std::filesystem::path path(text_of(v));
+        if (path.is_relative()) {
+            path = dir_ / path;
+        }
+        if (!std::ifstream(path).good()) {
+            fail(at, "cannot read file '" + path.string() + "'");
+        }
+        // libcurl opens it later, from whatever the working directory is then.
+        return std::filesystem::absolute(path).string();
+    }
+
+    void check_header(std::string_view name, const std::string& at, bool has_auth) const {
+        if (!is_header_name(name)) {
+            fail(at, "'" + std::string(name) + "' is not a valid header name");
+        }
+        if (is_reserved_header(name)) {
+            fail(at, "header '" + std::string(name) + "' is set by relais");
+        }
+        if (has_auth && iequals(name, "authorization")) {
+            fail(at, "the Authorization header comes from upstream.auth; remove one of them");
+        }
+    }
+
+    void check_secret(const std::string& value, const std::string& at) const {
+        if (value.empty()) {
+            fail(at, "must not be empty");
+        }
+        if (has_control_chars(value)) {
+            fail(at, "must not contain control characters (a trailing newline?)");
+        }
+    }
+
+    upstream::AuthConfig load_auth(const Value& v, const std::string& at) const {
+        if (const Value* b = find(v, "bearer")) {
+            upstream::BearerAuth auth{text_of(find(*b, "token"))};
+            check_secret(auth.token, at + "/bearer/token");
+            return auth;
+        }
+        if (const Value* b = find(v, "basic")) {
+            upstream::BasicAuth auth{text_of(find(*b, "username")), text_of(find(*b, "password"))};
+            if (auth.username.find(':') != std::string::npos) {
+                fail(at + "/basic/username", "a Basic username cannot contain ':'");
+            }
+            check_secret(auth.username, at + "/basic/username");
+            check_secret(auth.password, at + "/basic/password");
+            return auth;
+        }
+        if (const Value* k = find(v, "api_key")) {
+            upstream::ApiKeyHeaderAuth auth{text_of(find(*k, "header")),
+                                            text_of(find(*k, "value"))};
+            check_header(auth.header, at + "/api_key/header", false);
+            check_secret(auth.value, at + "/api_key/value");
+            return auth;
+        }
+        if (const Value* o = find(v, "oauth2")) {
+            upstream::OAuth2ClientCredentials auth{
+                text_of(find(*o, "token_url")), text_of(find(*o, "client_id")),
+                text_of(find(*o, "client_secret")), text_of(find(*o, "scope"))};
+            check_http_url(auth.token_url, at + "/oauth2/token_url", false);
+            check_secret(auth.client_id, at + "/oauth2/client_id");
+            check_secret(auth.client_secret, at + "/oauth2/client_secret");
+            return auth;
+        }
+        fail(at, "expected one of: bearer, basic, api_key, oauth2");
+    }
+
+    UpstreamSpec load_upstream(const Value& v, const std::string& at) const {
+        UpstreamSpec u;
+        u.base_url = text_of(find(v, "base_url"));
+        check_http_url(u.base_url, at + "/base_url", true);
+        u.timeout = duration(find(v, "timeout"), u.timeout, at + "/timeout");
+        u.connect_timeout =
+            duration(find(v, "connect_timeout"), u.connect_timeout, at + "/connect_timeout");
+        if (const Value* m = find(v, "max_response_bytes"); m != nullptr && m->IsUint64()) {
+            u.max_response_bytes = static_cast<std::size_t>(m->GetUint64());
+        }
+        const Value* auth = find(v, "auth");
+        if (auth != nullptr) {
+            u.auth = load_auth(*auth, at + "/auth");
+        }
+        if (const Value* tls = find(v, "tls")) {
+            u.tls.verify = bool_of(find(*tls, "verify"), true);
+            if (const Value* ca = find(*tls, "ca_file")) {
+                u.tls.ca_file = readable_file(ca, at + "/tls/ca_file");
+            }
+            const Value* cert = find(*tls, "client_cert");
+            const Value* key = find(*tls, "client_key");
+            if ((cert == nullptr) != (key == nullptr)) {
+                fail(at + "/tls", "client_cert and client_key go together");
+            }
+            if (cert != nullptr) {
+                u.tls.client_cert_file = readable_file(cert, at + "/tls/client_cert");
+                u.tls.client_key_file = readable_file(key, at + "/tls/client_key");
+            }
+        }
+        bool has_accept = false;
+        if (const Value* headers = find(v, "headers")) {
+            for (const auto& h : headers->GetObject()) {
+                const std::string name(h.name.GetString(), h.name.GetStringLength());
+                const std::string hat = child(at + "/headers", name);
+                check_header(name, hat, auth != nullptr);
+                std::string value = scalar_text(h.value);
+                if (has_control_chars(value)) {
+                    fail(hat, "header values must not contain control characters");
+                }
+                has_accept = has_accept || iequals(name, "accept");
+                u.headers.push_back(Header{name, std::move(value)});
+            }
+        }
+        if (!has_accept) {
+            u.headers.push_back(Header{"Accept", "application/json"});
+        }
+        return u;
+    }
+
+    void load_parameters(const Value& params, const std::string& at, EndpointSpec& e) const {
+        for (const auto& m : params.GetObject()) {
+            const std::string name(m.name.GetString(), m.name.GetStringLength());
+            const std::string pat = child(at, name);
+            if (!is_parameter_name(name)) {
+                fail(pat, "'" + name +
+                              "' is not a valid parameter name (letters, digits, '_', '.' and "
+                              "'-', starting with a letter or '_', at most 64 characters)");
+            }
+            if (auth::is_credential_parameter(name)) {
+                fail(pat, "'" + name +
+                              "' carries caller credentials and is removed from the query "
+                              "before the connector sees it; choose another name");
+            }
+            const Value& p = m.value;
+            ParameterSpec s;
+            s.name = name;
+            const std::string type = text_of(find(p, "type"), "string");
+            if (type == "integer") {
+                s.type = ParamType::integer;
+            } else if (type == "number") {
+                s.type = ParamType::number;
+            } else if (type == "boolean") {
+                s.type = ParamType::boolean;
+            }
+            s.required = bool_of(find(p, "required"), false);
+            s.pattern = text_of(find(p, "pattern"));
+            if (const Value* ml = find(p, "max_length"); ml != nullptr && ml->IsUint64()) {
+                s.max_length = static_cast<std::size_t>(ml->GetUint64());
+            }
+            const bool numeric = s.type == ParamType::integer || s.type == ParamType::number;
+            for (const char* bound : {"minimum", "maximum"}) {
+                const Value* b = find(p, bound);
+                if (b == nullptr || !b->IsNumber()) {
+                    continue;
+                }
+                if (!numeric) {
+                    fail(child(pat, bound),
+                         std::string(bound) + " applies to integer and number parameters only");
+                }
+                (std::string_view(bound) == "minimum" ? s.minimum : s.maximum) = b->GetDouble();
+            }
+            if (s.minimum && s.maximum && *s.minimum > *s.maximum) {
+                fail(pat, "minimum is greater than maximum");
+            }
+            const Value* def = find(p, "default");
+            if (def != nullptr && s.required) {
+                fail(pat + "/required",
+                     "a parameter with a default is never missing: remove 'required' or "
+                     "'default'");
+            }
+            std::size_t index = 0;
+            try {
+                index = e.parameters.add(std::move(s));
+            } catch (const std::invalid_argument& err) {
+                fail(pat + "/pattern", err.what());
+            }
+            if (def != nullptr) {
+                const std::string text = scalar_text(*def);
+                if (text.empty()) {
+                    fail(pat + "/default", "an empty default is the same as no default");
+                }
+                TypedValue typed;
+                if (auto reason = e.parameters.check(index, text, typed)) {
+                    fail(pat + "/default", "the default " + *reason);
+                }
+                e.parameters.set_default(index, std::move(typed));
+            }
+        }
+    }
+
+    RefResolver resolver(EndpointSpec& e) const {
+        return [&e](std::string_view inside) -> ValueRef {
+            if (inside.starts_with("body:")) {
+                if (!accepts_body(e.method)) {
+                    throw TemplateError("'{" + std::string(inside) +
+                                        "}': the endpoint is called with " + e.method +
+                                        ", which has no body");
+                }
+                std::string pointer(inside.substr(5));
+                if (pointer == "/") {
+                    pointer.clear();
+                }
+                try {
+                    compile_pointer(pointer);
+                } catch (const std::invalid_argument& err) {
+                    throw TemplateError(err.what());
+                }
+                e.uses_body = true;
+                const auto it = std::ranges::find(e.body_pointer_texts, pointer);
+                if (it != e.body_pointer_texts.end()) {
+                    return ValueRef{ValueRef::Source::body,
+                                    static_cast<std::size_t>(it - e.body_pointer_texts.begin())};
+                }
+                e.body_pointers.push_back(compile_pointer(pointer));
+                e.body_pointer_texts.push_back(std::move(pointer));
+                return ValueRef{ValueRef::Source::body, e.body_pointer_texts.size() - 1};
+            }
+            if (const auto index = e.parameters.find(inside)) {
+                return ValueRef{ValueRef::Source::parameter, *index};
+            }
+            std::string declared;
+            for (std::size_t i = 0; i < e.parameters.size(); ++i) {
+                declared += (i == 0 ? "" : ", ") + e.parameters[i].name;
+            }
+            throw TemplateError("'{" + std::string(inside) + "}' names no parameter (declared: " +
+                                (declared.empty() ? std::string("none") : declared) + ")");
+        };
+    }
+
+    void load_request(const Value& r, const std::string& at, EndpointSpec& e) const {
+        const RefResolver resolve = resolver(e);
+        e.upstream_method = text_of(find(r, "method"), "GET");
+        if (const Value* path = find(r, "path")) {
+            try {
+                e.path = PathTemplate::parse(text_of(path), resolve);
+            } catch (const TemplateError& err) {
+                fail(at + "/path", err.what());
+            }
+            for (const auto& part : e.path.text().parts()) {
+                if (part.ref && part.ref->source == ValueRef::Source::parameter) {
+                    const ParameterSpec& p = e.parameters[part.ref->index];
+                    if (!p.required && !p.default_value) {
+                        fail(at + "/path", "'{" + p.name +
+                                               "}' is in the path, so the parameter must be "
+                                               "required or have a default");
+                    }
+                }
+            }
+        }
+        if (const Value* query = find(r, "query")) {
+            for (const auto& m : query->GetObject()) {
+                const std::string key(m.name.GetString(), m.name.GetStringLength());
+                if (key.empty()) {
+                    fail(at + "/query", "a query parameter needs a name");
+                }
+                try {
+                    e.query.add(key, scalar_text(m.value), resolve);
+                } catch (const TemplateError& err) {
+                    fail(child(at + "/query", key), err.what());
+                }
+            }
+        }
+        if (const Value* headers = find(r, "headers")) {
+            for (const auto& m : headers->GetObject()) {
+                const std::string name(m.name.GetString(), m.name.GetStringLength());
+                const std::string hat = child(at + "/headers", name);
+                check_header(name, hat, false);
+                try {
+                    e.headers.add(name, scalar_text(m.value), resolve);
+                } catch (const TemplateError& err) {
+                    fail(hat, err.what());
+                }
+            }
+        }
+        if (const Value* body = find(r, "body")) {
+            if (!accepts_body(e.upstream_method)) {
+                fail(at + "/body",
+                     "a " + e.upstream_method + " request carries no body: use POST, PUT or PATCH");
+            }
+            try {
+                e.body = JsonTemplate::parse(*body, resolve);
+            } catch (const TemplateError& err) {
+                fail(at + "/body", err.what());
+            }
+        }
+    }
+
+    void load_response(const Value& r, const std::string& at, EndpointSpec& e) const {
+        std::vector<std::pair<std::string, std::string>> fields;
+        if (const Value* f = find(r, "fields")) {
+            for (const auto& m : f->GetObject()) {
+                if (m.name.GetStringLength() == 0) {
+                    fail(at + "/fields", "an output field needs a name");
+                }
+                fields.emplace_back(std::string(m.name.GetString(), m.name.GetStringLength()),
+                                    text_of(&m.value));
+            }
+        }
+        const std::string data = text_of(find(r, "data"));
+        try {
+            compile_pointer(data);
+        } catch (const std::invalid_argument& err) {
+            fail(at + "/data", err.what());
+        }
+        for (const auto& [name, pointer] : fields) {
+            try {
+                compile_pointer(pointer);
+            } catch (const std::invalid_argument& err) {
+                fail(child(at + "/fields", name), err.what());
+            }
+        }
+        e.response = ResponseMapping(data, bool_of(find(r, "list"), false), fields);
+    }
+
+    EndpointSpec load_endpoint(const std::string& name, const Value& v, const std::string& at,
+                               const UpstreamSpec& upstream) const {
+        EndpointSpec e;
+        e.name = name;
+        e.description = text_of(find(v, "description"));
+        e.method = text_of(find(v, "method"), "GET");
+        e.personal_data = bool_of(find(v, "personal_data"), true);
+        if (const Value* params = find(v, "parameters")) {
+            load_parameters(*params, at + "/parameters", e);
+        }
+        if (const Value* schema = find(v, "body_schema")) {
+            if (!accepts_body(e.method)) {
+                fail(at + "/body_schema", "an endpoint called with " + e.method +
+                                              " receives no body: set method to POST, PUT "
+                                              "or PATCH");
+            }
+            e.body_schema = std::make_unique<const BodySchema>(*schema);
+            e.uses_body = true;
+        }
+        if (const Value* request = find(v, "request")) {
+            load_request(*request, at + "/request", e);
+        }
+        if (const Value* response = find(v, "response")) {
+            load_response(*response, at + "/response", e);
+        }
+        e.timeout = duration(find(v, "timeout"), upstream.timeout, at + "/timeout");
+        if (const Value* retries = find(v, "retries"); retries != nullptr && retries->IsUint()) {
+            e.retries = retries->GetUint();
+        }
+        if (e.retries > 0 && !is_idempotent(e.upstream_method)) {
+            fail(at + "/retries",
+                 "retries are allowed only when the upstream method is idempotent (GET, HEAD, "
+                 "PUT, DELETE): a " +
+                     e.upstream_method +
+                     " that failed may still have been applied, and a retry would apply it twice");
+        }
+        if (const Value* ttl = find(v, "cache_ttl")) {
+            if (e.personal_data) {
+                fail(at + "/cache_ttl",
+                     "cache_ttl needs 'personal_data: false': answers carrying personal data are "
+                     "never stored");
+            }
+            e.cache_ttl = duration(ttl, {}, at + "/cache_ttl");
+        }
+        if (const Value* size = find(v, "cache_size")) {
+            if (!e.cache_ttl) {
+                fail(at + "/cache_size", "cache_size has no effect without cache_ttl");
+            }
+            if (size->IsUint64()) {
+                e.cache_size = static_cast<std::size_t>(size->GetUint64());
+            }
+        }
+        e.error_body = bool_of(find(v, "error_body"), false);
+        if (e.error_body && e.personal_data) {
+            fail(at + "/error_body",
+                 "error_body needs 'personal_data: false': an upstream error body may quote "
+                 "personal data");
+        }
+        return e;
+    }
+
+    const ConnectorSource& source_;
+    std::filesystem::path dir_;
+};
+
+}  // namespace
+
+ConnectorSpec load_connector_spec(const ConnectorSource& source) {
+    return Loader(source).load();
+}
+
+}  // namespace relais::rest

@@ -1,0 +1,83 @@
+#pragma once
+/// @file
+/// One endpoint of a REST connector, compiled from YAML, and the pure step
+/// that turns a call into the upstream request (prepare_call): typing the
+/// parameters, checking the body, filling the templates.
+
+#include <rapidjson/pointer.h>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/http_types.hpp"
+#include "rest/body_json.hpp"
+#include "rest/json_template.hpp"
+#include "rest/parameters.hpp"
+#include "rest/response_cache.hpp"
+#include "rest/response_mapping.hpp"
+#include "rest/text_template.hpp"
+#include "upstream/http_client.hpp"
+
+namespace relais::rest {
+
+/// The `upstream:` block of a connector.
+struct UpstreamSpec {
+    std::string base_url;  ///< http(s), no query or fragment
+    std::chrono::milliseconds timeout{30'000};
+    std::chrono::milliseconds connect_timeout{5'000};
+    std::size_t max_response_bytes = 16 * 1024 * 1024;
+    upstream::AuthConfig auth;
+    upstream::TlsOptions tls;
+    std::vector<Header> headers;  ///< static, sent on every request
+};
+
+/// One entry of `endpoints:`, immutable once built.
+struct EndpointSpec {
+    std::string name;
+    std::string description;
+    std::string method = "GET";  ///< the method callers must use
+    bool personal_data = true;
+    ParameterList parameters;
+    std::unique_ptr<const BodySchema> body_schema;
+    /// The call's body is parsed: there is a body_schema or a `{body:…}`.
+    bool uses_body = false;
+    std::vector<std::string> body_pointer_texts;  ///< "" is the whole body
+    std::vector<rapidjson::Pointer> body_pointers;
+    std::string upstream_method = "GET";
+    PathTemplate path;
+    QueryTemplate query;
+    HeaderTemplate headers;
+    std::optional<JsonTemplate> body;
+    ResponseMapping response;
+    std::chrono::milliseconds timeout{30'000};
+    unsigned retries = 0;
+    std::optional<std::chrono::milliseconds> cache_ttl;
+    std::size_t cache_size = ResponseCache::default_capacity;
+    bool error_body = false;
+};
+
+/// The upstream request of one call.
+struct PreparedCall {
+    std::string url;
+    std::vector<Header> headers;
+    std::string body;
+    std::string cache_key;  ///< set only when the endpoint caches
+    /// `name=value&…` of the typed parameters, set only for endpoints free
+    /// of personal data when debug logging is on.
+    std::string loggable_parameters;
+};
+
+/// Checks and templates one call. Refusals are the caller's fault (4xx):
+/// method-not-allowed, not-found (a path beyond the endpoint),
+/// missing/invalid-parameter, invalid-json, invalid-body.
+std::optional<CallError> prepare_call(const UpstreamSpec& upstream, const EndpointSpec& endpoint,
+                                      const IncomingRequest& request, PreparedCall& out);
+
+/// True for the methods a retry cannot apply twice (GET, HEAD, PUT, DELETE).
+bool is_idempotent(std::string_view method) noexcept;
+
+}  // namespace relais::rest

@@ -1,0 +1,79 @@
+#include "rest/response_mapping.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <stdexcept>
+
+namespace relais::rest {
+
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+}  // namespace
+
+rapidjson::Pointer compile_pointer(const std::string& text) {
+    if (!text.empty() && text.front() != '/') {
+        throw std::invalid_argument("'" + text +
+                                    "' is not a JSON Pointer (it must start with '/')");
+    }
+    rapidjson::Pointer pointer(text.data(), text.size());
+    if (!pointer.IsValid()) {
+        throw std::invalid_argument("'" + text + "' is not a valid JSON Pointer");
+    }
+    return pointer;
+}
+
+ResponseMapping::ResponseMapping(const std::string& data_pointer, bool list,
+                                 const std::vector<std::pair<std::string, std::string>>& fields)
+    : data_text_(data_pointer), data_(compile_pointer(data_pointer)), list_(list) {
+    for (const auto& [name, pointer] : fields) {
+        fields_.push_back(Field{name, compile_pointer(pointer)});
+    }
+}
+
+std::optional<CallError> ResponseMapping::apply(const rapidjson::Value& answer,
+                                                std::string& out) const {
+    const rapidjson::Value* data = data_.Get(answer);
+    if (data == nullptr) {
+        return CallError{ErrorClass::upstream_invalid_response,
+                         "the upstream answer has no value at " + data_text_};
+    }
+    if (list_ && !data->IsArray()) {
+        return CallError{ErrorClass::upstream_invalid_response,
+                         "the upstream answer has no array at " +
+                             (data_text_.empty() ? std::string("the root") : data_text_)};
+    }
+    rapidjson::StringBuffer buffer;
+    Writer writer(buffer);
+    auto write_item = [&](const rapidjson::Value& item) {
+        if (fields_.empty()) {
+            item.Accept(writer);
+            return;
+        }
+        writer.StartObject();
+        for (const auto& field : fields_) {
+            writer.Key(field.name.data(), static_cast<rapidjson::SizeType>(field.name.size()));
+            if (const rapidjson::Value* v = field.pointer.Get(item)) {
+                v->Accept(writer);
+            } else {
+                writer.Null();
+            }
+        }
+        writer.EndObject();
+    };
+    if (list_) {
+        writer.StartArray();
+        for (const auto& item : data->GetArray()) {
+            write_item(item);
+        }
+        writer.EndArray();
+    } else {
+        write_item(*data);
+    }
+    out.assign(buffer.GetString(), buffer.GetSize());
+    return std::nullopt;
+}
+
+}  // namespace relais::rest

@@ -1,0 +1,48 @@
+#pragma once
+/// @file
+/// Turns an upstream JSON answer into the `data` of relais's envelope.
+///
+/// `data` (a JSON Pointer, default: the whole answer) selects the value;
+/// with `list`, it must be an array and each item is mapped; `fields` maps
+/// output names to pointers inside the value (or item). A field whose
+/// pointer finds nothing is null, so that every item has the same keys.
+/// Without `fields`, the value is passed through as is.
+
+#include <rapidjson/pointer.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rest/parameters.hpp"
+
+namespace relais::rest {
+
+class ResponseMapping {
+public:
+    struct Field {
+        std::string name;
+        rapidjson::Pointer pointer;
+    };
+
+    ResponseMapping() = default;
+    /// Throws std::invalid_argument naming the bad pointer.
+    ResponseMapping(const std::string& data_pointer, bool list,
+                    const std::vector<std::pair<std::string, std::string>>& fields);
+
+    /// Writes the mapped data of `answer` into `out` as JSON, or fails with
+    /// upstream_invalid_response when the shape is not the one declared.
+    std::optional<CallError> apply(const rapidjson::Value& answer, std::string& out) const;
+
+private:
+    std::string data_text_;
+    rapidjson::Pointer data_;
+    bool list_ = false;
+    std::vector<Field> fields_;
+};
+
+/// A JSON Pointer compiled from YAML; throws std::invalid_argument if
+/// `text` is not one ("" is the whole document).
+rapidjson::Pointer compile_pointer(const std::string& text);
+
+}  // namespace relais::rest

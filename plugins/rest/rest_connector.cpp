@@ -1,0 +1,257 @@
+#include "rest/rest_connector.hpp"
+
+#include <rapidjson/document.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <random>
+#include <variant>
+#include <vector>
+
+#include "core/log.hpp"
+#include "rest/connector_spec.hpp"
+#include "upstream/http_client.hpp"
+
+namespace relais::rest {
+
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+/// First retry delay; doubled on each further attempt, plus up to half of it
+/// at random so that callers failing together do not retry together.
+constexpr milliseconds base_backoff{100};
+/// A retry is pointless if less than this is left of the endpoint's budget.
+constexpr milliseconds min_attempt{50};
+/// Bytes of an upstream error body shown in err_desc (with error_body).
+constexpr std::size_t error_body_excerpt = 512;
+
+std::string_view failure_name(upstream::Failure f) noexcept {
+    switch (f) {
+        case upstream::Failure::none:
+            return "none";
+        case upstream::Failure::unreachable:
+            return "unreachable";
+        case upstream::Failure::timeout:
+            return "timeout";
+        case upstream::Failure::too_large:
+            return "too_large";
+        case upstream::Failure::auth_failed:
+            return "auth_failed";
+        case upstream::Failure::internal:
+            return "internal";
+    }
+    return "internal";
+}
+
+bool is_retryable(const upstream::Result& r) noexcept {
+    if (r.failure == upstream::Failure::unreachable || r.failure == upstream::Failure::timeout) {
+        return true;
+    }
+    return r.failure == upstream::Failure::none &&
+           (r.response.status == 502 || r.response.status == 503 || r.response.status == 504);
+}
+
+milliseconds backoff(unsigned attempt) {
+    thread_local std::minstd_rand random{std::random_device{}()};
+    const milliseconds delay = base_backoff * (1u << std::min(attempt, 10u));
+    std::uniform_int_distribution<milliseconds::rep> jitter(0, delay.count() / 2);
+    return delay + milliseconds(jitter(random));
+}
+
+// An excerpt of an upstream error body that is safe to put in a JSON string
+// (only for endpoints that declared themselves free of personal data).
+std::string excerpt(const std::string& body) {
+    std::size_t n = std::min(body.size(), error_body_excerpt);
+    // Do not cut a UTF-8 sequence in half.
+    while (n > 0 && n < body.size() && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) {
+        --n;
+    }
+    std::string out = body.substr(0, n);
+    if (!is_valid_utf8(out)) {
+        return "(body not shown: not UTF-8)";
+    }
+    if (n < body.size()) {
+        out += "…";
+    }
+    return out;
+}
+
+class RestConnector final : public Connector {
+public:
+    RestConnector(ConnectorSpec spec, std::string slug)
+        : spec_(std::move(spec)), slug_(std::move(slug)) {
+        for (const auto& e : spec_.endpoints) {
+            infos_.push_back(EndpointInfo{e.name, e.personal_data});
+            caches_.push_back(e.cache_ttl
+                                  ? std::make_unique<ResponseCache>(e.cache_size, *e.cache_ttl)
+                                  : nullptr);
+        }
+        if (!std::holds_alternative<upstream::NoAuth>(spec_.upstream.auth)) {
+            auth_ = std::make_unique<upstream::Authenticator>(
+                spec_.upstream.auth, spec_.upstream.tls, spec_.upstream.timeout);
+        }
+        if (!spec_.upstream.tls.verify) {
+            log::warn("upstream_tls_verification_disabled", {{"connector", slug_}});
+        }
+    }
+
+    std::span<const EndpointInfo> endpoints() const override { return infos_; }
+
+    boost::asio::awaitable<HttpResponse> handle(std::size_t index,
+                                                const IncomingRequest& request) const override {
+        const EndpointSpec& endpoint = spec_.endpoints[index];
+        PreparedCall call;
+        if (auto error = prepare_call(spec_.upstream, endpoint, request, call)) {
+            HttpResponse refusal = HttpResponse::failure(error->error, error->description);
+            if (error->error == ErrorClass::method_not_allowed) {
+                refusal.headers.push_back(Header{"Allow", endpoint.method});
+            }
+            co_return refusal;
+        }
+        ResponseCache* cache = caches_[index].get();
+        if (cache != nullptr) {
+            if (auto hit = cache->find(call.cache_key, Clock::now())) {
+                log::debug("rest_cache_hit", {{"request_id", request.request_id},
+                                              {"connector", slug_},
+                                              {"endpoint", endpoint.name}});
+                co_return HttpResponse::data(*hit);
+            }
+        }
+        const upstream::Result result = co_await call_upstream(endpoint, call, request.request_id);
+        co_return answer(endpoint, result, cache, call.cache_key);
+    }
+
+private:
+    boost::asio::awaitable<upstream::Result> call_upstream(const EndpointSpec& endpoint,
+                                                           const PreparedCall& call,
+                                                           const std::string& request_id) const {
+        const auto deadline = Clock::now() + endpoint.timeout;
+        for (unsigned attempt = 0;; ++attempt) {
+            upstream::Request r;
+            r.method = endpoint.upstream_method;
+            r.url = call.url;
+            r.headers = call.headers;
+            r.body = call.body;
+            r.timeout = std::max(std::chrono::duration_cast<milliseconds>(deadline - Clock::now()),
+                                 milliseconds(1));
+            r.connect_timeout = std::min(spec_.upstream.connect_timeout, r.timeout);
+            r.max_response_bytes = spec_.upstream.max_response_bytes;
+            r.tls = spec_.upstream.tls;
+            r.auth = auth_.get();
+            upstream::Result result = co_await upstream::perform(std::move(r));
+            log_attempt(endpoint, call, request_id, attempt, result);
+            if (attempt >= endpoint.retries || !is_retryable(result)) {
+                co_return result;
+            }
+            const milliseconds delay = backoff(attempt);
+            if (Clock::now() + delay + min_attempt >= deadline) {
+                co_return result;
+            }
+            boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, delay);
+            const auto [ec] =
+                co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+            if (ec) {
+                co_return result;
+            }
+        }
+    }
+
+    void log_attempt(const EndpointSpec& endpoint, const PreparedCall& call,
+                     const std::string& request_id, unsigned attempt,
+                     const upstream::Result& result) const {
+        if (!log::enabled(log::Level::debug)) {
+            return;
+        }
+        const double elapsed_ms = static_cast<double>(result.elapsed.count()) / 1000.0;
+        if (endpoint.personal_data) {
+            log::debug("rest_upstream_call", {{"request_id", request_id},
+                                              {"connector", slug_},
+                                              {"endpoint", endpoint.name},
+                                              {"attempt", attempt + 1},
+                                              {"status", result.response.status},
+                                              {"failure", failure_name(result.failure)},
+                                              {"elapsed_ms", elapsed_ms}});
+        } else {
+            log::debug("rest_upstream_call", {{"request_id", request_id},
+                                              {"connector", slug_},
+                                              {"endpoint", endpoint.name},
+                                              {"attempt", attempt + 1},
+                                              {"status", result.response.status},
+                                              {"failure", failure_name(result.failure)},
+                                              {"elapsed_ms", elapsed_ms},
+                                              {"parameters", call.loggable_parameters}});
+        }
+    }
+
+    HttpResponse answer(const EndpointSpec& endpoint, const upstream::Result& result,
+                        ResponseCache* cache, const std::string& cache_key) const {
+        switch (result.failure) {
+            case upstream::Failure::none:
+                break;
+            case upstream::Failure::unreachable:
+                return HttpResponse::failure(ErrorClass::upstream_unreachable,
+                                             "upstream unreachable: " + result.detail);
+            case upstream::Failure::timeout:
+                return HttpResponse::failure(ErrorClass::upstream_timeout,
+                                             "the upstream did not answer within " +
+                                                 std::to_string(endpoint.timeout.count()) + " ms");
+            case upstream::Failure::too_large:
+                return HttpResponse::failure(upstream::error_class_of(result.failure),
+                                             "the upstream answer is larger than " +
+                                                 std::to_string(spec_.upstream.max_response_bytes) +
+                                                 " bytes");
+            case upstream::Failure::auth_failed:
+                return HttpResponse::failure(
+                    upstream::error_class_of(result.failure),
+                    "could not obtain an upstream access token: " + result.detail);
+            case upstream::Failure::internal:
+                return HttpResponse::failure(
+                    upstream::error_class_of(result.failure),
+                    "the upstream request could not be made: " + result.detail);
+        }
+        const upstream::Response& response = result.response;
+        if (response.status < 200 || response.status > 299) {
+            std::string description = "upstream answered " + std::to_string(response.status);
+            if (endpoint.error_body && !response.body.empty()) {
+                description += ": " + excerpt(response.body);
+            }
+            return HttpResponse::failure(ErrorClass::upstream_error, description);
+        }
+        std::string data;
+        if (response.body.empty()) {
+            data = "null";
+        } else {
+            rapidjson::Document document;
+            if (!parse_json(response.body, document)) {
+                return HttpResponse::failure(ErrorClass::upstream_invalid_response,
+                                             "the upstream answer is not JSON");
+            }
+            if (auto error = endpoint.response.apply(document, data)) {
+                return HttpResponse::failure(error->error, error->description);
+            }
+        }
+        if (cache != nullptr) {
+            cache->store(cache_key, data, Clock::now());
+        }
+        return HttpResponse::data(data);
+    }
+
+    ConnectorSpec spec_;
+    std::string slug_;
+    std::vector<EndpointInfo> infos_;
+    std::vector<std::unique_ptr<ResponseCache>> caches_;
+    std::unique_ptr<upstream::Authenticator> auth_;
+};
+
+}  // namespace
+
+std::unique_ptr<Connector> make_rest_connector(const ConnectorSource& source) {
+    return std::make_unique<RestConnector>(load_connector_spec(source), source.slug);
+}
+
+}  // namespace relais::rest

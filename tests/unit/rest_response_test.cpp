@@ -1,0 +1,196 @@
+// Mapping upstream answers into the envelope's data, and the answer cache.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "rest/body_json.hpp"
+#include "rest/response_cache.hpp"
+#include "rest/response_mapping.hpp"
+#include "rest_test_support.hpp"
+
+using namespace relais;
+using namespace relais::rest;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* const geocode = R"({
+    "type": "FeatureCollection",
+    "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [2.3488, 48.8534]},
+         "properties": {"id": "75104_1", "label": "8 Boulevard du Palais 75004 Paris", "score": 0.9}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [2.35, 48.85]},
+         "properties": {"label": "Rue sans id"}}
+    ]
+})";
+
+std::string map(const ResponseMapping& mapping, const char* answer) {
+    rapidjson::Document doc;
+    EXPECT_TRUE(parse_json(answer, doc));
+    std::string out;
+    const auto error = mapping.apply(doc, out);
+    EXPECT_FALSE(error) << (error ? error->description : "");
+    return out;
+}
+
+}  // namespace
+
+TEST(RestMapping, ListWithFieldsAndMissingFieldsAsNull) {
+    const ResponseMapping mapping("/features", true,
+                                  {{"id", "/properties/id"},
+                                   {"text", "/properties/label"},
+                                   {"lat", "/geometry/coordinates/1"},
+                                   {"lon", "/geometry/coordinates/0"}});
+    EXPECT_EQ(
+        map(mapping, geocode),
+        R"([{"id":"75104_1","text":"8 Boulevard du Palais 75004 Paris","lat":48.8534,"lon":2.3488},)"
+        R"({"id":null,"text":"Rue sans id","lat":48.85,"lon":2.35}])");
+}
+
+TEST(RestMapping, DataPointerWithoutFieldsPassesThrough) {
+    EXPECT_EQ(map(ResponseMapping("/features/0/geometry", false, {}), geocode),
+              R"({"type":"Point","coordinates":[2.3488,48.8534]})");
+    EXPECT_EQ(map(ResponseMapping("", false, {}), R"([1, "a", null])"), R"([1,"a",null])");
+    EXPECT_EQ(map(ResponseMapping(), R"("just a string")"), R"("just a string")");
+}
+
+TEST(RestMapping, SingleObjectWithFields) {
+    const ResponseMapping mapping("/features/0", false,
+                                  {{"label", "/properties/label"}, {"whole", ""}, {"none", "/x"}});
+    const std::string out = map(mapping, geocode);
+    EXPECT_EQ(
+        out.rfind(R"({"label":"8 Boulevard du Palais 75004 Paris","whole":{"type":"Feature")", 0),
+        0u)
+        << out;
+    EXPECT_NE(out.find(R"("none":null})"), std::string::npos);
+}
+
+TEST(RestMapping, ShapeErrorsAreUpstreamInvalidResponse) {
+    rapidjson::Document doc;
+    ASSERT_TRUE(parse_json(geocode, doc));
+    std::string out;
+    auto error = ResponseMapping("/nothing", false, {}).apply(doc, out);
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->error, ErrorClass::upstream_invalid_response);
+    EXPECT_EQ(error->description, "the upstream answer has no value at /nothing");
+    error = ResponseMapping("/type", true, {}).apply(doc, out);
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->description, "the upstream answer has no array at /type");
+}
+
+TEST(RestMapping, ItemsThatAreNotObjectsGiveNullFields) {
+    EXPECT_EQ(map(ResponseMapping("", true, {{"id", "/id"}, {"self", ""}}), R"([1, {"id": 2}])"),
+              R"([{"id":null,"self":1},{"id":2,"self":{"id":2}}])");
+}
+
+TEST(RestMapping, PointerEscapes) {
+    EXPECT_EQ(
+        map(ResponseMapping("", false, {{"a", "/a~1b"}, {"t", "/t~0"}}), R"({"a/b": 1, "t~": 2})"),
+        R"({"a":1,"t":2})");
+    EXPECT_THROW(compile_pointer("features"), std::invalid_argument);
+    EXPECT_THROW(compile_pointer("/a~2"), std::invalid_argument);
+}
+
+TEST(RestMapping, UpstreamJsonIsCheckedBeforeMapping) {
+    rapidjson::Document doc;
+    EXPECT_FALSE(parse_json("<html>", doc));
+    EXPECT_FALSE(parse_json("{\"a\": \"\xff\"}", doc));
+    EXPECT_FALSE(parse_json(std::string(1000, '['), doc));
+    EXPECT_TRUE(parse_json(std::string(100, '[') + std::string(100, ']'), doc));
+}
+
+TEST(RestCache, HitsUntilExpiry) {
+    ResponseCache cache(10, 1000ms);
+    const auto t0 = ResponseCache::Clock::now();
+    EXPECT_FALSE(cache.find("k", t0));
+    cache.store("k", "[1]", t0);
+    EXPECT_EQ(cache.find("k", t0 + 999ms), "[1]");
+    EXPECT_FALSE(cache.find("k", t0 + 1000ms));
+    EXPECT_EQ(cache.size(), 0u);
+}
+
+TEST(RestCache, EvictsTheLeastRecentlyUsed) {
+    ResponseCache cache(2, 1h);
+    const auto t = ResponseCache::Clock::now();
+    cache.store("a", "1", t);
+    cache.store("b", "2", t);
+    EXPECT_TRUE(cache.find("a", t));  // b is now the least recently used
+    cache.store("c", "3", t);
+    EXPECT_EQ(cache.size(), 2u);
+    EXPECT_TRUE(cache.find("a", t));
+    EXPECT_FALSE(cache.find("b", t));
+    EXPECT_TRUE(cache.find("c", t));
+    cache.store("a", "updated", t);
+    EXPECT_EQ(cache.find("a", t), "updated");
+    EXPECT_EQ(cache.size(), 2u);
+}
+
+TEST(RestCache, BoundedInBytes) {
+    ResponseCache cache(100, 1h, 100);
+    const auto t = ResponseCache::Clock::now();
+    cache.store("a", std::string(40, 'x'), t);
+    cache.store("b", std::string(40, 'x'), t);
+    EXPECT_EQ(cache.bytes(), 82u);
+    cache.store("c", std::string(40, 'x'), t);  // evicts a
+    EXPECT_EQ(cache.size(), 2u);
+    EXPECT_FALSE(cache.find("a", t));
+    cache.store("huge", std::string(200, 'x'), t);  // never cached
+    EXPECT_FALSE(cache.find("huge", t));
+    EXPECT_EQ(cache.size(), 2u);
+    cache.store("b", "small", t);
+    EXPECT_EQ(cache.bytes(), 41u + 6u);
+}
+
+TEST(RestCache, ConcurrentUseStaysBounded) {
+    ResponseCache cache(50, 1h);
+    std::atomic<int> hits{0};
+    // Each thread first cycles over 40 keys (they fit: hits), then over 200
+    // (they do not: evictions), all at once with the others.
+    auto worker = [&](int t) {
+        for (int round = 0; round < 2; ++round) {
+            const int keys = round == 0 ? 40 : 200;
+            for (int i = 0; i < 2000; ++i) {
+                const std::string key = std::to_string((i + t) % keys);
+                if (cache.find(key, ResponseCache::Clock::now())) {
+                    ++hits;
+                } else {
+                    cache.store(key, key, ResponseCache::Clock::now());
+                }
+                EXPECT_LE(cache.size(), 50u);
+            }
+        }
+    };
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back(worker, t);
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    EXPECT_EQ(cache.size(), 50u);
+    EXPECT_GT(hits.load(), 0);
+}
+
+TEST(RestCache, KeyIsTheCanonicalParameterValues) {
+    using relais::rest::test_support::load_endpoint;
+    using relais::rest::test_support::make_request;
+    using relais::rest::test_support::prepare_ok;
+    const auto c = load_endpoint(R"({
+        "personal_data": false, "cache_ttl": "5m",
+        "parameters": {"q": {}, "limit": {"type": "integer", "default": 5}, "x": {}}
+    })");
+    const auto a = prepare_ok(*c, make_request("GET", {{"q", "paris"}, {"limit", "05"}}));
+    const auto b =
+        prepare_ok(*c, make_request("GET", {{"limit", "5"}, {"q", "paris"}, {"other", "1"}}));
+    const auto d = prepare_ok(*c, make_request("GET", {{"q", "paris5"}}));
+    const auto e = prepare_ok(*c, make_request("GET", {{"q", "paris"}, {"x", ""}}));
+    EXPECT_FALSE(a.cache_key.empty());
+    EXPECT_EQ(a.cache_key, b.cache_key);
+    EXPECT_EQ(a.cache_key, e.cache_key);
+    EXPECT_NE(a.cache_key, d.cache_key);
+    const auto personal = load_endpoint(R"({"parameters": {"q": {}}})");
+    EXPECT_TRUE(prepare_ok(*personal, make_request("GET", {{"q", "paris"}})).cache_key.empty());
+}
