@@ -25,11 +25,11 @@ struct TlsSettings {
 
 /// Limits of the HTTP server, with the defaults an operator would expect.
 struct ServerLimits {
-    std::size_t header_bytes = 16 * 1024;           ///< beyond: 431
-    std::size_t body_bytes = 10 * 1024 * 1024;      ///< beyond: 413
+    std::size_t header_bytes = 16 * 1024;            ///< beyond: 431
+    std::size_t body_bytes = 10 * 1024 * 1024;       ///< beyond: 413
     std::chrono::milliseconds read_timeout{30'000};  ///< whole request once started; beyond: 408
     std::chrono::milliseconds idle_timeout{60'000};  ///< keep-alive wait for the next request
-    std::size_t max_connections = 1024;             ///< beyond: 503 then close
+    std::size_t max_connections = 1024;              ///< beyond: 503 then close
 };
 
 struct ServerSettings {
@@ -81,5 +81,16 @@ struct RelaisConfig {
 /// paths are relative to the file's directory; `plugins` defaults to the
 /// `plugins/` folder beside the relais executable. Throws ConfigErrors.
 RelaisConfig load_relais_config(const std::filesystem::path& file);
+
+/// Like load_relais_config, but appends every error to `errors` instead of
+/// throwing, and returns what could be read despite them so that the
+/// connectors can still be checked; nullopt when nothing could (unreadable
+/// file, YAML syntax error, not a mapping).
+std::optional<RelaisConfig> read_relais_config(const std::filesystem::path& file,
+                                               std::vector<ConfigError>& errors);
+
+/// The `plugins` directory beside the running executable (`paths.plugins`
+/// default).
+std::filesystem::path default_plugins_dir();
 
 }  // namespace relais

@@ -1,0 +1,356 @@
+#include "config/relais_config.hpp"
+
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/network_v4.hpp>
+#include <boost/asio/ip/network_v6.hpp>
+#include <charconv>
+#include <unordered_map>
+
+#include "config/config_document.hpp"
+#include "config/config_schema.hpp"
+#include "config/secrets.hpp"
+#include "core/duration.hpp"
+
+namespace relais {
+
+namespace {
+
+using config::ConfigDocument;
+
+/// Reads typed values out of a document whose schema errors were already
+/// reported: a value of the wrong type is skipped, never trusted.
+class Reader {
+public:
+    Reader(const ConfigDocument& doc, std::vector<ConfigError>& errors)
+        : doc_(doc), errors_(errors) {}
+
+    const rapidjson::Value* at(const rapidjson::Value& parent, const char* name) const {
+        if (!parent.IsObject()) {
+            return nullptr;
+        }
+        const auto it = parent.FindMember(name);
+        return it == parent.MemberEnd() ? nullptr : &it->value;
+    }
+    const rapidjson::Value& section(const char* name) const {
+        static const rapidjson::Value empty(rapidjson::kObjectType);
+        const rapidjson::Value* v = at(doc_.json, name);
+        return v != nullptr && v->IsObject() ? *v : empty;
+    }
+    std::optional<std::string> string(const rapidjson::Value& parent, const char* name) const {
+        const rapidjson::Value* v = at(parent, name);
+        if (v == nullptr || !v->IsString()) {
+            return std::nullopt;
+        }
+        return std::string(v->GetString(), v->GetStringLength());
+    }
+    template <typename T>
+    void integer(const rapidjson::Value& parent, const char* name, T& out) const {
+        const rapidjson::Value* v = at(parent, name);
+        if (v != nullptr && v->IsUint64()) {
+            out = static_cast<T>(v->GetUint64());
+        }
+    }
+    void duration(const rapidjson::Value& parent, const char* name,
+                  std::chrono::milliseconds& out) const {
+        if (const auto text = string(parent, name)) {
+            if (const auto parsed = parse_duration(*text)) {
+                out = *parsed;
+            }
+        }
+    }
+    std::filesystem::path path(const std::string& relative) const {
+        return (doc_.directory / relative).lexically_normal();
+    }
+    void error(const std::string& pointer, const std::string& message) const {
+        errors_.emplace_back(doc_.values, pointer, message);
+    }
+    const ConfigDocument& doc() const { return doc_; }
+
+private:
+    const ConfigDocument& doc_;
+    std::vector<ConfigError>& errors_;
+};
+
+bool parse_port(std::string_view text, std::uint16_t& port) {
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value > 65535) {
+        return false;
+    }
+    port = static_cast<std::uint16_t>(value);
+    return true;
+}
+
+/// "127.0.0.1:8080" or "[::1]:8080" (numeric addresses: the server binds
+/// exactly what is written, without a resolver).
+bool parse_listen(std::string_view text, std::string& address, std::uint16_t& port) {
+    boost::system::error_code ec;
+    if (text.starts_with('[')) {
+        const std::size_t close = text.find("]:");
+        if (close == std::string_view::npos) {
+            return false;
+        }
+        const auto v6 =
+            boost::asio::ip::make_address_v6(std::string(text.substr(1, close - 1)), ec);
+        if (ec || !parse_port(text.substr(close + 2), port)) {
+            return false;
+        }
+        address = v6.to_string();
+        return true;
+    }
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+        return false;
+    }
+    const auto v4 = boost::asio::ip::make_address_v4(std::string(text.substr(0, colon)), ec);
+    if (ec || !parse_port(text.substr(colon + 1), port)) {
+        return false;
+    }
+    address = v4.to_string();
+    return true;
+}
+
+/// A CIDR block (or a bare address, one host) in canonical form.
+std::optional<std::string> parse_cidr(const std::string& text) {
+    boost::system::error_code ec;
+    if (text.find('/') == std::string::npos) {
+        const auto address = boost::asio::ip::make_address(text, ec);
+        if (ec) {
+            return std::nullopt;
+        }
+        return address.to_string() + (address.is_v4() ? "/32" : "/128");
+    }
+    if (text.find(':') == std::string::npos) {
+        const auto network = boost::asio::ip::make_network_v4(text, ec);
+        return ec ? std::nullopt : std::optional(network.canonical().to_string());
+    }
+    const auto network = boost::asio::ip::make_network_v6(text, ec);
+    return ec ? std::nullopt : std::optional(network.canonical().to_string());
+}
+
+void read_server(const Reader& r, ServerSettings& server) {
+    const rapidjson::Value& s = r.section("server");
+    if (const auto listen = r.string(s, "listen")) {
+        if (!parse_listen(*listen, server.address, server.port)) {
+            r.error("/server/listen",
+                    "server.listen: expected ADDRESS:PORT with a numeric IP address, such as "
+                    "127.0.0.1:8080 or [::1]:8080 (port 0: any free port)");
+        }
+    }
+    r.integer(s, "threads", server.threads);
+    if (const rapidjson::Value* tls = r.at(s, "tls"); tls != nullptr && tls->IsObject()) {
+        const auto certificate = r.string(*tls, "certificate");
+        const auto key = r.string(*tls, "private_key");
+        if (certificate && key) {
+            server.tls = TlsSettings{r.path(*certificate), r.path(*key)};
+        }
+    }
+    if (const rapidjson::Value* limits = r.at(s, "limits")) {
+        r.integer(*limits, "header_bytes", server.limits.header_bytes);
+        r.integer(*limits, "body_bytes", server.limits.body_bytes);
+        r.duration(*limits, "read_timeout", server.limits.read_timeout);
+        r.duration(*limits, "idle_timeout", server.limits.idle_timeout);
+        r.integer(*limits, "max_connections", server.limits.max_connections);
+    }
+    r.duration(s, "shutdown_grace", server.shutdown_grace);
+}
+
+void read_logging_and_paths(const Reader& r, RelaisConfig& config) {
+    const rapidjson::Value& logging = r.section("logging");
+    if (const auto level = r.string(logging, "level")) {
+        log::parse_level(*level, config.log_level);
+    }
+    if (const auto file = r.string(logging, "file")) {
+        config.log_file = r.path(*file);
+    }
+    const rapidjson::Value& paths = r.section("paths");
+    config.connectors_dir = r.path(r.string(paths, "connectors").value_or("connectors"));
+    config.data_dir = r.path(r.string(paths, "data").value_or("var"));
+    const auto plugins = r.string(paths, "plugins");
+    config.plugins_dir = plugins ? r.path(*plugins) : default_plugins_dir();
+}
+
+std::string pointer_to(std::string_view name) {
+    std::string pointer = "/clients";
+    config::append_pointer_token(pointer, name);
+    return pointer;
+}
+
+ClientConfig read_client(const Reader& r, const std::string& name, const rapidjson::Value& c) {
+    ClientConfig client;
+    client.name = name;
+    const std::string base = pointer_to(name);
+    client.position = r.doc().keys.find(base);
+    if (const rapidjson::Value* publik = r.at(c, "publik")) {
+        auto orig = r.string(*publik, "orig");
+        auto key = r.string(*publik, "key");
+        if (orig && key) {
+            client.credentials.emplace_back(PublikCredentials{std::move(*orig), std::move(*key)});
+        }
+    }
+    if (auto key = r.string(c, "apikey")) {
+        client.credentials.emplace_back(ApiKeyCredentials{std::move(*key)});
+    }
+    if (const rapidjson::Value* basic = r.at(c, "basic")) {
+        auto username = r.string(*basic, "username");
+        auto password = r.string(*basic, "password");
+        // Checked here rather than in the schema: the name may come from a
+        // ${env:…} reference, whose text has a ':' of its own.
+        if (username && username->find(':') != std::string::npos) {
+            r.error(base + "/basic/username",
+                    "clients." + name + ".basic.username: must not contain ':'");
+        } else if (username && password) {
+            client.credentials.emplace_back(
+                BasicCredentials{std::move(*username), std::move(*password)});
+        }
+    }
+    if (const rapidjson::Value* allow = r.at(c, "allow_from");
+        allow != nullptr && allow->IsArray()) {
+        for (rapidjson::SizeType i = 0; i < allow->Size(); ++i) {
+            if (!(*allow)[i].IsString()) {
+                continue;
+            }
+            if (auto block = parse_cidr((*allow)[i].GetString())) {
+                client.allow_from.push_back(std::move(*block));
+            } else {
+                r.error(base + "/allow_from/" + std::to_string(i),
+                        "clients." + name + ".allow_from[" + std::to_string(i) +
+                            "]: expected an address block such as 192.0.2.0/24 or "
+                            "2001:db8::/32, or an IP address");
+            }
+        }
+    }
+    if (const rapidjson::Value* families = r.at(c, "families");
+        families != nullptr && families->IsArray()) {
+        for (const auto& f : families->GetArray()) {
+            if (f.IsString()) {
+                client.families.emplace_back(f.GetString(), f.GetStringLength());
+            }
+        }
+    }
+    if (const rapidjson::Value* grants = r.at(c, "grants");
+        grants != nullptr && grants->IsObject()) {
+        for (const auto& grant : grants->GetObject()) {
+            std::vector<std::string> endpoints;
+            // "*" grants every endpoint: an empty list in ClientConfig.
+            if (grant.value.IsArray()) {
+                for (const auto& e : grant.value.GetArray()) {
+                    if (e.IsString()) {
+                        endpoints.emplace_back(e.GetString(), e.GetStringLength());
+                    }
+                }
+                if (endpoints.empty()) {
+                    continue;
+                }
+            } else if (!grant.value.IsString()) {
+                continue;
+            }
+            client.grants.emplace(grant.name.GetString(), std::move(endpoints));
+        }
+    }
+    return client;
+}
+
+/// Two clients with the same credential could not be told apart.
+void check_unique_credentials(const Reader& r, const std::vector<ClientConfig>& clients) {
+    std::unordered_map<std::string, const std::string*> origs;
+    std::unordered_map<std::string, const std::string*> keys;
+    std::unordered_map<std::string, const std::string*> users;
+    for (const auto& client : clients) {
+        const std::string base = pointer_to(client.name);
+        for (const auto& credential : client.credentials) {
+            if (const auto* p = std::get_if<PublikCredentials>(&credential)) {
+                if (auto [it, fresh] = origs.emplace(p->orig, &client.name); !fresh) {
+                    r.error(base + "/publik/orig", "clients." + client.name +
+                                                       ".publik.orig: the same orig as client '" +
+                                                       *it->second + "'");
+                }
+            } else if (const auto* a = std::get_if<ApiKeyCredentials>(&credential)) {
+                if (auto [it, fresh] = keys.emplace(a->key, &client.name); !fresh) {
+                    r.error(base + "/apikey", "clients." + client.name +
+                                                  ".apikey: the same API key as client '" +
+                                                  *it->second + "'");
+                }
+            } else if (const auto* b = std::get_if<BasicCredentials>(&credential)) {
+                if (auto [it, fresh] = users.emplace(b->username, &client.name); !fresh) {
+                    r.error(base + "/basic/username",
+                            "clients." + client.name +
+                                ".basic.username: the same user name as client '" + *it->second +
+                                "'");
+                }
+            }
+        }
+    }
+}
+
+std::optional<RelaisConfig> read_config(const std::filesystem::path& file,
+                                        std::vector<ConfigError>& errors) {
+    std::optional<ConfigDocument> doc;
+    try {
+        doc.emplace(config::load_yaml_file(file));
+    } catch (const ConfigErrors& e) {
+        errors.insert(errors.end(), e.errors().begin(), e.errors().end());
+        return std::nullopt;
+    }
+    auto schema_errors = config::relais_schema().validate(*doc);
+    errors.insert(errors.end(), schema_errors.begin(), schema_errors.end());
+    if (!doc->json.IsObject()) {
+        return std::nullopt;
+    }
+    auto secret_errors = config::substitute_secrets(*doc);
+    errors.insert(errors.end(), secret_errors.begin(), secret_errors.end());
+
+    const Reader reader(*doc, errors);
+    RelaisConfig config;
+    std::error_code ec;
+    config.file = std::filesystem::absolute(file, ec).lexically_normal();
+    read_server(reader, config.server);
+    read_logging_and_paths(reader, config);
+    for (const auto& member : reader.section("clients").GetObject()) {
+        if (member.value.IsObject()) {
+            config.clients.push_back(read_client(reader, member.name.GetString(), member.value));
+        }
+    }
+    check_unique_credentials(reader, config.clients);
+    config.locations = doc->values;
+    return config;
+}
+
+}  // namespace
+
+std::filesystem::path default_plugins_dir() {
+    std::error_code ec;
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) {
+        return std::filesystem::absolute("plugins", ec);
+    }
+    return exe.parent_path() / "plugins";
+}
+
+std::optional<RelaisConfig> read_relais_config(const std::filesystem::path& file,
+                                               std::vector<ConfigError>& errors) {
+    const auto first = static_cast<std::ptrdiff_t>(errors.size());
+    auto config = read_config(file, errors);
+    // Schema, secret and semantic errors are found in turns: list them in
+    // the order of the file.
+    std::stable_sort(errors.begin() + first, errors.end(),
+                     [](const ConfigError& a, const ConfigError& b) {
+                         return std::pair(a.position().line, a.position().column) <
+                                std::pair(b.position().line, b.position().column);
+                     });
+    return config;
+}
+
+RelaisConfig load_relais_config(const std::filesystem::path& file) {
+    std::vector<ConfigError> errors;
+    auto config = read_relais_config(file, errors);
+    if (!errors.empty() || !config) {
+        throw ConfigErrors(std::move(errors));
+    }
+    return std::move(*config);
+}
+
+}  // namespace relais

@@ -1,0 +1,220 @@
+"""`relais validate` and `relais schema`, run as a user would.
+
+Configurations live in a temporary workspace; `validate` runs with the
+workspace as working directory, so files are named relative to it in
+errors. Connectors use the test-only kind `test-config` (built into
+$RELAIS_TEST_PLUGIN_DIR from tests/fixtures/plugins).
+"""
+import json
+import os
+import subprocess
+import textwrap
+import unittest
+
+from relais_harness import PLUGIN_DIR, RELAIS_BIN, SOURCE_DIR, TEST_PLUGIN_DIR, Workspace
+
+CANARY = "canary-secret-5b1e0d"
+
+FAMILIES = ("fiscalite, travail-social, sante, transports, etat-civil-citoyennete, elus, "
+            "scolaire-periscolaire, sport-socioculturel, economie-urbanisme, polices-voirie, "
+            "reference")
+
+CONNECTOR = """\
+slug: alpha
+kind: test-config
+family: reference
+endpoints:
+  search: {personal_data: false}
+"""
+
+
+def relais_yaml(extra=""):
+    """relais.yaml with `extra` (dedented) from line 5 on."""
+    return ("paths:\n"
+            "  connectors: connectors\n"
+            "  data: var\n"
+            f"  plugins: {TEST_PLUGIN_DIR}\n") + textwrap.dedent(extra)
+
+
+class ValidateTest(unittest.TestCase):
+    def setUp(self):
+        self.ws = Workspace()
+        self.addCleanup(self.ws.cleanup)
+
+    def run_relais(self, *args, env=None):
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("RELAIS_IT_")}
+        environment.update(env or {})
+        return subprocess.run([RELAIS_BIN, *args], cwd=self.ws.root, env=environment,
+                              capture_output=True, text=True, timeout=60)
+
+    def validate(self, env=None):
+        return self.run_relais("validate", "--config", self.ws.config, env=env)
+
+    def assert_errors(self, result, lines):
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(result.stderr.splitlines(), lines)
+
+    def test_good_config(self):
+        self.ws.write_config(relais_yaml("""\
+            clients:
+              wcs:
+                publik: {orig: wcs.example.org, key: "${env:RELAIS_IT_KEY}"}
+                families: [reference]
+                grants: {alpha: "*"}
+            """))
+        self.ws.write_connector("alpha.yaml", CONNECTOR)
+        result = self.validate(env={"RELAIS_IT_KEY": CANARY})
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "ok: 1 connectors, 1 clients\n")
+        self.assertEqual(result.stderr, "")
+
+    def test_shipped_default_config(self):
+        result = self.run_relais("validate", "--config",
+                                 os.path.join(SOURCE_DIR, "config", "relais.yaml"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "ok: 2 connectors, 2 clients\n")
+
+    def test_invalid_yaml(self):
+        self.ws.write_config("server:\n  listen: [127.0.0.1\nlogging: {}\n")
+        self.assert_errors(self.validate(), ["relais.yaml:3:8: end of sequence flow not found"])
+
+    def test_unknown_kind(self):
+        self.ws.write_config(relais_yaml())
+        self.ws.write_connector("x.yaml", CONNECTOR.replace("test-config", "soapx"))
+        looked_for = os.path.join(os.path.normpath(TEST_PLUGIN_DIR), "relais_soapx.so")
+        self.assert_errors(self.validate(), [
+            f"connectors/x.yaml:2:7: no plugin provides kind 'soapx' (looked for {looked_for})"])
+
+    def test_traversal_kind(self):
+        self.ws.write_config(relais_yaml())
+        self.ws.write_connector("a.yaml", CONNECTOR.replace("test-config", "../test-config"))
+        self.ws.write_connector("b.yaml", CONNECTOR.replace("test-config", "x/../../evil")
+                                .replace("alpha", "beta"))
+        self.assert_errors(self.validate(), [
+            "connectors/a.yaml:2:7: kind: expected a string matching ^[a-z][a-z0-9-]{0,31}$",
+            "connectors/b.yaml:2:7: kind: expected a string matching ^[a-z][a-z0-9-]{0,31}$",
+        ])
+
+    def test_wrong_api_version(self):
+        self.ws.write_config(relais_yaml())
+        self.ws.write_connector("x.yaml", CONNECTOR.replace("test-config", "test-wrong-api"))
+        module = os.path.join(os.path.realpath(TEST_PLUGIN_DIR), "relais_test_wrong_api.so")
+        self.assert_errors(self.validate(), [
+            f"connectors/x.yaml:2:7: plugin {module} has API version 9, relais needs 1"])
+
+    def test_missing_secret_env_var(self):
+        self.ws.write_config(relais_yaml("""\
+            clients:
+              demo:
+                apikey: "${env:RELAIS_IT_UNSET}"
+            """))
+        self.ws.write_connector("alpha.yaml", CONNECTOR)
+        self.assert_errors(self.validate(), [
+            "relais.yaml:7:13: environment variable 'RELAIS_IT_UNSET' is not set"])
+
+    def test_every_error_of_every_file(self):
+        self.ws.write_config(relais_yaml("""\
+            server:
+              threads: many
+              limits: {body_bytes: 12}
+            """))
+        self.ws.write_connector("a.yaml", """\
+            slug: a
+            kind: test-config
+            family: etat-civil
+            enpoints: {}
+            """)
+        self.ws.write_connector("b.yml", "slug: [b\n")
+        self.assert_errors(self.validate(), [
+            "relais.yaml:6:12: server.threads: expected an integer between 0 and 1024, "
+            "not a string",
+            "relais.yaml:7:24: server.limits.body_bytes: expected an integer >= 1024",
+            "connectors/a.yaml:1:1: missing required property 'endpoints'",
+            f"connectors/a.yaml:3:9: family: 'etat-civil' is not one of: {FAMILIES}",
+            "connectors/a.yaml:4:1: unknown property 'enpoints' (expected one of: slug, kind, "
+            "family, description, limits, token, timeout, reject, extra_endpoint, endpoints)",
+            "connectors/b.yml:2:1: end of sequence flow not found",
+        ])
+
+    def test_secret_never_printed_even_when_its_field_is_wrong(self):
+        env = {"RELAIS_IT_SECRET": CANARY}
+        self.ws.write("secret.txt", CANARY + "\n")
+        self.ws.write_config(relais_yaml("""\
+            server:
+              listen: "${env:RELAIS_IT_SECRET}"
+              threads: "${env:RELAIS_IT_SECRET}"
+            clients:
+              a:
+                apikey: "${env:RELAIS_IT_SECRET}"
+                allow_from: ["${file:secret.txt}"]
+              b:
+                apikey: "${file:secret.txt}"
+                basic: {username: "x${env:RELAIS_IT_SECRET}", password: "${env:RELAIS_IT_NOPE}"}
+            """))
+        self.ws.write_connector("alpha.yaml", CONNECTOR + 'token: "${env:RELAIS_IT_SECRET}"\n'
+                                                          "reject: yes\n")
+        result = self.validate(env=env)
+        self.assert_errors(result, [
+            "relais.yaml:6:11: server.listen: expected ADDRESS:PORT with a numeric IP address, "
+            "such as 127.0.0.1:8080 or [::1]:8080 (port 0: any free port)",
+            "relais.yaml:7:12: server.threads: expected an integer between 0 and 1024, "
+            "not a string",
+            "relais.yaml:11:18: clients.a.allow_from[0]: expected an address block such as "
+            "192.0.2.0/24 or 2001:db8::/32, or an IP address",
+            "relais.yaml:13:13: clients.b.apikey: the same API key as client 'a'",
+            "relais.yaml:14:61: environment variable 'RELAIS_IT_NOPE' is not set",
+            "connectors/alpha.yaml:7:9: rejected as the test asked",
+        ])
+        self.assertNotIn(CANARY, result.stdout + result.stderr)
+
+    def test_usage(self):
+        result = self.run_relais("validate", "--help")
+        self.assertEqual(result.returncode, 0)
+        self.assertIn("usage: relais validate --config FILE", result.stdout)
+        result = self.run_relais("validate")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--config FILE is required", result.stderr)
+
+
+class SchemaTest(unittest.TestCase):
+    def run_schema(self, *args):
+        return subprocess.run([RELAIS_BIN, "schema", *args], capture_output=True, text=True,
+                              timeout=60)
+
+    def test_all_schemas_as_one_json_object(self):
+        result = self.run_schema("--plugins", TEST_PLUGIN_DIR)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        schemas = json.loads(result.stdout)
+        self.assertEqual(schemas["relais"]["title"], "relais.yaml")
+        self.assertIn("family", schemas["connector"]["definitions"])
+        self.assertEqual(schemas["test-config"]["title"], "test-config connector")
+        # Modules that cannot be loaded are skipped with a reason.
+        self.assertIn("has API version 9, relais needs 1", result.stderr)
+
+    def test_one_schema_by_name(self):
+        result = self.run_schema("--plugins", TEST_PLUGIN_DIR, "test-config")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("slug", json.loads(result.stdout)["properties"])
+        result = self.run_schema("connector")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(json.loads(result.stdout)["title"], "relais connector")
+
+    def test_default_plugins_are_beside_the_executable(self):
+        result = self.run_schema()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("rest", json.loads(result.stdout))
+        self.assertEqual(os.path.realpath(PLUGIN_DIR),
+                         os.path.join(os.path.dirname(os.path.realpath(RELAIS_BIN)), "plugins"))
+
+    def test_unknown_name(self):
+        result = self.run_schema("--plugins", TEST_PLUGIN_DIR, "nope")
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stdout, "")
+        self.assertIn("relais schema: unknown schema 'nope' (available: relais, connector, ",
+                      result.stderr)
+        self.assertIn("test-config", result.stderr.split("available:")[1])
+
+
+if __name__ == "__main__":
+    unittest.main()
