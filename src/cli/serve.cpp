@@ -1,8 +1,96 @@
-// Placeholder until the serve command lands; replaced by its owner.
+#include <sys/stat.h>
+
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <system_error>
+
 #include "cli/commands.hpp"
+#include "core/config_error.hpp"
+#include "core/log.hpp"
+#include "server/reload.hpp"
+#include "server/server.hpp"
 
 namespace relais::cli {
 
-int serve(std::span<char* const>) { return 1; }
+namespace {
+
+constexpr std::string_view serve_usage = R"(usage: relais serve --config FILE
+
+Runs the daemon with the configuration FILE (relais.yaml) until SIGTERM or
+SIGINT; requests in progress then finish within server.shutdown_grace.
+SIGHUP reloads FILE and every connector; if the new configuration has
+errors they are logged and the running one stays in place.
+
+options:
+  --config FILE   the relais.yaml to serve
+  -h, --help      show this help
+)";
+
+}  // namespace
+
+int serve(std::span<char* const> args) {
+    if (wants_help(args)) {
+        std::fputs(serve_usage.data(), stdout);
+        return 0;
+    }
+    std::filesystem::path config_file;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string_view arg(args[i]);
+        if (arg == "--config" && i + 1 < args.size()) {
+            config_file = args[++i];
+        } else if (arg.starts_with("--config=")) {
+            config_file = std::string(arg.substr(9));
+        } else {
+            std::fprintf(stderr, "relais serve: unexpected argument '%s'\n\n%s", args[i],
+                         serve_usage.data());
+            return 2;
+        }
+    }
+    if (config_file.empty()) {
+        std::fprintf(stderr, "relais serve: --config FILE is required\n\n%s", serve_usage.data());
+        return 2;
+    }
+
+    // Peers that close early must not kill the process; every file relais
+    // creates (data, logs) is private to its user.
+    std::signal(SIGPIPE, SIG_IGN);
+    ::umask(077);
+
+    std::shared_ptr<const Runtime> runtime;
+    try {
+        runtime = server::load_serving_runtime(config_file);
+    } catch (const ConfigErrors& errors) {
+        for (const auto& error : errors.errors()) {
+            std::fprintf(stderr, "%s\n", error.what());
+        }
+        return 1;
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "relais serve: %s\n", error.what());
+        return 1;
+    }
+
+    const RelaisConfig& config = runtime->config();
+    try {
+        log::configure(config.log_level, config.log_file);
+    } catch (const std::system_error& error) {
+        std::fprintf(stderr, "relais serve: %s\n", error.what());
+        return 1;
+    }
+    const bool logs_to_file = !config.log_file.empty();
+    try {
+        server::Server server(config_file, std::move(runtime));
+        return server.run();
+    } catch (const std::exception& error) {
+        log::error("start_failed", {{"error", error.what()}});
+        if (logs_to_file) {
+            std::fprintf(stderr, "relais serve: %s\n", error.what());
+        }
+        return 1;
+    }
+}
 
 }  // namespace relais::cli

@@ -1,0 +1,451 @@
+#include "server/connection.hpp"
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <vector>
+
+#include "core/log.hpp"
+#include "server/exception_type.hpp"
+#include "server/request_log.hpp"
+#include "server/request_target.hpp"
+
+namespace relais::server {
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using TlsStream = net::ssl::stream<tcp::socket>;
+using namespace std::chrono_literals;
+
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+/// Bytes asked for when waiting for the first byte of a request.
+constexpr std::size_t first_read_bytes = 4096;
+/// A connection over max_connections gets this long to send its request.
+constexpr auto rejected_read_timeout = 2s;
+/// After an error response, unread request bytes are discarded for this
+/// long (or up to linger_bytes) before closing, so that the client reads
+/// the response instead of a connection reset.
+constexpr auto linger_timeout = 2s;
+constexpr std::size_t linger_bytes = 1024 * 1024;
+constexpr auto tls_shutdown_timeout = 1s;
+
+std::string to_string(beast::string_view text) {
+    return std::string(text.data(), text.size());
+}
+
+std::string request_id_of(const http::fields& fields) {
+    const auto found = fields.find("X-Request-ID");
+    if (found == fields.end()) {
+        return request_id_from(nullptr);
+    }
+    const std::string sent = to_string(found->value());
+    return request_id_from(&sent);
+}
+
+/// Headers a connector may not set: framing and connection management are
+/// the server's, and a CR/LF would split the response.
+bool connector_header_allowed(const Header& header) noexcept {
+    static constexpr std::array<std::string_view, 10> reserved{
+        "content-length", "transfer-encoding", "connection",   "keep-alive",  "upgrade", "te",
+        "trailer",        "proxy-connection",  "content-type", "x-request-id"};
+    if (header.name.empty()) {
+        return false;
+    }
+    for (const char c : header.name) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte <= ' ' || byte >= 0x7f || c == ':') {
+            return false;
+        }
+    }
+    for (const char c : header.value) {
+        if (c == '\r' || c == '\n' || c == '\0') {
+            return false;
+        }
+    }
+    for (const auto name : reserved) {
+        if (iequals_ascii(header.name, name)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// Errors of a request that cannot be read: nullopt means the client went
+/// away (or never sent a whole request) and gets no answer.
+std::optional<ErrorClass> refusal_class(const boost::system::error_code& ec, bool timed_out) {
+    if (timed_out) {
+        return ErrorClass::request_timeout;
+    }
+    if (ec == http::error::header_limit) {
+        return ErrorClass::headers_too_large;
+    }
+    if (ec == http::error::body_limit) {
+        return ErrorClass::payload_too_large;
+    }
+    if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+        return ErrorClass::bad_request;
+    }
+    return std::nullopt;
+}
+
+template <class Stream>
+class Connection final : public DrainableConnection,
+                         public std::enable_shared_from_this<Connection<Stream>> {
+public:
+    Connection(Stream stream, const ConnectionEnv& env, ConnectionSet& set)
+        : stream_(std::move(stream)), deadline_(stream_.get_executor()), env_(env), set_(set) {
+        boost::system::error_code ec;
+        remote_ = socket().remote_endpoint(ec).address();
+        remote_text_ = ec ? std::string("-") : remote_.to_string();
+        set_.add(this);
+    }
+
+    ~Connection() override {
+        set_.remove(this);
+        env_.metrics.connection_closed();
+    }
+
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    net::awaitable<void> run(bool rejected) {
+        if (!co_await handshake()) {
+            co_await close(false);
+            co_return;
+        }
+        if (rejected) {
+            co_await refuse_overloaded();
+            co_return;
+        }
+        bool first = true;
+        while (!draining()) {
+            const ServerLimits limits = current_limits();
+            if (buffer_.size() == 0) {
+                waiting_ = true;
+                arm(first ? limits.read_timeout : limits.idle_timeout);
+                auto [ec, n] =
+                    co_await stream_.async_read_some(buffer_.prepare(first_read_bytes), use_tuple);
+                disarm();
+                waiting_ = false;
+                if (ec) {
+                    // Idle timeout, drain or the client left: nothing to answer.
+                    break;
+                }
+                buffer_.commit(n);
+            }
+            first = false;
+            if (!co_await serve_request(limits)) {
+                co_return;
+            }
+        }
+        co_await close(false);
+    }
+
+    void drain() override {
+        draining_ = true;
+        if (waiting_) {
+            boost::system::error_code ignored;
+            socket().cancel(ignored);
+        }
+    }
+
+private:
+    static constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
+    using Request = http::request_parser<http::string_body>;
+
+    tcp::socket& socket() noexcept {
+        if constexpr (is_tls) {
+            return stream_.next_layer();
+        } else {
+            return stream_;
+        }
+    }
+
+    bool draining() const noexcept {
+        return draining_ || env_.draining.load(std::memory_order_acquire);
+    }
+
+    ServerLimits current_limits() const {
+        return env_.slot.load()->runtime().config().server.limits;
+    }
+
+    // A watchdog rather than beast::tcp_stream's timeouts: those close the
+    // socket, and a 408 must still be written after a read times out.
+    void arm(std::chrono::steady_clock::duration timeout) {
+        timed_out_ = false;
+        const auto generation = ++generation_;
+        deadline_.expires_after(timeout);
+        deadline_.async_wait(
+            [self = this->shared_from_this(), generation](const boost::system::error_code& ec) {
+                if (ec || generation != self->generation_) {
+                    return;
+                }
+                self->timed_out_ = true;
+                boost::system::error_code ignored;
+                self->socket().cancel(ignored);
+            });
+    }
+
+    void disarm() {
+        ++generation_;
+        deadline_.cancel();
+    }
+
+    net::awaitable<bool> handshake() {
+        if constexpr (is_tls) {
+            waiting_ = true;
+            arm(current_limits().read_timeout);
+            auto [ec] = co_await stream_.async_handshake(net::ssl::stream_base::server, use_tuple);
+            disarm();
+            waiting_ = false;
+            if (ec) {
+                log::debug("tls_handshake_failed",
+                           {{"remote", remote_text_}, {"error", ec.message()}});
+                co_return false;
+            }
+        }
+        co_return true;
+    }
+
+    /// Reads, dispatches and answers one request whose first byte is in the
+    /// buffer. Returns whether the connection stays open for another one.
+    net::awaitable<bool> serve_request(const ServerLimits& limits) {
+        Request parser;
+        parser.header_limit(static_cast<std::uint32_t>(
+            std::min<std::size_t>(limits.header_bytes, std::numeric_limits<std::uint32_t>::max())));
+        parser.body_limit(limits.body_bytes);
+        arm(limits.read_timeout);
+        auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
+        const auto started = std::chrono::steady_clock::now();
+        if (!ec && !parser.is_done() && parser.get().version() >= 11 &&
+            iequals_ascii(parser.get()[http::field::expect], "100-continue")) {
+            http::response<http::empty_body> go_on{http::status::continue_, 11};
+            std::tie(ec, n) = co_await http::async_write(stream_, go_on, use_tuple);
+        }
+        if (!ec) {
+            std::tie(ec, n) = co_await http::async_read(stream_, buffer_, parser, use_tuple);
+        }
+        disarm();
+        if (ec) {
+            co_await refuse_unread(ec, parser, started);
+            co_return false;
+        }
+
+        auto& message = parser.get();
+        RawRequest raw;
+        raw.method = to_string(message.method_string());
+        raw.target = to_string(message.target());
+        raw.headers.reserve(16);
+        for (const auto& field : message) {
+            raw.headers.push_back({std::string(field.name_string()), std::string(field.value())});
+        }
+        raw.body = std::move(message.body());
+        raw.remote = remote_;
+        const std::string request_id = request_id_of(message);
+        raw.request_id = request_id;
+        const std::string method = raw.method;
+        const unsigned version = message.version();
+        const bool client_keeps_alive = message.keep_alive();
+        const bool head = message.method() == http::verb::head;
+
+        Outcome outcome = co_await env_.dispatcher.dispatch(std::move(raw));
+        const bool keep_alive = client_keeps_alive && !draining();
+        const unsigned status = outcome.response.status;
+        const auto error = outcome.response.error;
+        const bool written = co_await write_response(outcome.response, request_id, version,
+                                                     keep_alive, head, limits);
+        record_request(env_.metrics, {request_id, remote_text_, method, outcome.labels, status,
+                                      error, std::chrono::steady_clock::now() - started});
+        if (!written) {
+            co_await close(false);
+            co_return false;
+        }
+        if (!keep_alive) {
+            co_await close(false);
+            co_return false;
+        }
+        co_return true;
+    }
+
+    /// Answers a request that could not be read whole (too large, too slow,
+    /// malformed), if the client is still there, then closes.
+    net::awaitable<void> refuse_unread(const boost::system::error_code& ec, Request& parser,
+                                       std::chrono::steady_clock::time_point started) {
+        const auto refusal = refusal_class(ec, timed_out_);
+        if (!refusal) {
+            co_await close(false);
+            co_return;
+        }
+        std::string request_id;
+        std::string method;
+        if (parser.is_header_done()) {
+            request_id = request_id_of(parser.get());
+            method = to_string(parser.get().method_string());
+        } else {
+            request_id = new_request_id();
+        }
+        co_await refuse(*refusal, "the request could not be read", request_id, method, started);
+    }
+
+    /// The connection is one too many: read its request head (briefly),
+    /// answer 503 and close.
+    net::awaitable<void> refuse_overloaded() {
+        env_.metrics.connection_rejected();
+        const ServerLimits limits = current_limits();
+        Request parser;
+        parser.header_limit(static_cast<std::uint32_t>(
+            std::min<std::size_t>(limits.header_bytes, std::numeric_limits<std::uint32_t>::max())));
+        arm(std::min<std::chrono::steady_clock::duration>(rejected_read_timeout,
+                                                          limits.read_timeout));
+        auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
+        disarm();
+        const auto started = std::chrono::steady_clock::now();
+        if (ec) {
+            co_await close(false);
+            co_return;
+        }
+        co_await refuse(ErrorClass::overloaded, "too many connections", request_id_of(parser.get()),
+                        to_string(parser.get().method_string()), started);
+    }
+
+    net::awaitable<void> refuse(ErrorClass error, std::string_view description,
+                                std::string request_id, std::string method,
+                                std::chrono::steady_clock::time_point started) {
+        HttpResponse response = HttpResponse::failure(error, description);
+        const unsigned status = response.status;
+        co_await write_response(response, request_id, 11, false, false, current_limits());
+        const RequestLabels labels;
+        record_request(env_.metrics, {request_id, remote_text_, method, labels, status, error,
+                                      std::chrono::steady_clock::now() - started});
+        co_await close(true);
+    }
+
+    net::awaitable<bool> write_response(HttpResponse& response, std::string_view request_id,
+                                        unsigned version, bool keep_alive, bool head,
+                                        const ServerLimits& limits) {
+        http::response<http::string_body> out;
+        out.version(version);
+        out.result(response.status);
+        out.set(http::field::content_type, response.content_type);
+        for (const auto& header : response.headers) {
+            if (connector_header_allowed(header)) {
+                out.insert(header.name, header.value);
+            }
+        }
+        out.set("X-Request-ID", request_id);
+        out.keep_alive(keep_alive);
+        const auto length = response.body.size();
+        if (!head) {
+            out.body() = std::move(response.body);
+        }
+        out.content_length(length);
+        // A client that does not read its response is as slow as one that
+        // does not send its request.
+        arm(limits.read_timeout);
+        auto [ec, n] = co_await http::async_write(stream_, out, use_tuple);
+        disarm();
+        co_return !ec;
+    }
+
+    /// Closes the connection. `linger`: the request may not have been read
+    /// whole; discard what the client still sends for a moment first.
+    net::awaitable<void> close(bool linger) {
+        if constexpr (is_tls) {
+            arm(tls_shutdown_timeout);
+            co_await stream_.async_shutdown(use_tuple);
+            disarm();
+        }
+        boost::system::error_code ec;
+        socket().shutdown(tcp::socket::shutdown_send, ec);
+        if (linger && !ec) {
+            arm(linger_timeout);
+            std::array<char, 4096> sink;
+            std::size_t discarded = 0;
+            while (discarded < linger_bytes) {
+                auto [read_ec, n] = co_await socket().async_read_some(net::buffer(sink), use_tuple);
+                if (read_ec) {
+                    break;
+                }
+                discarded += n;
+            }
+            disarm();
+        }
+        socket().close(ec);
+    }
+
+    Stream stream_;
+    net::steady_timer deadline_;
+    const ConnectionEnv& env_;
+    ConnectionSet& set_;
+    beast::flat_buffer buffer_;
+    net::ip::address remote_;
+    std::string remote_text_;
+    std::uint64_t generation_ = 0;
+    bool timed_out_ = false;
+    bool waiting_ = false;
+    bool draining_ = false;
+};
+
+void log_connection_failure(std::exception_ptr error) {
+    if (!error) {
+        return;
+    }
+    // The message may quote request data: only the type is logged.
+    try {
+        std::rethrow_exception(error);
+    } catch (...) {
+        log::error("connection_failed", {{"type", current_exception_type()}});
+    }
+}
+
+net::awaitable<void> serve_connection(tcp::socket socket, const ConnectionEnv& env,
+                                      ConnectionSet& set, bool rejected) {
+    if (env.tls != nullptr) {
+        auto connection = std::make_shared<Connection<TlsStream>>(
+            TlsStream(std::move(socket), *env.tls), env, set);
+        co_await connection->run(rejected);
+    } else {
+        auto connection = std::make_shared<Connection<tcp::socket>>(std::move(socket), env, set);
+        co_await connection->run(rejected);
+    }
+}
+
+}  // namespace
+
+void ConnectionSet::drain_all() {
+    // drain() only cancels I/O: no connection leaves the set during the loop.
+    for (DrainableConnection* connection : members_) {
+        connection->drain();
+    }
+}
+
+void start_connection(tcp::socket socket, const ConnectionEnv& env, ConnectionSet& set,
+                      bool rejected) {
+    auto executor = socket.get_executor();
+    net::co_spawn(executor, serve_connection(std::move(socket), env, set, rejected),
+                  log_connection_failure);
+}
+
+}  // namespace relais::server

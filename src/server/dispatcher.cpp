@@ -1,0 +1,176 @@
+#include "server/dispatcher.hpp"
+
+#include <chrono>
+#include <vector>
+
+#include "auth/client_registry.hpp"
+#include "auth/nonce_cache.hpp"
+#include "core/log.hpp"
+#include "server/exception_type.hpp"
+#include "server/request_target.hpp"
+
+namespace relais::server {
+
+namespace {
+
+/// A slot in a connector's concurrency budget, held while it runs.
+class ConcurrencySlot {
+public:
+    explicit ConcurrencySlot(const ConnectorEntry& entry) noexcept
+        : entry_(entry),
+          admitted_(entry.in_flight.fetch_add(1, std::memory_order_acq_rel) <
+                    entry.max_concurrency) {
+        if (!admitted_) {
+            entry_.in_flight.fetch_sub(1, std::memory_order_acq_rel);
+        }
+    }
+    ~ConcurrencySlot() {
+        if (admitted_) {
+            entry_.in_flight.fetch_sub(1, std::memory_order_acq_rel);
+        }
+    }
+    ConcurrencySlot(const ConcurrencySlot&) = delete;
+    ConcurrencySlot& operator=(const ConcurrencySlot&) = delete;
+
+    bool admitted() const noexcept { return admitted_; }
+
+private:
+    const ConnectorEntry& entry_;
+    const bool admitted_;
+};
+
+HttpResponse json_page(unsigned status, std::string body) {
+    HttpResponse r;
+    r.status = status;
+    r.body = std::move(body);
+    return r;
+}
+
+}  // namespace
+
+HttpResponse Dispatcher::admin_page(std::string_view method,
+                                    const std::vector<std::string>& segments) const {
+    if (segments.size() != 2) {
+        return HttpResponse::failure(ErrorClass::not_found, "no such admin page");
+    }
+    const std::string& page = segments[1];
+    if (page != "health" && page != "ready" && page != "metrics") {
+        return HttpResponse::failure(ErrorClass::not_found, "no such admin page");
+    }
+    if (method != "GET" && method != "HEAD") {
+        return HttpResponse::failure(ErrorClass::method_not_allowed, "admin pages accept GET only");
+    }
+    if (page == "health") {
+        return json_page(200, R"({"status":"ok"})");
+    }
+    if (page == "ready") {
+        if (draining_.load(std::memory_order_acquire)) {
+            return HttpResponse::failure(ErrorClass::shutting_down, "the server is shutting down");
+        }
+        return json_page(200, R"({"status":"ready"})");
+    }
+    HttpResponse r = json_page(200, metrics_.render());
+    r.content_type = metrics_content_type;
+    return r;
+}
+
+boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
+    Outcome out;
+    out.state = slot_.load();
+    auto target = parse_target(request.target);
+    if (!target) {
+        out.response = HttpResponse::failure(ErrorClass::bad_request,
+                                             "the request target is not a valid path and query");
+        co_return out;
+    }
+    if (!target->segments.empty() && target->segments.front() == "_relais") {
+        out.labels.admin = true;
+        out.response = admin_page(request.method, target->segments);
+        co_return out;
+    }
+
+    const ServingState& state = *out.state;
+    const Runtime& runtime = state.runtime();
+    const auth::ClientRegistry& clients = runtime.clients();
+    const auth::CallerInfo caller{target->raw_query, request.headers, request.remote,
+                                  std::chrono::system_clock::now()};
+    auto auth = clients.authenticate(caller, nonces_);
+    if (auth.error || auth.client == nullptr) {
+        const auto error = auth.error.value_or(ErrorClass::invalid_credentials);
+        out.labels.reason = std::move(auth.reason);
+        out.response = HttpResponse::failure(
+            error, out.labels.reason.empty() ? describe(error).slug : out.labels.reason);
+        co_return out;
+    }
+    const auth::Client& client = *auth.client;
+    out.labels.client = auth::ClientRegistry::name(client);
+
+    const auto route = route_of(std::move(target->segments));
+    if (!route) {
+        out.response = HttpResponse::failure(ErrorClass::not_found,
+                                             "routes are /{kind}/{connector}/{endpoint}[/{rest}]");
+        co_return out;
+    }
+    const ConnectorEntry* entry = runtime.find(route->kind, route->slug);
+    if (entry == nullptr) {
+        out.response = HttpResponse::failure(ErrorClass::not_found, "no such connector");
+        co_return out;
+    }
+    out.labels.kind = entry->kind;
+    out.labels.connector = entry->slug;
+    const auto found = entry->endpoint_index.find(route->endpoint);
+    if (found == entry->endpoint_index.end()) {
+        out.response = HttpResponse::failure(ErrorClass::not_found, "no such endpoint");
+        co_return out;
+    }
+    const std::size_t index = found->second;
+    const EndpointInfo& endpoint = entry->connector->endpoints()[index];
+    out.labels.endpoint = endpoint.name;
+    out.labels.metrics = &state.route_metrics(*entry, index);
+
+    if (!clients.granted(client, *entry, endpoint.name)) {
+        out.response = HttpResponse::failure(ErrorClass::not_granted,
+                                             "this client is not granted this endpoint");
+        co_return out;
+    }
+    const ConcurrencySlot slot(*entry);
+    if (!slot.admitted()) {
+        out.response = HttpResponse::failure(ErrorClass::overloaded,
+                                             "too many requests in progress for this connector");
+        co_return out;
+    }
+
+    IncomingRequest incoming;
+    incoming.method = std::move(request.method);
+    incoming.rest = std::move(route->rest);
+    incoming.query = decode_query(target->raw_query);
+    std::erase_if(incoming.query,
+                  [](const auto& param) { return auth::is_credential_parameter(param.first); });
+    // The caller's credentials are relais's business, never an upstream's.
+    incoming.headers = std::move(request.headers);
+    std::erase_if(incoming.headers,
+                  [](const Header& h) { return iequals_ascii(h.name, "authorization"); });
+    incoming.body = std::move(request.body);
+    incoming.request_id = std::move(request.request_id);
+    incoming.client = out.labels.client;
+
+    try {
+        out.response = co_await entry->connector->handle(index, incoming);
+    } catch (...) {
+        log::error("connector_exception", {{"request_id", incoming.request_id},
+                                           {"connector", entry->slug},
+                                           {"endpoint", endpoint.name},
+                                           {"type", current_exception_type()}});
+        out.response = HttpResponse::failure(ErrorClass::internal_error, "the connector failed");
+    }
+    if (out.response.status < 200 || out.response.status > 599) {
+        log::error("connector_bad_status", {{"request_id", incoming.request_id},
+                                            {"connector", entry->slug},
+                                            {"endpoint", endpoint.name},
+                                            {"status", out.response.status}});
+        out.response = HttpResponse::failure(ErrorClass::internal_error, "the connector failed");
+    }
+    co_return out;
+}
+
+}  // namespace relais::server

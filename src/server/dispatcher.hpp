@@ -1,0 +1,81 @@
+#pragma once
+/// @file
+/// Turns a request read off the wire into a response, without any socket:
+/// admin pages under `/_relais/`, then for everything else authentication,
+/// routing, grants, the connector's concurrency limit and the connector.
+///
+/// The order is fixed and part of the external contract: an unauthenticated
+/// caller learns nothing about routes (401/403 before any 404).
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/http_types.hpp"
+#include "server/metrics.hpp"
+#include "server/serving_state.hpp"
+
+namespace relais::auth {
+class NonceCache;
+}
+
+namespace relais::server {
+
+/// A request as read off the wire, before any interpretation.
+struct RawRequest {
+    std::string method;  ///< as sent ("GET", "POST"...)
+    std::string target;  ///< origin-form target, path and query
+    std::vector<Header> headers;
+    std::string body;
+    boost::asio::ip::address remote;
+    std::string request_id;  ///< see request_id_from()
+};
+
+/// What a request's log line and metrics may say about it: names from the
+/// configuration only, never from the request itself.
+struct RequestLabels {
+    std::string_view client = "-";
+    std::string_view kind = "-";
+    std::string_view connector = "-";
+    std::string_view endpoint = "-";
+    RouteMetrics* metrics = nullptr;  ///< null: counted as unrouted
+    std::string reason;               ///< log-safe reason of an authentication failure
+    bool admin = false;               ///< a `/_relais/` page: not counted, logged at debug
+};
+
+/// A response and what to log about it. The labels' views point into the
+/// state's runtime, which `state` keeps alive until the outcome is dropped.
+struct Outcome {
+    HttpResponse response;
+    RequestLabels labels;
+    std::shared_ptr<const ServingState> state;
+};
+
+class Dispatcher {
+public:
+    /// `draining` is read by `/_relais/ready`. Every reference must outlive
+    /// the dispatcher.
+    Dispatcher(const StateSlot& slot, const MetricsRegistry& metrics, auth::NonceCache& nonces,
+               const std::atomic<bool>& draining) noexcept
+        : slot_(slot), metrics_(metrics), nonces_(nonces), draining_(draining) {}
+
+    /// Serves one request on the state current at its start. Never throws
+    /// for request errors: they become envelope failures; an exception from
+    /// a connector becomes 500 `internal-error`.
+    boost::asio::awaitable<Outcome> dispatch(RawRequest request) const;
+
+private:
+    HttpResponse admin_page(std::string_view method,
+                            const std::vector<std::string>& segments) const;
+
+    const StateSlot& slot_;
+    const MetricsRegistry& metrics_;
+    auth::NonceCache& nonces_;
+    const std::atomic<bool>& draining_;
+};
+
+}  // namespace relais::server

@@ -1,0 +1,14 @@
+#pragma once
+/// @file
+/// Naming an exception in a log line without its message, which may quote
+/// request values.
+
+#include <string>
+
+namespace relais::server {
+
+/// The demangled dynamic type of the exception being handled; call it
+/// inside a catch block ("unknown" outside one).
+std::string current_exception_type();
+
+}  // namespace relais::server

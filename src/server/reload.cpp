@@ -1,0 +1,154 @@
+#include "server/reload.hpp"
+
+#include <optional>
+#include <system_error>
+
+#include "core/config_error.hpp"
+#include "core/log.hpp"
+#include "server/exception_type.hpp"
+
+namespace relais::server {
+
+namespace {
+
+void ensure_data_dir(const RelaisConfig& config) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const auto status = fs::status(config.data_dir, ec);
+    if (fs::exists(status)) {
+        if (!fs::is_directory(status)) {
+            throw ConfigErrors({ConfigError(config.locations, "/paths/data",
+                                            "the data directory " + config.data_dir.string() +
+                                                " exists and is not a directory")});
+        }
+        if ((status.permissions() & (fs::perms::group_all | fs::perms::others_all)) !=
+            fs::perms::none) {
+            log::warn("data_dir_permissions",
+                      {{"path", config.data_dir.string()}, {"expected", "0700"}});
+        }
+        return;
+    }
+    fs::create_directories(config.data_dir, ec);
+    if (!ec) {
+        fs::permissions(config.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+    }
+    if (ec) {
+        throw ConfigErrors({ConfigError(
+            config.locations, "/paths/data",
+            "cannot create the data directory " + config.data_dir.string() + ": " + ec.message())});
+    }
+    log::info("data_dir_created", {{"path", config.data_dir.string()}});
+}
+
+void warn_restart_needed(std::string_view setting) {
+    log::warn("restart_needed", {{"setting", setting}});
+}
+
+/// Compares what a reload cannot change and applies the log level when it can.
+void apply_or_warn(AppliedSettings& applied, const RelaisConfig& next) {
+    const ServerSettings& now = applied.server;
+    if (next.server.address != now.address || next.server.port != now.port) {
+        warn_restart_needed("server.listen");
+    }
+    if (next.server.threads != now.threads) {
+        warn_restart_needed("server.threads");
+    }
+    const bool tls_changed =
+        next.server.tls.has_value() != now.tls.has_value() ||
+        (next.server.tls && (next.server.tls->certificate_file != now.tls->certificate_file ||
+                             next.server.tls->private_key_file != now.tls->private_key_file));
+    if (tls_changed) {
+        warn_restart_needed("server.tls");
+    }
+    if (next.log_file != applied.log_file) {
+        warn_restart_needed("logging.file");
+    }
+    if (next.log_level != applied.log_level) {
+        // log::configure reopens a log file and closes the old descriptor
+        // under threads that may still write to it: safe for stderr only.
+        if (applied.log_file.empty() && next.log_file.empty()) {
+            log::configure(next.log_level);
+            applied.log_level = next.log_level;
+        } else {
+            warn_restart_needed("logging.level");
+        }
+    }
+}
+
+}  // namespace
+
+std::shared_ptr<const Runtime> load_serving_runtime(const std::filesystem::path& config_file) {
+    std::optional<RelaisConfig> config;
+    try {
+        config = load_relais_config(config_file);
+    } catch (const ConfigErrors&) {
+        // load_runtime reports them, with every other error of the configuration.
+    }
+    if (config) {
+        ensure_data_dir(*config);
+    }
+    return load_runtime(config_file);
+}
+
+void reload_configuration(const std::filesystem::path& config_file, AppliedSettings& applied,
+                          StateSlot& slot, MetricsRegistry& metrics) {
+    log::info("reload_started", {{"config", config_file.string()}});
+    try {
+        auto runtime = load_serving_runtime(config_file);
+        apply_or_warn(applied, runtime->config());
+        auto previous = slot.exchange(std::make_shared<const ServingState>(runtime, metrics));
+        metrics.config_reloaded(true);
+        log::info("config_reloaded", {{"connectors", runtime->connectors().size()},
+                                      {"clients", runtime->config().clients.size()}});
+    } catch (const ConfigErrors& errors) {
+        // ConfigErrors never quote values, secrets included: they may be logged.
+        for (const auto& error : errors.errors()) {
+            log::error("config_error", {{"file", error.file()},
+                                        {"line", error.position().line},
+                                        {"column", error.position().column},
+                                        {"message", error.message()}});
+        }
+        metrics.config_reloaded(false);
+        log::error("reload_failed", {{"errors", errors.errors().size()}});
+    } catch (...) {
+        // Other exceptions (from a plugin, say) may quote anything: type only.
+        metrics.config_reloaded(false);
+        log::error("reload_failed", {{"type", current_exception_type()}});
+    }
+}
+
+ReloadThread::ReloadThread(std::function<void()> job)
+    : job_(std::move(job)), thread_([this] { loop(); }) {}
+
+ReloadThread::~ReloadThread() {
+    {
+        const std::scoped_lock lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+}
+
+void ReloadThread::request() {
+    {
+        const std::scoped_lock lock(mutex_);
+        pending_ = true;
+    }
+    wake_.notify_one();
+}
+
+void ReloadThread::loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        wake_.wait(lock, [this] { return pending_ || stopping_; });
+        if (stopping_) {
+            return;
+        }
+        pending_ = false;
+        lock.unlock();
+        job_();
+        lock.lock();
+    }
+}
+
+}  // namespace relais::server

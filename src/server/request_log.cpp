@@ -1,0 +1,83 @@
+#include "server/request_log.hpp"
+
+#include <array>
+
+#include "core/log.hpp"
+
+namespace relais::server {
+
+namespace {
+
+// Extension methods are tokens a client chooses: logging them verbatim
+// would let a request write arbitrary text into the log.
+std::string_view loggable_method(std::string_view method) noexcept {
+    if (method.empty()) {
+        return "-";
+    }
+    static constexpr std::array<std::string_view, 9> known{
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"};
+    for (const auto m : known) {
+        if (m == method) {
+            return m;
+        }
+    }
+    return "OTHER";
+}
+
+}  // namespace
+
+void record_request(MetricsRegistry& metrics, const FinishedRequest& request) {
+    const RequestLabels& labels = request.labels;
+    const double duration_ms = static_cast<double>(request.duration.count()) / 1e6;
+    if (!labels.admin) {
+        RouteMetrics& route = labels.metrics != nullptr ? *labels.metrics : metrics.unrouted();
+        route.observe(request.status, request.error, request.duration);
+    }
+    const log::Level level = labels.admin ? log::Level::debug : log::Level::info;
+    if (!log::enabled(level)) {
+        return;
+    }
+    const std::string_view method = loggable_method(request.method);
+    if (request.error) {
+        const std::string_view err_class = describe(*request.error).slug;
+        if (!labels.reason.empty()) {
+            log::write(level, "request",
+                       {{"request_id", request.request_id},
+                        {"remote", request.remote},
+                        {"client", labels.client},
+                        {"kind", labels.kind},
+                        {"connector", labels.connector},
+                        {"endpoint", labels.endpoint},
+                        {"method", method},
+                        {"status", request.status},
+                        {"err_class", err_class},
+                        {"reason", labels.reason},
+                        {"duration_ms", duration_ms}});
+        } else {
+            log::write(level, "request",
+                       {{"request_id", request.request_id},
+                        {"remote", request.remote},
+                        {"client", labels.client},
+                        {"kind", labels.kind},
+                        {"connector", labels.connector},
+                        {"endpoint", labels.endpoint},
+                        {"method", method},
+                        {"status", request.status},
+                        {"err_class", err_class},
+                        {"duration_ms", duration_ms}});
+        }
+        return;
+    }
+    log::write(level, "request",
+               {{"request_id", request.request_id},
+                {"remote", request.remote},
+                {"client", labels.client},
+                {"kind", labels.kind},
+                {"connector", labels.connector},
+                {"endpoint", labels.endpoint},
+                {"method", method},
+                {"status", request.status},
+                {"duration_ms", duration_ms}});
+}
+
+}  // namespace relais::server

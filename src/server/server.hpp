@@ -1,0 +1,36 @@
+#pragma once
+/// @file
+/// The HTTP daemon: one io_context per I/O thread, the acceptor on the
+/// first one handing connections round-robin to all of them, signal
+/// handling (SIGTERM/SIGINT drain and stop, SIGHUP reload) and the state
+/// every request starts from.
+
+#include <filesystem>
+#include <memory>
+
+#include "core/runtime.hpp"
+
+namespace relais::server {
+
+class Server {
+public:
+    /// `runtime` was loaded from `config_file`, which SIGHUP reloads. Builds
+    /// the TLS context if configured; throws std::runtime_error if it
+    /// cannot be used.
+    Server(std::filesystem::path config_file, std::shared_ptr<const Runtime> runtime);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    /// Binds the listening socket, logs `listening` with the bound address
+    /// and port, then serves until SIGTERM or SIGINT, drains (requests in
+    /// progress finish within `shutdown_grace`) and returns the exit code.
+    /// Throws std::runtime_error if the address cannot be bound.
+    int run();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace relais::server

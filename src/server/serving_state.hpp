@@ -1,0 +1,49 @@
+#pragma once
+/// @file
+/// What a request runs on: a loaded Runtime with the metric series of its
+/// routes resolved once, so that no request looks a series up by name.
+/// A reload builds a new ServingState and swaps it into the StateSlot;
+/// requests in flight keep the snapshot they started with.
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "core/runtime.hpp"
+#include "server/metrics.hpp"
+
+namespace relais::server {
+
+class ServingState {
+public:
+    ServingState(std::shared_ptr<const Runtime> runtime, MetricsRegistry& metrics);
+
+    const Runtime& runtime() const noexcept { return *runtime_; }
+    /// The series of endpoint `index` of `entry`, an entry of this runtime.
+    RouteMetrics& route_metrics(const ConnectorEntry& entry, std::size_t index) const;
+
+private:
+    std::shared_ptr<const Runtime> runtime_;
+    std::unordered_map<const ConnectorEntry*, std::vector<RouteMetrics*>> routes_;
+};
+
+/// The current ServingState, shared by every I/O thread.
+class StateSlot {
+public:
+    explicit StateSlot(std::shared_ptr<const ServingState> initial)
+        : current_(std::move(initial)) {}
+
+    std::shared_ptr<const ServingState> load() const noexcept { return current_.load(); }
+    /// Installs `next`; returns the previous state.
+    std::shared_ptr<const ServingState> exchange(
+        std::shared_ptr<const ServingState> next) noexcept {
+        return current_.exchange(std::move(next));
+    }
+
+private:
+    std::atomic<std::shared_ptr<const ServingState>> current_;
+};
+
+}  // namespace relais::server

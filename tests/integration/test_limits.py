@@ -1,0 +1,114 @@
+"""Server limits: body and header sizes, read and idle timeouts, the
+connection limit and a connector's concurrency limit."""
+import http.client
+import socket
+import threading
+import time
+import unittest
+
+import test_server
+from test_server import API_KEY, echo_connector, metric_value
+
+
+class Limits(test_server.ServerTestCase):
+    def test_body_over_limit_is_413(self):
+        self.start(server_lines=["limits: {body_bytes: 1024}"])
+        ok = self.call("/test-echo/echo/echo", method="POST", body=b"x" * 1024)
+        self.assertEqual(ok.status, 200)
+        r = self.call("/test-echo/echo/echo", method="POST", body=b"x" * 5000)
+        self.assertEqual(r.status, 413)
+        self.assertEqual(r.json()["err_class"], "payload-too-large")
+        self.assertEqual(r.header("connection"), "close")
+
+    def test_chunked_body_over_limit_is_413(self):
+        self.start(server_lines=["limits: {body_bytes: 1024}"])
+        chunk = b"x" * 800
+        body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(3)) + b"0\r\n\r\n"
+        reply = self.raw_exchange(
+            f"POST /test-echo/echo/echo?apikey={API_KEY} HTTP/1.1\r\nHost: a\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n".encode() + body)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 413 "), reply)
+
+    def test_headers_over_limit_are_431(self):
+        self.start(server_lines=["limits: {header_bytes: 1024}"])
+        r = self.call("/test-echo/echo/echo", headers={"X-Big": "y" * 4000})
+        self.assertEqual(r.status, 431)
+        self.assertEqual(r.json()["err_class"], "headers-too-large")
+        self.assertEqual(self.call("/test-echo/echo/echo", headers={"X-Small": "y"}).status, 200)
+
+    def test_slow_request_is_408(self):
+        self.start(server_lines=["limits: {read_timeout: 500ms}"])
+        started = time.monotonic()
+        reply = self.raw_exchange(b"GET /_relais/health HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 408 "), reply)
+        self.assertIn(b'"err_class":"request-timeout"', reply)
+        self.assertLess(time.monotonic() - started, 3)
+
+    def test_silent_connection_is_closed_without_answer(self):
+        self.start(server_lines=["limits: {read_timeout: 300ms}"])
+        started = time.monotonic()
+        self.assertEqual(self.raw_exchange(b""), b"")
+        self.assertLess(time.monotonic() - started, 3)
+
+    def test_idle_keep_alive_connection_is_closed(self):
+        self.start(server_lines=["limits: {idle_timeout: 300ms}"])
+        conn = self.relais.connection()
+        self.addCleanup(conn.close)
+        conn.request("GET", "/_relais/health")
+        conn.getresponse().read()
+        sock = conn.sock
+        sock.settimeout(5)
+        started = time.monotonic()
+        self.assertEqual(sock.recv(1), b"")
+        self.assertLess(time.monotonic() - started, 3)
+
+    def test_connections_beyond_max_get_503(self):
+        self.start(server_lines=["limits: {max_connections: 2}"])
+        held = []
+        for _ in range(2):
+            conn = self.relais.connection()
+            self.addCleanup(conn.close)
+            conn.request("GET", "/_relais/health")
+            self.assertEqual(conn.getresponse().read(), b'{"status":"ok"}')
+            held.append(conn)
+        r = self.relais.get("/_relais/health")
+        self.assertEqual(r.status, 503)
+        self.assertEqual(r.json()["err_class"], "overloaded")
+        self.assertEqual(r.header("connection"), "close")
+        held[0].close()
+        time.sleep(0.2)
+        metrics = self.relais.get("/_relais/metrics").body.decode()
+        self.assertEqual(metric_value(metrics, "relais_rejected_connections_total"), 1)
+
+    def test_connector_concurrency_limit_is_503(self):
+        self.start(connectors={"echo": echo_connector(concurrency=1)})
+        slow = {}
+        caller = threading.Thread(
+            target=lambda: slow.update(status=self.call("/test-echo/echo/sleep?ms=1000").status))
+        caller.start()
+        time.sleep(0.3)
+        r = self.call("/test-echo/echo/sleep?ms=0")
+        self.assertEqual(r.status, 503)
+        self.assertEqual(r.json()["err_class"], "overloaded")
+        caller.join(10)
+        self.assertEqual(slow.get("status"), 200)
+        self.assertEqual(self.call("/test-echo/echo/sleep?ms=0").status, 200)
+
+    def test_expect_100_continue(self):
+        self.start()
+        with socket.create_connection(("127.0.0.1", self.relais.port), timeout=5) as s:
+            s.sendall(f"POST /test-echo/echo/echo?apikey={API_KEY} HTTP/1.1\r\nHost: a\r\n"
+                      "Content-Length: 4\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+                      .encode())
+            interim = s.recv(4096)
+            self.assertTrue(interim.startswith(b"HTTP/1.1 100 Continue\r\n"), interim)
+            s.sendall(b"abcd")
+            reply = b""
+            while chunk := s.recv(65536):
+                reply += chunk
+        self.assertTrue(reply.startswith(b"HTTP/1.1 200 "), reply)
+        self.assertIn(b'"body_bytes":4', reply)
+
+
+if __name__ == "__main__":
+    unittest.main()
