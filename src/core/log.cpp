@@ -21,10 +21,14 @@ std::atomic<int> output_fd{STDERR_FILENO};
 
 std::string_view level_name(Level level) noexcept {
     switch (level) {
-        case Level::debug: return "debug";
-        case Level::info: return "info";
-        case Level::warn: return "warn";
-        case Level::error: return "error";
+        case Level::debug:
+            return "debug";
+        case Level::info:
+            return "info";
+        case Level::warn:
+            return "warn";
+        case Level::error:
+            return "error";
     }
     return "info";
 }
@@ -33,7 +37,8 @@ void append_timestamp(std::string& out) {
     const auto now = std::chrono::system_clock::now();
     const auto seconds = std::chrono::system_clock::to_time_t(now);
     const auto millis =
-        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
     std::tm utc{};
     gmtime_r(&seconds, &utc);
     char buf[32];
@@ -90,7 +95,13 @@ void configure(Level minimum, const std::filesystem::path& file) {
     }
 }
 
-bool enabled(Level level) noexcept { return level >= minimum_level.load(std::memory_order_relaxed); }
+void set_level(Level minimum) noexcept {
+    minimum_level = minimum;
+}
+
+bool enabled(Level level) noexcept {
+    return level >= minimum_level.load(std::memory_order_relaxed);
+}
 
 void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
     if (!enabled(level)) {

@@ -35,13 +35,16 @@ struct Field {
     Field(std::string_view k, bool v) : key(k), value(v) {}
     Field(std::string_view k, double v) : key(k), value(v) {}
     template <std::integral T>
-        requires(!std::same_as<T, bool>)
-    Field(std::string_view k, T v) : key(k), value(static_cast<std::int64_t>(v)) {}
+    requires(!std::same_as<T, bool>) Field(std::string_view k, T v)
+        : key(k), value(static_cast<std::int64_t>(v)) {}
 };
 
 /// Sets the minimum level and the destination (empty path: standard error).
 /// Throws std::system_error if the file cannot be opened for appending.
 void configure(Level minimum, const std::filesystem::path& file = {});
+
+/// Changes the minimum level only; safe while other threads log (reload).
+void set_level(Level minimum) noexcept;
 
 /// Whether a line of `level` would be written.
 bool enabled(Level level) noexcept;

@@ -64,14 +64,8 @@ void apply_or_warn(AppliedSettings& applied, const RelaisConfig& next) {
         warn_restart_needed("logging.file");
     }
     if (next.log_level != applied.log_level) {
-        // log::configure reopens a log file and closes the old descriptor
-        // under threads that may still write to it: safe for stderr only.
-        if (applied.log_file.empty() && next.log_file.empty()) {
-            log::configure(next.log_level);
-            applied.log_level = next.log_level;
-        } else {
-            warn_restart_needed("logging.level");
-        }
+        log::set_level(next.log_level);
+        applied.log_level = next.log_level;
     }
 }
 

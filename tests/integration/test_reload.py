@@ -123,6 +123,31 @@ class Reload(test_server.ServerTestCase):
         self.assertEqual(warning["setting"], "server.threads")
         self.assertEqual(self.call("/test-echo/echo/echo").status, 200)
 
+    def test_reload_changes_the_log_level(self):
+        self.start()
+
+        def reload_with(level):
+            # The reload's own log line may be below the new level: wait on
+            # the reload counter instead.
+            self.ws.write_config(relais_yaml(log_level=level))
+            done = self.reloads("ok")
+            self.relais.signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            while self.reloads("ok") == done and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(self.reloads("ok"), done + 1)
+
+        def request_lines():
+            return len([l for l in self.relais.log_lines() if l.get("event") == "request"])
+
+        reload_with("warn")
+        before = request_lines()
+        self.assertEqual(self.call("/test-echo/echo/echo").status, 200)
+        self.assertEqual(request_lines(), before)
+        reload_with("info")
+        self.assertEqual(self.call("/test-echo/echo/echo").status, 200)
+        self.relais.wait_for_log(lambda l: request_lines() == before + 1)
+
     def test_secret_in_a_broken_reload_is_not_logged(self):
         self.start()
         secret = "S3CRET-reload-value"
