@@ -9,7 +9,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev libsqlite3-dev
   rapidjson-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev
-  curl python3 nginx-light wrk clang-format
+  curl python3 openssl nginx-light wrk clang-format
 )
 
 missing=()

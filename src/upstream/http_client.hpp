@@ -21,9 +21,9 @@ namespace relais::upstream {
 /// TLS settings of an upstream. Verification is on unless turned off.
 struct TlsOptions {
     bool verify = true;
-    std::string ca_file;          ///< empty: system store
-    std::string client_cert_file; ///< PEM client certificate (mutual TLS)
-    std::string client_key_file;  ///< PEM key of the client certificate
+    std::string ca_file;           ///< empty: system store
+    std::string client_cert_file;  ///< PEM client certificate (mutual TLS)
+    std::string client_key_file;   ///< PEM key of the client certificate
 };
 
 struct NoAuth {};
@@ -47,9 +47,12 @@ struct OAuth2ClientCredentials {
 using AuthConfig =
     std::variant<NoAuth, BasicAuth, BearerAuth, ApiKeyHeaderAuth, OAuth2ClientCredentials>;
 
-/// Upstream authentication, shared by all requests of a connector. For OAuth2
-/// it fetches the token through the same event loop and caches it until
-/// shortly before it expires; concurrent callers share one token request.
+/// Upstream authentication, shared by all requests of a connector and by
+/// every I/O thread. Basic, Bearer and API key headers are computed once.
+/// For OAuth2 it fetches the token through `perform` on the event loop of the
+/// first caller that needs one, and caches it until shortly before it
+/// expires; concurrent callers (on any thread) share that one token request.
+/// `tls` and `timeout` apply to the token request.
 class Authenticator {
 public:
     Authenticator(AuthConfig config, TlsOptions tls, std::chrono::milliseconds timeout);
@@ -60,32 +63,35 @@ public:
     struct Impl;
 
 private:
-    friend struct RequestRunner;
+    friend struct AuthenticatorAccess;
     std::unique_ptr<Impl> impl_;
 };
 
 /// One outbound request.
 struct Request {
-    std::string method = "GET";
-    std::string url;  ///< absolute http(s) URL, already escaped by the caller
+    std::string method = "GET";  ///< GET, HEAD, POST, PUT, PATCH or DELETE
+    std::string url;             ///< absolute http(s) URL, already escaped by the caller
     std::vector<Header> headers;
     std::string body;
     std::chrono::milliseconds timeout{30'000};  ///< whole exchange
     std::chrono::milliseconds connect_timeout{5'000};
-    std::size_t max_response_bytes = 16 * 1024 * 1024;
+    std::size_t max_response_bytes = 16 * 1024 * 1024;  ///< body; headers: at most 64 KiB
     TlsOptions tls;
     const Authenticator* auth = nullptr;  ///< must outlive the call
+    /// Proxy URL ("http://proxy.example:3128"); empty: connect directly.
+    /// Proxy environment variables are never used.
+    std::string proxy;
 };
 
 /// Why no HTTP response could be had. The detail names the cause in words
 /// (e.g. "connection refused"), never URLs with query strings or bodies.
 enum class Failure {
     none,
-    unreachable,     ///< DNS, refused, reset, TLS handshake or verification
-    timeout,         ///< connect or total timeout
-    too_large,       ///< response over max_response_bytes
-    auth_failed,     ///< could not obtain an OAuth2 token
-    internal,        ///< curl refused the request (bad URL...)
+    unreachable,  ///< DNS, refused, reset, TLS handshake or verification
+    timeout,      ///< connect or total timeout
+    too_large,    ///< response over max_response_bytes
+    auth_failed,  ///< could not obtain an OAuth2 token
+    internal,     ///< curl refused the request (bad URL...)
 };
 
 struct Response {
@@ -101,13 +107,17 @@ struct Result {
     std::chrono::microseconds elapsed{0};
 };
 
-/// Performs `request` on the current thread's event loop. Never throws for
-/// network errors; they come back in `Result::failure`.
+/// Performs `request` on the event loop of the calling coroutine, which must
+/// run on an `io_context` executor (or a strand of one). Never throws for
+/// network errors; they come back in `Result::failure`. Like any Asio
+/// operation it supports terminal and partial cancellation, which aborts the
+/// transfer and ends the coroutine with `boost::asio::error::operation_aborted`.
+/// `elapsed` includes the wait for an OAuth2 token.
 boost::asio::awaitable<Result> perform(Request request);
 
 /// Maps a failure to the envelope error class (unreachable/auth → 502
 /// upstream-unreachable, timeout → 504 upstream-timeout, too_large → 502
-/// upstream-invalid-response, internal → 500).
+/// upstream-invalid-response, internal and none → 500).
 ErrorClass error_class_of(Failure failure) noexcept;
 
 }  // namespace relais::upstream

@@ -1,0 +1,96 @@
+#include "upstream/http_client.hpp"
+
+#include <algorithm>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cctype>
+
+#include "upstream/authenticator_impl.hpp"
+#include "upstream/curl_multi_service.hpp"
+
+namespace relais::upstream {
+
+namespace {
+
+/// The io_context whose multi handle serves the calling coroutine.
+boost::asio::io_context* io_context_of(const boost::asio::any_io_executor& executor) {
+    using Plain = boost::asio::io_context::executor_type;
+    if (const auto* plain = executor.target<Plain>()) {
+        return &plain->context();
+    }
+    if (const auto* strand = executor.target<boost::asio::strand<Plain>>()) {
+        return &strand->get_inner_executor().context();
+    }
+    return nullptr;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return std::ranges::equal(a, b, [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) ==
+               std::tolower(static_cast<unsigned char>(y));
+    });
+}
+
+/// Authentication replaces whatever the caller put under the same name.
+void put_header(std::vector<Header>& headers, Header header) {
+    std::erase_if(headers, [&](const Header& h) { return iequals(h.name, header.name); });
+    headers.push_back(std::move(header));
+}
+
+}  // namespace
+
+boost::asio::awaitable<Result> perform(Request request) {
+    using std::chrono::steady_clock;
+    const auto started = steady_clock::now();
+    auto elapsed = [started] {
+        return std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - started);
+    };
+    boost::asio::io_context* context = io_context_of(co_await boost::asio::this_coro::executor);
+    if (context == nullptr) {
+        co_return Result{Failure::internal, "not running on an io_context", {}, elapsed()};
+    }
+    std::shared_ptr<OAuthTokenSource> oauth;
+    std::string bearer;
+    if (request.auth != nullptr) {
+        const Authenticator::Impl& auth = AuthenticatorAccess::impl(*request.auth);
+        if (auth.header) {
+            put_header(request.headers, *auth.header);
+        }
+        if (auth.oauth) {
+            oauth = auth.oauth;
+            TokenOutcome token = co_await oauth->token(*context);
+            if (!token.failure.empty()) {
+                co_return Result{Failure::auth_failed, std::move(token.failure), {}, elapsed()};
+            }
+            bearer = std::move(token.token);
+            put_header(request.headers, {"Authorization", "Bearer " + bearer});
+        }
+    }
+    auto& service = boost::asio::use_service<CurlMultiService>(*context);
+    Result result = co_await service.async_perform(std::move(request), boost::asio::use_awaitable);
+    if (oauth && result.failure == Failure::none && result.response.status == 401) {
+        oauth->reject(bearer);
+    }
+    result.elapsed = elapsed();
+    co_return result;
+}
+
+ErrorClass error_class_of(Failure failure) noexcept {
+    switch (failure) {
+        case Failure::unreachable:
+        case Failure::auth_failed:
+            return ErrorClass::upstream_unreachable;
+        case Failure::timeout:
+            return ErrorClass::upstream_timeout;
+        case Failure::too_large:
+            return ErrorClass::upstream_invalid_response;
+        case Failure::none:
+        case Failure::internal:
+            return ErrorClass::internal_error;
+    }
+    return ErrorClass::internal_error;
+}
+
+}  // namespace relais::upstream
