@@ -2,12 +2,7 @@
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/pointer.h>
-// RapidJSON 1.1.0's validator destroys its sub-validators through a pointer
-// GCC cannot prove non-null once inlined; the warning is about its code.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <rapidjson/schema.h>
-#pragma GCC diagnostic pop
 
 #include <algorithm>
 #include <charconv>

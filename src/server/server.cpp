@@ -1,10 +1,5 @@
 #include "server/server.hpp"
 
-// GCC 12 reports a false -Wnull-dereference inside Asio's io_context.hpp
-// (any_executor comparing io_context executors) once inlined here; the
-// pragma must cover the first inclusion of that header.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -15,7 +10,6 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#pragma GCC diagnostic pop
 
 #include <algorithm>
 #include <atomic>

@@ -7,15 +7,9 @@
 /// thread, so nothing here needs a lock. The multi handle keeps the
 /// connection cache, hence connections are reused within one I/O thread.
 
-// GCC 12 reports a false -Wnull-dereference inside Asio's io_context.hpp
-// (any_executor comparing io_context executors) wherever it is first
-// included and inlined.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#pragma GCC diagnostic pop
 #include <curl/curl.h>
 
 #include <cstdint>

@@ -6,14 +6,8 @@
 /// its own event loop; every caller, on any thread, waits for that request
 /// instead of sending its own.
 
-// GCC 12 reports a false -Wnull-dereference inside Asio's io_context.hpp
-// (any_executor comparing io_context executors) wherever it is first
-// included and inlined.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
-#pragma GCC diagnostic pop
 #include <chrono>
 #include <memory>
 #include <mutex>

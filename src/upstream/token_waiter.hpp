@@ -7,16 +7,10 @@
 /// coroutine is destroyed, as Asio does with its own pending operations) so
 /// that the fetcher never posts into a dead context.
 
-// GCC 12 reports a false -Wnull-dereference inside Asio's io_context.hpp
-// (any_executor comparing io_context executors) wherever it is first
-// included and inlined.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
-#pragma GCC diagnostic pop
 #include <boost/system/error_code.hpp>
 #include <memory>
 #include <mutex>

@@ -1,12 +1,7 @@
 #include <gtest/gtest.h>
 
-// GCC 12 reports a false -Wnull-dereference inside Asio's io_context.hpp
-// once inlined; the pragma must cover the first inclusion of that header.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#pragma GCC diagnostic pop
 
 #include <optional>
 #include <stdexcept>
