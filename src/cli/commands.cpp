@@ -53,6 +53,10 @@ int run(int argc, char** argv) {
         return schema(args);
     }
     if (command == "version" || command == "--version") {
+        if (wants_help(args)) {
+            std::fputs("usage: relais version\n\nPrints the version of relais.\n", stdout);
+            return 0;
+        }
         std::printf("relais %s\n", RELAIS_VERSION);
         return 0;
     }

@@ -32,9 +32,9 @@ struct ConnectorEntry {
     std::shared_ptr<const Connector> connector;
     std::unordered_map<std::string, std::size_t> endpoint_index;  ///< name -> index
     /// At most this many requests of this connector run at once; beyond,
-    /// 503 `overloaded`. From the connector's `limits.concurrency`.
+    /// 503 `overloaded`. From the connector's `limits.concurrency`. The
+    /// server counts requests per slug across reloads.
     unsigned max_concurrency = 64;
-    mutable std::atomic<unsigned> in_flight{0};
 };
 
 class Runtime {

@@ -270,7 +270,16 @@ private:
         const bool client_keeps_alive = message.keep_alive();
         const bool head = message.method() == http::verb::head;
 
-        Outcome outcome = co_await env_.dispatcher.dispatch(std::move(raw));
+        Outcome outcome;
+        try {
+            outcome = co_await env_.dispatcher.dispatch(std::move(raw));
+        } catch (...) {
+            // Connector exceptions are handled inside; this is for the rest
+            // (a failing OpenSSL call while authenticating, memory).
+            log::error("dispatch_exception",
+                       {{"request_id", request_id}, {"type", current_exception_type()}});
+            outcome.response = HttpResponse::failure(ErrorClass::internal_error, "internal error");
+        }
         const bool keep_alive = client_keeps_alive && !draining();
         const unsigned status = outcome.response.status;
         const auto error = outcome.response.error;

@@ -16,17 +16,16 @@ namespace {
 /// A slot in a connector's concurrency budget, held while it runs.
 class ConcurrencySlot {
 public:
-    explicit ConcurrencySlot(const ConnectorEntry& entry) noexcept
-        : entry_(entry),
-          admitted_(entry.in_flight.fetch_add(1, std::memory_order_acq_rel) <
-                    entry.max_concurrency) {
+    ConcurrencySlot(std::atomic<unsigned>& in_flight, unsigned limit) noexcept
+        : in_flight_(in_flight),
+          admitted_(in_flight.fetch_add(1, std::memory_order_acq_rel) < limit) {
         if (!admitted_) {
-            entry_.in_flight.fetch_sub(1, std::memory_order_acq_rel);
+            in_flight_.fetch_sub(1, std::memory_order_acq_rel);
         }
     }
     ~ConcurrencySlot() {
         if (admitted_) {
-            entry_.in_flight.fetch_sub(1, std::memory_order_acq_rel);
+            in_flight_.fetch_sub(1, std::memory_order_acq_rel);
         }
     }
     ConcurrencySlot(const ConcurrencySlot&) = delete;
@@ -35,7 +34,7 @@ public:
     bool admitted() const noexcept { return admitted_; }
 
 private:
-    const ConnectorEntry& entry_;
+    std::atomic<unsigned>& in_flight_;
     const bool admitted_;
 };
 
@@ -133,7 +132,7 @@ boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
                                              "this client is not granted this endpoint");
         co_return out;
     }
-    const ConcurrencySlot slot(*entry);
+    const ConcurrencySlot slot(state.in_flight(*entry), entry->max_concurrency);
     if (!slot.admitted()) {
         out.response = HttpResponse::failure(ErrorClass::overloaded,
                                              "too many requests in progress for this connector");

@@ -114,6 +114,17 @@ RouteMetrics& MetricsRegistry::route(std::string_view connector, std::string_vie
     return *slot;
 }
 
+std::atomic<unsigned>& MetricsRegistry::in_flight(std::string_view connector) {
+    const std::scoped_lock lock(mutex_);
+    auto found = in_flight_.find(connector);
+    if (found == in_flight_.end()) {
+        found =
+            in_flight_.emplace(std::string(connector), std::make_unique<std::atomic<unsigned>>(0))
+                .first;
+    }
+    return *found->second;
+}
+
 std::string MetricsRegistry::render() const {
     std::string out;
     out.reserve(4096);
@@ -190,6 +201,16 @@ std::string MetricsRegistry::render() const {
             }
         }
         connector = route;
+    }
+
+    append_header(out, "relais_requests_in_flight", "gauge",
+                  "Requests in progress, by connector (bounded by its limits.concurrency).");
+    for (const auto& [slug, count] : in_flight_) {
+        out += "relais_requests_in_flight{connector=\"";
+        append_label_value(out, slug);
+        out += "\"} ";
+        append_number(out, count->load(std::memory_order_relaxed));
+        out += '\n';
     }
 
     append_header(out, "relais_open_connections", "gauge", "Client connections currently open.");

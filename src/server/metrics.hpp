@@ -8,6 +8,7 @@
 /// | `relais_requests_total`              | counter   | connector, endpoint, status |
 /// | `relais_request_duration_seconds`    | histogram | connector, endpoint         |
 /// | `relais_upstream_errors_total`       | counter   | connector, err_class        |
+/// | `relais_requests_in_flight`          | gauge     | connector                   |
 /// | `relais_open_connections`            | gauge     |                             |
 /// | `relais_rejected_connections_total`  | counter   |                             |
 /// | `relais_config_reloads_total`        | counter   | result (`ok`, `error`)      |
@@ -69,6 +70,11 @@ public:
     /// The series of requests that matched no configured route (and of
     /// requests refused before routing: malformed, too large, too slow).
     RouteMetrics& unrouted() noexcept { return *unrouted_; }
+    /// Requests of a connector in progress, created on first use. It is the
+    /// counter that enforces the connector's concurrency limit: it lives
+    /// here, not in the reloadable Runtime, so that a reload cannot reset it
+    /// while requests admitted under the old configuration still run.
+    std::atomic<unsigned>& in_flight(std::string_view connector);
 
     void connection_opened() noexcept { open_connections_.fetch_add(1, std::memory_order_relaxed); }
     void connection_closed() noexcept { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
@@ -87,6 +93,7 @@ private:
     mutable std::mutex mutex_;
     std::map<std::pair<std::string, std::string>, std::unique_ptr<RouteMetrics>> routes_;
     RouteMetrics* unrouted_;
+    std::map<std::string, std::unique_ptr<std::atomic<unsigned>>, std::less<>> in_flight_;
     std::atomic<std::int64_t> open_connections_{0};
     std::atomic<std::uint64_t> rejected_{0};
     std::atomic<std::uint64_t> reloads_ok_{0};

@@ -23,10 +23,16 @@ public:
     const Runtime& runtime() const noexcept { return *runtime_; }
     /// The series of endpoint `index` of `entry`, an entry of this runtime.
     RouteMetrics& route_metrics(const ConnectorEntry& entry, std::size_t index) const;
+    /// The in-flight counter of `entry`'s connector (shared across reloads).
+    std::atomic<unsigned>& in_flight(const ConnectorEntry& entry) const;
 
 private:
+    struct ConnectorSeries {
+        std::vector<RouteMetrics*> endpoints;
+        std::atomic<unsigned>* in_flight = nullptr;
+    };
     std::shared_ptr<const Runtime> runtime_;
-    std::unordered_map<const ConnectorEntry*, std::vector<RouteMetrics*>> routes_;
+    std::unordered_map<const ConnectorEntry*, ConnectorSeries> connectors_;
 };
 
 /// The current ServingState, shared by every I/O thread.

@@ -1,6 +1,7 @@
 """Server limits: body and header sizes, read and idle timeouts, the
 connection limit and a connector's concurrency limit."""
 import http.client
+import signal
 import socket
 import threading
 import time
@@ -90,6 +91,24 @@ class Limits(test_server.ServerTestCase):
         r = self.call("/test-echo/echo/sleep?ms=0")
         self.assertEqual(r.status, 503)
         self.assertEqual(r.json()["err_class"], "overloaded")
+        caller.join(10)
+        self.assertEqual(slow.get("status"), 200)
+        self.assertEqual(self.call("/test-echo/echo/sleep?ms=0").status, 200)
+
+    def test_concurrency_limit_holds_across_a_reload(self):
+        self.start(connectors={"echo": echo_connector(concurrency=1)})
+        slow = {}
+        caller = threading.Thread(
+            target=lambda: slow.update(status=self.call("/test-echo/echo/sleep?ms=1500").status))
+        caller.start()
+        time.sleep(0.3)
+        self.relais.signal(signal.SIGHUP)
+        self.relais.wait_for_log(lambda l: l.get("event") == "config_reloaded")
+        r = self.call("/test-echo/echo/sleep?ms=0")
+        self.assertEqual(r.status, 503)
+        self.assertEqual(r.json()["err_class"], "overloaded")
+        metrics = self.relais.get("/_relais/metrics").body.decode()
+        self.assertEqual(metric_value(metrics, 'relais_requests_in_flight{connector="echo"}'), 1)
         caller.join(10)
         self.assertEqual(slow.get("status"), 200)
         self.assertEqual(self.call("/test-echo/echo/sleep?ms=0").status, 200)

@@ -2,7 +2,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-
 #include <optional>
 #include <stdexcept>
 
@@ -67,9 +66,9 @@ protected:
         std::vector<std::unique_ptr<ConnectorEntry>> entries;
         entries.push_back(std::move(entry));
         auto clients = std::make_unique<const auth::ClientRegistry>(config, entries);
-        auto runtime = std::make_shared<const Runtime>(std::move(config),
-                                                       std::vector<std::shared_ptr<PluginModule>>{},
-                                                       std::move(entries), std::move(clients));
+        runtime = std::make_shared<const Runtime>(std::move(config),
+                                                  std::vector<std::shared_ptr<PluginModule>>{},
+                                                  std::move(entries), std::move(clients));
         slot.emplace(std::make_shared<const ServingState>(runtime, metrics));
         dispatcher.emplace(*slot, metrics, nonces, draining);
     }
@@ -95,7 +94,7 @@ protected:
         return std::move(*outcome);
     }
 
-    const ConnectorEntry& entry() const { return *slot->load()->runtime().connectors().front(); }
+    std::shared_ptr<const Runtime> runtime;
 
     static std::string err_class(const Outcome& outcome) {
         return outcome.response.error ? std::string(describe(*outcome.response.error).slug) : "";
@@ -193,19 +192,28 @@ TEST_F(DispatcherTest, ConnectorGetsDecodedRequestWithoutCredentials) {
     EXPECT_EQ(outcome.labels.connector, "echo");
     EXPECT_EQ(outcome.labels.endpoint, "a");
     EXPECT_NE(outcome.labels.metrics, nullptr);
-    EXPECT_EQ(entry().in_flight.load(), 0u);
+    EXPECT_EQ(metrics.in_flight("echo").load(), 0u);
 }
 
 TEST_F(DispatcherTest, ConcurrencyLimitAnswersOverloaded) {
-    entry().in_flight = 2;
+    metrics.in_flight("echo") = 2;
     auto outcome = run("GET", "/test/echo/a?apikey=good-key");
     EXPECT_EQ(outcome.response.status, 503u);
     EXPECT_EQ(err_class(outcome), "overloaded");
-    EXPECT_EQ(entry().in_flight.load(), 2u);
-    entry().in_flight = 1;
+    EXPECT_EQ(metrics.in_flight("echo").load(), 2u);
+    metrics.in_flight("echo") = 1;
     EXPECT_EQ(run("GET", "/test/echo/a?apikey=good-key").response.status, 200u);
-    EXPECT_EQ(entry().in_flight.load(), 1u);
-    entry().in_flight = 0;
+    EXPECT_EQ(metrics.in_flight("echo").load(), 1u);
+    metrics.in_flight("echo") = 0;
+}
+
+TEST_F(DispatcherTest, ConcurrencyCountSurvivesAReload) {
+    metrics.in_flight("echo") = 2;
+    // A reload builds a new state over the same connectors: the requests
+    // admitted before it still count.
+    slot->exchange(std::make_shared<const ServingState>(runtime, metrics));
+    EXPECT_EQ(err_class(run("GET", "/test/echo/a?apikey=good-key")), "overloaded");
+    metrics.in_flight("echo") = 0;
 }
 
 TEST_F(DispatcherTest, ConnectorFailuresBecomeInternalErrors) {
@@ -213,7 +221,7 @@ TEST_F(DispatcherTest, ConnectorFailuresBecomeInternalErrors) {
     EXPECT_EQ(thrown.response.status, 500u);
     EXPECT_EQ(err_class(thrown), "internal-error");
     EXPECT_EQ(thrown.response.body.find("canary"), std::string::npos);
-    EXPECT_EQ(entry().in_flight.load(), 0u);
+    EXPECT_EQ(metrics.in_flight("echo").load(), 0u);
     auto odd = run("GET", "/test/echo/bad-status?apikey=good-key");
     EXPECT_EQ(odd.response.status, 500u);
     EXPECT_EQ(err_class(odd), "internal-error");
