@@ -1,9 +1,10 @@
 #include "rest/parameters.hpp"
 
-#include <boost/regex.hpp>
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
+
+#include "rest/bounded_regex.hpp"
 
 namespace relais::rest {
 
