@@ -6,9 +6,13 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 #include <system_error>
+#include <thread>
+#include <utility>
 
 #include "core/http_types.hpp"
 
@@ -67,6 +71,98 @@ void append_value(std::string& out, const Field::Value& value) {
         value);
 }
 
+/// Writes log lines on a thread of its own, so that a slow destination (a
+/// full pipe to journald, a stalled disk) never blocks an I/O thread. Lines
+/// wait in a bounded buffer; beyond it they are dropped and counted, and the
+/// count is logged once the destination keeps up again.
+class LineWriter {
+public:
+    static constexpr std::size_t max_pending_bytes = 8 * 1024 * 1024;
+
+    LineWriter() : thread_([this] { run(); }) {}
+    ~LineWriter() {
+        {
+            const std::scoped_lock lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        thread_.join();
+    }
+    LineWriter(const LineWriter&) = delete;
+    LineWriter& operator=(const LineWriter&) = delete;
+
+    void push(std::string_view line) {
+        {
+            const std::scoped_lock lock(mutex_);
+            if (pending_.size() + line.size() > max_pending_bytes) {
+                ++dropped_;
+                return;
+            }
+            pending_ += line;
+        }
+        wake_.notify_one();
+    }
+
+    /// Returns once every line pushed so far has been written.
+    void flush() {
+        std::unique_lock lock(mutex_);
+        idle_.wait(lock, [this] { return pending_.empty() && !writing_; });
+    }
+
+private:
+    void run() {
+        std::string batch;
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+            if (pending_.empty()) {
+                return;  // stopping, and everything is written
+            }
+            batch.swap(pending_);
+            const std::uint64_t dropped = std::exchange(dropped_, 0);
+            writing_ = true;
+            lock.unlock();
+            write_all(batch);
+            if (dropped > 0) {
+                write_all(R"({"level":"warn","event":"log_lines_dropped","count":)" +
+                          std::to_string(dropped) + "}\n");
+            }
+            batch.clear();
+            lock.lock();
+            writing_ = false;
+            idle_.notify_all();
+        }
+    }
+
+    static void write_all(std::string_view text) {
+        const int fd = output_fd.load(std::memory_order_relaxed);
+        while (!text.empty()) {
+            const auto n = ::write(fd, text.data(), text.size());
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                return;
+            }
+            text.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::condition_variable idle_;
+    std::string pending_;
+    std::uint64_t dropped_ = 0;
+    bool writing_ = false;
+    bool stopping_ = false;
+    std::thread thread_;  // last: started once everything above exists
+};
+
+LineWriter& line_writer() {
+    static LineWriter writer;
+    return writer;
+}
+
 }  // namespace
 
 bool parse_level(std::string_view text, Level& out) noexcept {
@@ -89,6 +185,7 @@ void configure(Level minimum, const std::filesystem::path& file) {
                                     "cannot open log file " + file.string());
         }
     }
+    line_writer().flush();
     const int previous = output_fd.exchange(fd);
     if (previous != STDERR_FILENO) {
         ::close(previous);
@@ -122,20 +219,7 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
         append_value(line, f.value);
     }
     line += "}\n";
-    const int fd = output_fd.load(std::memory_order_relaxed);
-    const char* p = line.data();
-    std::size_t left = line.size();
-    while (left > 0) {
-        const auto n = ::write(fd, p, left);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return;
-        }
-        p += n;
-        left -= static_cast<std::size_t>(n);
-    }
+    line_writer().push(line);
 }
 
 }  // namespace relais::log

@@ -1,7 +1,10 @@
 #pragma once
 /// @file
-/// Structured logging: one JSON object per line, written with a single
-/// write(2) so that lines from several threads never interleave.
+/// Structured logging: one JSON object per line. Lines are handed to a
+/// writer thread (I/O threads never wait on the destination) that writes
+/// them whole, so lines from several threads never interleave. If the
+/// destination falls 8 MiB behind, further lines are dropped and a
+/// `log_lines_dropped` line says how many.
 ///
 /// What may be logged is a privacy rule, not a style choice: request ids,
 /// client, connector, endpoint, status, durations, error classes. Never
