@@ -12,9 +12,10 @@ from test_server import API_KEY, echo_connector, metric_value, relais_yaml
 class LoadLoop:
     """Calls relais in a loop on keep-alive connections, counting outcomes."""
 
-    def __init__(self, relais, path):
+    def __init__(self, relais, path, fresh_connections=False):
         self.relais = relais
         self.path = path
+        self.fresh_connections = fresh_connections
         self.ok = 0
         self.failures = []
         self.stopping = threading.Event()
@@ -33,7 +34,7 @@ class LoadLoop:
                     self.ok += 1
                 else:
                     self.failures.append(r.status)
-                if r.getheader("connection") == "close":
+                if self.fresh_connections or r.getheader("connection") == "close":
                     conn.close()
                     conn = None
             except Exception as error:  # every failure counts
@@ -79,6 +80,28 @@ class Reload(test_server.ServerTestCase):
         self.assertEqual(self.call("/test-echo/echo2/echo").status, 200)
         self.assertEqual(self.call("/test-echo/echo/echo").status, 200)
         self.assertEqual((self.reloads("ok"), self.reloads("error")), (1, 1))
+
+    def test_repeated_reloads_under_concurrent_load(self):
+        self.start()
+        path = f"/test-echo/echo/sleep?ms=2&apikey={API_KEY}"
+        loops = [LoadLoop(self.relais, path, fresh_connections=(i % 2 == 0)) for i in range(6)]
+        for loop in loops:
+            loop.__enter__()
+        try:
+            for round_ in range(8):
+                grants = ("echo", "echo2") if round_ % 2 == 0 else ("echo",)
+                if round_ % 2 == 0:
+                    self.ws.write_connector("echo2.yaml", echo_connector("echo2"))
+                self.ws.write_config(relais_yaml(grants=grants))
+                self.relais.signal(signal.SIGHUP)
+                time.sleep(0.15)
+        finally:
+            for loop in loops:
+                loop.__exit__()
+        self.assertEqual([f for loop in loops for f in loop.failures], [])
+        self.assertGreater(sum(loop.ok for loop in loops), 100)
+        self.assertEqual(self.reloads("error"), 0)
+        self.assertGreaterEqual(self.reloads("ok"), 1)
 
     def test_requests_in_flight_finish_on_the_old_configuration(self):
         self.start()
