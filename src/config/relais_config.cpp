@@ -1,12 +1,22 @@
 #include "config/relais_config.hpp"
 
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <rapidjson/document.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <memory>
 #include <unordered_map>
 
 #include "config/config_document.hpp"
@@ -53,19 +63,31 @@ public:
             out = static_cast<T>(v->GetUint64());
         }
     }
-    void duration(const rapidjson::Value& parent, const char* name,
+    /// True when the value was there and well-formed.
+    bool duration(const rapidjson::Value& parent, const char* name,
                   std::chrono::milliseconds& out) const {
         if (const auto text = string(parent, name)) {
             if (const auto parsed = parse_duration(*text)) {
                 out = *parsed;
+                return true;
             }
         }
+        return false;
     }
     std::filesystem::path path(const std::string& relative) const {
         return (doc_.directory / relative).lexically_normal();
     }
     void error(const std::string& pointer, const std::string& message) const {
         errors_.emplace_back(doc_.values, pointer, message);
+    }
+    /// Whether an error (schema, secret) already points at the value of
+    /// `pointer`: checking the file it names would only add noise.
+    bool reported(const std::string& pointer) const {
+        const SourcePosition at = doc_.values.find(pointer);
+        return std::any_of(errors_.begin(), errors_.end(), [&](const ConfigError& e) {
+            return e.file() == doc_.values.file() && e.position().line == at.line &&
+                   e.position().column == at.column;
+        });
     }
     const ConfigDocument& doc() const { return doc_; }
 
@@ -131,6 +153,145 @@ std::optional<std::string> parse_cidr(const std::string& text) {
     return ec ? std::nullopt : std::optional(network.canonical().to_string());
 }
 
+/// Shortest read and idle timeouts: below, a connection would time out
+/// before a client on an ordinary network could send anything (0 would
+/// expire at once).
+constexpr std::chrono::milliseconds minimum_timeout{100};
+
+void check_minimum(const Reader& r, const char* name, std::chrono::milliseconds value) {
+    if (value < minimum_timeout) {
+        r.error(std::string("/server/limits/") + name,
+                std::string("server.limits.") + name + ": expected a duration of at least " +
+                    std::to_string(minimum_timeout.count()) + "ms");
+    }
+}
+
+/// Why `file` cannot be read, or nullopt when it can.
+std::optional<std::string> unreadable(const std::filesystem::path& file) {
+    // O_NONBLOCK: a FIFO without a writer must not hang the check.
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        return std::string(std::strerror(errno));
+    }
+    struct stat status {};
+    const bool directory = ::fstat(fd, &status) == 0 && S_ISDIR(status.st_mode);
+    ::close(fd);
+    return directory ? std::optional(std::string(std::strerror(EISDIR))) : std::nullopt;
+}
+
+/// The reason of OpenSSL's first error, the cause the later ones wrap (a
+/// fixed text, never file content); clears the thread's error queue so
+/// that nothing later trips over it.
+std::string openssl_reason() {
+    const char* reason = ERR_reason_error_string(ERR_peek_error());
+    ERR_clear_error();
+    return reason != nullptr ? reason : "unknown error";
+}
+
+/// A key protected by a passphrase cannot be served unattended: refuse it
+/// rather than let OpenSSL prompt on the terminal.
+int no_passphrase(char* /*buffer*/, int /*size*/, int /*rwflag*/, void* /*user*/) {
+    return -1;
+}
+
+using SslContextPtr = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
+using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
+
+/// Loads the certificate chain and the key as the server will (a throwaway
+/// context of the same method), so that `relais validate` refuses what
+/// `relais serve` could not use. Messages never quote key material.
+void check_tls(const Reader& r, const TlsSettings& tls) {
+    const std::string certificate_pointer = "/server/tls/certificate";
+    const std::string key_pointer = "/server/tls/private_key";
+    if (r.reported(certificate_pointer) || r.reported(key_pointer)) {
+        return;
+    }
+    // Whatever an earlier call left in the queue is not ours to report.
+    ERR_clear_error();
+    const SslContextPtr context(SSL_CTX_new(TLS_server_method()), &SSL_CTX_free);
+    if (!context) {
+        r.error("/server/tls",
+                "server.tls: cannot create a TLS context (OpenSSL: " + openssl_reason() + ")");
+        return;
+    }
+    bool certificate_loaded = false;
+    if (const auto why = unreadable(tls.certificate_file)) {
+        r.error(certificate_pointer,
+                "server.tls.certificate: expected a readable PEM file (" + *why + ")");
+    } else if (SSL_CTX_use_certificate_chain_file(context.get(), tls.certificate_file.c_str()) !=
+               1) {
+        r.error(certificate_pointer,
+                "server.tls.certificate: expected a PEM certificate chain, server certificate "
+                "first (OpenSSL: " +
+                    openssl_reason() + ")");
+    } else {
+        certificate_loaded = true;
+    }
+
+    if (const auto why = unreadable(tls.private_key_file)) {
+        r.error(key_pointer, "server.tls.private_key: expected a readable PEM file (" + *why + ")");
+        return;
+    }
+    const BioPtr bio(BIO_new_file(tls.private_key_file.c_str(), "r"), &BIO_free);
+    const KeyPtr key(
+        bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr) : nullptr,
+        &EVP_PKEY_free);
+    if (!key) {
+        r.error(key_pointer,
+                "server.tls.private_key: expected a PEM private key without a passphrase "
+                "(OpenSSL: " +
+                    openssl_reason() + ")");
+        return;
+    }
+    if (!certificate_loaded) {
+        return;
+    }
+    if (X509_check_private_key(SSL_CTX_get0_certificate(context.get()), key.get()) != 1) {
+        ERR_clear_error();
+        r.error(key_pointer,
+                "server.tls.private_key: does not match server.tls.certificate (expected the "
+                "private key of the server certificate, the first of the chain)");
+    } else if (SSL_CTX_use_PrivateKey(context.get(), key.get()) != 1) {
+        r.error(key_pointer,
+                "server.tls.private_key: cannot be used with the certificate (OpenSSL: " +
+                    openssl_reason() + ")");
+    }
+}
+
+/// Checks that the log file can be appended to, without creating it: when
+/// it does not exist yet, its directory must let relais create it. So
+/// `relais validate` never leaves a file behind, nor changes one.
+void check_log_file(const Reader& r, const std::filesystem::path& file) {
+    const std::string pointer = "/logging/file";
+    if (r.reported(pointer)) {
+        return;
+    }
+    // Neither O_CREAT nor O_TRUNC; O_NONBLOCK so that a FIFO cannot hang.
+    const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
+    if (fd >= 0) {
+        ::close(fd);
+        return;
+    }
+    int error = errno;
+    if (error != ENOENT) {
+        r.error(pointer, std::string("logging.file: expected a file relais can append to (") +
+                             std::strerror(error) + ")");
+        return;
+    }
+    // Not there yet: relais serve will create it, in this directory.
+    const std::filesystem::path directory = file.parent_path();
+    if (::faccessat(AT_FDCWD, directory.c_str(), W_OK | X_OK, AT_EACCESS) == 0) {
+        return;
+    }
+    error = errno;
+    r.error(pointer,
+            std::string(error == ENOENT ? "logging.file: expected a file in an existing directory ("
+                                        : "logging.file: expected a file relais can create, in a "
+                                          "writable directory (") +
+                std::strerror(error) + ")");
+}
+
 void read_server(const Reader& r, ServerSettings& server) {
     const rapidjson::Value& s = r.section("server");
     if (const auto listen = r.string(s, "listen")) {
@@ -146,15 +307,21 @@ void read_server(const Reader& r, ServerSettings& server) {
         const auto key = r.string(*tls, "private_key");
         if (certificate && key) {
             server.tls = TlsSettings{r.path(*certificate), r.path(*key)};
+            check_tls(r, *server.tls);
         }
     }
     if (const rapidjson::Value* limits = r.at(s, "limits")) {
         r.integer(*limits, "header_bytes", server.limits.header_bytes);
         r.integer(*limits, "body_bytes", server.limits.body_bytes);
-        r.duration(*limits, "read_timeout", server.limits.read_timeout);
-        r.duration(*limits, "idle_timeout", server.limits.idle_timeout);
+        if (r.duration(*limits, "read_timeout", server.limits.read_timeout)) {
+            check_minimum(r, "read_timeout", server.limits.read_timeout);
+        }
+        if (r.duration(*limits, "idle_timeout", server.limits.idle_timeout)) {
+            check_minimum(r, "idle_timeout", server.limits.idle_timeout);
+        }
         r.integer(*limits, "max_connections", server.limits.max_connections);
     }
+    // 0 is allowed: stop at once, cutting the requests in flight.
     r.duration(s, "shutdown_grace", server.shutdown_grace);
 }
 
@@ -165,6 +332,7 @@ void read_logging_and_paths(const Reader& r, RelaisConfig& config) {
     }
     if (const auto file = r.string(logging, "file")) {
         config.log_file = r.path(*file);
+        check_log_file(r, config.log_file);
     }
     const rapidjson::Value& paths = r.section("paths");
     config.connectors_dir = r.path(r.string(paths, "connectors").value_or("connectors"));

@@ -1,12 +1,14 @@
-"""`relais validate` and `relais schema`, run as a user would.
+"""`relais validate` and `relais schema`, run as a user would, and `relais
+serve` refusing the same bad configurations with the same errors.
 
-Configurations live in a temporary workspace; `validate` runs with the
+Configurations live in a temporary workspace; relais runs with the
 workspace as working directory, so files are named relative to it in
 errors. Connectors use the test-only kind `test-config` (built into
 $RELAIS_TEST_PLUGIN_DIR from tests/fixtures/plugins).
 """
 import json
 import os
+import socket
 import subprocess
 import textwrap
 import unittest
@@ -36,7 +38,88 @@ def relais_yaml(extra=""):
             f"  plugins: {TEST_PLUGIN_DIR}\n") + textwrap.dedent(extra)
 
 
-class ValidateTest(unittest.TestCase):
+def free_port():
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_tls_files(folder):
+    """cert.pem with its key.pem, and other.pem, a key of another pair."""
+    os.makedirs(folder, exist_ok=True)
+    cert, key, other = (os.path.join(folder, name) for name in ("cert.pem", "key.pem",
+                                                                 "other.pem"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=relais-test"],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-out", other],
+                   check=True, capture_output=True)
+
+
+class BadConfigs:
+    """Bad configurations shared by `validate` and `serve`: each writes its
+    files into self.ws and returns the error lines expected on stderr. The
+    `server` section comes last (listening on self.listen), so that it
+    moves no line of the rest."""
+
+    listen = "127.0.0.1:0"
+
+    def write_config_with_server(self, extra="", server=""):
+        self.ws.write_config(relais_yaml(extra) + "server:\n"
+                             + textwrap.indent(textwrap.dedent(server), "  ")
+                             + f'  listen: "{self.listen}"\n')
+
+    def invalid_yaml(self):
+        self.ws.write_config("server:\n  listen: [127.0.0.1\nlogging: {}\n")
+        return ["relais.yaml:3:8: end of sequence flow not found"]
+
+    def unknown_kind(self):
+        self.write_config_with_server()
+        self.ws.write_connector("x.yaml", CONNECTOR.replace("test-config", "soapx"))
+        looked_for = os.path.join(os.path.normpath(TEST_PLUGIN_DIR), "relais_soapx.so")
+        return [f"connectors/x.yaml:2:7: no plugin provides kind 'soapx' (looked for {looked_for})"]
+
+    def traversal_kind(self):
+        self.write_config_with_server()
+        self.ws.write_connector("a.yaml", CONNECTOR.replace("test-config", "../test-config"))
+        self.ws.write_connector("b.yaml", CONNECTOR.replace("test-config", "x/../../evil")
+                                .replace("alpha", "beta"))
+        return [
+            "connectors/a.yaml:2:7: kind: expected a string matching ^[a-z][a-z0-9-]{0,31}$",
+            "connectors/b.yaml:2:7: kind: expected a string matching ^[a-z][a-z0-9-]{0,31}$",
+        ]
+
+    def wrong_api_version(self):
+        self.write_config_with_server()
+        self.ws.write_connector("x.yaml", CONNECTOR.replace("test-config", "test-wrong-api"))
+        module = os.path.join(os.path.realpath(TEST_PLUGIN_DIR), "relais_test_wrong_api.so")
+        return [f"connectors/x.yaml:2:7: plugin {module} has API version 9, relais needs 1"]
+
+    def missing_secret_env_var(self):
+        self.write_config_with_server("""\
+            clients:
+              demo:
+                apikey: "${env:RELAIS_IT_UNSET}"
+            """)
+        self.ws.write_connector("alpha.yaml", CONNECTOR)
+        return ["relais.yaml:7:13: environment variable 'RELAIS_IT_UNSET' is not set"]
+
+    def tls_key_mismatch(self):
+        make_tls_files(os.path.join(self.ws.root, "tls"))
+        self.write_config_with_server(server="""\
+            tls:
+              certificate: tls/cert.pem
+              private_key: tls/other.pem
+            """)
+        self.ws.write_connector("alpha.yaml", CONNECTOR)
+        return ["relais.yaml:8:18: server.tls.private_key: does not match server.tls.certificate "
+                "(expected the private key of the server certificate, the first of the chain)"]
+
+
+class ValidateTest(BadConfigs, unittest.TestCase):
     def setUp(self):
         self.ws = Workspace()
         self.addCleanup(self.ws.cleanup)
@@ -54,6 +137,10 @@ class ValidateTest(unittest.TestCase):
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertEqual(result.stdout, "")
         self.assertEqual(result.stderr.splitlines(), lines)
+
+    def assert_invalid(self, lines):
+        """`validate` of the configuration written so far prints `lines`."""
+        self.assert_errors(self.validate(), lines)
 
     def test_good_config(self):
         self.ws.write_config(relais_yaml("""\
@@ -76,42 +163,85 @@ class ValidateTest(unittest.TestCase):
         self.assertEqual(result.stdout, "ok: 2 connectors, 2 clients\n")
 
     def test_invalid_yaml(self):
-        self.ws.write_config("server:\n  listen: [127.0.0.1\nlogging: {}\n")
-        self.assert_errors(self.validate(), ["relais.yaml:3:8: end of sequence flow not found"])
+        self.assert_invalid(self.invalid_yaml())
 
     def test_unknown_kind(self):
-        self.ws.write_config(relais_yaml())
-        self.ws.write_connector("x.yaml", CONNECTOR.replace("test-config", "soapx"))
-        looked_for = os.path.join(os.path.normpath(TEST_PLUGIN_DIR), "relais_soapx.so")
-        self.assert_errors(self.validate(), [
-            f"connectors/x.yaml:2:7: no plugin provides kind 'soapx' (looked for {looked_for})"])
+        self.assert_invalid(self.unknown_kind())
 
     def test_traversal_kind(self):
-        self.ws.write_config(relais_yaml())
-        self.ws.write_connector("a.yaml", CONNECTOR.replace("test-config", "../test-config"))
-        self.ws.write_connector("b.yaml", CONNECTOR.replace("test-config", "x/../../evil")
-                                .replace("alpha", "beta"))
-        self.assert_errors(self.validate(), [
-            "connectors/a.yaml:2:7: kind: expected a string matching ^[a-z][a-z0-9-]{0,31}$",
-            "connectors/b.yaml:2:7: kind: expected a string matching ^[a-z][a-z0-9-]{0,31}$",
-        ])
+        self.assert_invalid(self.traversal_kind())
 
     def test_wrong_api_version(self):
-        self.ws.write_config(relais_yaml())
-        self.ws.write_connector("x.yaml", CONNECTOR.replace("test-config", "test-wrong-api"))
-        module = os.path.join(os.path.realpath(TEST_PLUGIN_DIR), "relais_test_wrong_api.so")
-        self.assert_errors(self.validate(), [
-            f"connectors/x.yaml:2:7: plugin {module} has API version 9, relais needs 1"])
+        self.assert_invalid(self.wrong_api_version())
 
     def test_missing_secret_env_var(self):
-        self.ws.write_config(relais_yaml("""\
-            clients:
-              demo:
-                apikey: "${env:RELAIS_IT_UNSET}"
-            """))
-        self.ws.write_connector("alpha.yaml", CONNECTOR)
+        self.assert_invalid(self.missing_secret_env_var())
+
+    def test_tls_key_that_does_not_match_the_certificate(self):
+        self.assert_invalid(self.tls_key_mismatch())
+
+    def test_tls_pair_that_matches(self):
+        make_tls_files(os.path.join(self.ws.root, "tls"))
+        self.write_config_with_server(server="""\
+            tls: {certificate: tls/cert.pem, private_key: tls/key.pem}
+            """)
+        result = self.validate()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "ok: 0 connectors, 0 clients\n")
+
+    def test_tls_files_missing(self):
+        self.write_config_with_server(server="""\
+            tls: {certificate: tls/cert.pem, private_key: tls/key.pem}
+            """)
         self.assert_errors(self.validate(), [
-            "relais.yaml:7:13: environment variable 'RELAIS_IT_UNSET' is not set"])
+            "relais.yaml:6:22: server.tls.certificate: expected a readable PEM file "
+            "(No such file or directory)",
+            "relais.yaml:6:49: server.tls.private_key: expected a readable PEM file "
+            "(No such file or directory)",
+        ])
+
+    def test_log_file_that_cannot_be_written(self):
+        self.ws.write_config(relais_yaml("logging: {file: connectors}\n"))
+        self.assert_errors(self.validate(), [
+            "relais.yaml:5:17: logging.file: expected a file relais can append to "
+            "(Is a directory)"])
+        self.ws.write_config(relais_yaml("logging: {file: nowhere/relais.log}\n"))
+        self.assert_errors(self.validate(), [
+            "relais.yaml:5:17: logging.file: expected a file in an existing directory "
+            "(No such file or directory)"])
+        self.assertFalse(os.path.exists(os.path.join(self.ws.root, "nowhere")))
+
+    @unittest.skipIf(os.geteuid() == 0, "root may write anywhere")
+    def test_log_file_without_permission(self):
+        locked = os.path.join(self.ws.root, "locked")
+        os.makedirs(locked, mode=0o500)
+        self.addCleanup(os.chmod, locked, 0o700)
+        self.ws.write_config(relais_yaml("logging: {file: locked/relais.log}\n"))
+        self.assert_errors(self.validate(), [
+            "relais.yaml:5:17: logging.file: expected a file relais can create, in a writable "
+            "directory (Permission denied)"])
+
+    def test_log_file_is_neither_created_nor_truncated(self):
+        log = self.ws.write("log/relais.log", "earlier line\n")
+        self.ws.write_config(relais_yaml("logging: {file: log/relais.log}\n"))
+        result = self.validate()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(log, encoding="utf-8") as f:
+            self.assertEqual(f.read(), "earlier line\n")
+        self.ws.write_config(relais_yaml("logging: {file: log/new.log}\n"))
+        result = self.validate()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.ws.root, "log", "new.log")))
+
+    def test_zero_timeouts(self):
+        self.write_config_with_server(server="""\
+            limits: {read_timeout: 0s, idle_timeout: 0ms}
+            shutdown_grace: 0s
+            """)
+        self.assert_errors(self.validate(), [
+            "relais.yaml:6:26: server.limits.read_timeout: expected a duration of at least 100ms",
+            "relais.yaml:6:44: server.limits.idle_timeout: expected a duration of at least 100ms",
+        ])
 
     def test_every_error_of_every_file(self):
         self.ws.write_config(relais_yaml("""\
@@ -175,6 +305,49 @@ class ValidateTest(unittest.TestCase):
         result = self.run_relais("validate")
         self.assertEqual(result.returncode, 2)
         self.assertIn("--config FILE is required", result.stderr)
+
+
+class ServeRefusesBadConfigTest(BadConfigs, unittest.TestCase):
+    """`relais serve` on the bad configurations of ValidateTest: exit 1, the
+    same error lines, and nothing ever listened on the configured port."""
+
+    def setUp(self):
+        self.ws = Workspace()
+        self.addCleanup(self.ws.cleanup)
+        # Present and private, so that serve logs nothing about it.
+        os.makedirs(self.ws.data, mode=0o700)
+        self.listen = f"127.0.0.1:{free_port()}"
+
+    def assert_refused(self, lines):
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("RELAIS_IT_")}
+        result = subprocess.run([RELAIS_BIN, "serve", "--config", self.ws.config],
+                                cwd=self.ws.root, env=environment, capture_output=True,
+                                text=True, timeout=60)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(result.stderr.splitlines(), lines)
+        self.assertNotIn("listening", result.stderr)
+        host, port = self.listen.rsplit(":", 1)
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection((host, int(port)), timeout=5).close()
+
+    def test_invalid_yaml(self):
+        self.assert_refused(self.invalid_yaml())
+
+    def test_unknown_kind(self):
+        self.assert_refused(self.unknown_kind())
+
+    def test_traversal_kind(self):
+        self.assert_refused(self.traversal_kind())
+
+    def test_wrong_api_version(self):
+        self.assert_refused(self.wrong_api_version())
+
+    def test_missing_secret_env_var(self):
+        self.assert_refused(self.missing_secret_env_var())
+
+    def test_tls_key_that_does_not_match_the_certificate(self):
+        self.assert_refused(self.tls_key_mismatch())
 
 
 class SchemaTest(unittest.TestCase):
