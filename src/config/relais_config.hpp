@@ -79,7 +79,10 @@ struct RelaisConfig {
 
 /// Reads, validates (schema + semantics) and types relais.yaml. Relative
 /// paths are relative to the file's directory; `plugins` defaults to the
-/// `plugins/` folder beside the relais executable. Throws ConfigErrors.
+/// `plugins/` folder beside the relais executable. The semantic checks
+/// include what serving would trip on later: the TLS certificate and key
+/// load and match, the log file can be appended to, timeouts are at least
+/// 100ms. Throws ConfigErrors.
 RelaisConfig load_relais_config(const std::filesystem::path& file);
 
 /// Like load_relais_config, but appends every error to `errors` instead of
