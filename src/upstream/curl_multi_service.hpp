@@ -7,11 +7,11 @@
 /// thread, so nothing here needs a lock. The multi handle keeps the
 /// connection cache, hence connections are reused within one I/O thread.
 
+#include <curl/curl.h>
+
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <curl/curl.h>
-
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
@@ -52,6 +52,7 @@ private:
     void on_socket_ready(const std::shared_ptr<SocketWatch>& watch, boost::system::error_code error,
                          int event);
     void schedule_timeout(long timeout_ms);
+    void on_timeout();
     CURL* take_easy();
     void recycle_easy(CURL* easy);
 
@@ -61,6 +62,7 @@ private:
     boost::asio::io_context& context_;
     CURLM* multi_ = nullptr;
     boost::asio::steady_timer timer_;
+    bool timeout_posted_ = false;  ///< a zero timeout is queued on the context
     std::unordered_map<curl_socket_t, std::shared_ptr<SocketWatch>> sockets_;
     std::unordered_map<std::uint64_t, std::unique_ptr<Transfer>> transfers_;
     std::vector<CURL*> idle_easy_;
