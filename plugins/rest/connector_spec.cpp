@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "auth/client_registry.hpp"
+#include "config/config_document.hpp"
 #include "core/duration.hpp"
 
 namespace relais::rest {
@@ -18,22 +19,9 @@ namespace {
 
 using rapidjson::Value;
 
-std::string token(std::string_view key) {
-    std::string out;
-    for (const char c : key) {
-        if (c == '~') {
-            out += "~0";
-        } else if (c == '/') {
-            out += "~1";
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out;
-}
-
-std::string child(const std::string& pointer, std::string_view key) {
-    return pointer + "/" + token(key);
+std::string child(std::string pointer, std::string_view key) {
+    config::append_pointer_token(pointer, key);
+    return pointer;
 }
 
 const Value* find(const Value& object, const char* name) {

@@ -6,6 +6,8 @@
 
 #include <vector>
 
+#include "config/config_document.hpp"
+
 namespace relais::rest {
 
 struct JsonTemplate::Node {
@@ -22,20 +24,6 @@ namespace {
 
 using Node = JsonTemplate::Node;
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-std::string escape_pointer_token(const char* key, rapidjson::SizeType length) {
-    std::string out;
-    for (rapidjson::SizeType i = 0; i < length; ++i) {
-        if (key[i] == '~') {
-            out += "~0";
-        } else if (key[i] == '/') {
-            out += "~1";
-        } else {
-            out.push_back(key[i]);
-        }
-    }
-    return out;
-}
 
 Node compile(const rapidjson::Value& value, const RefResolver& resolve, const std::string& where) {
     Node node;
@@ -67,9 +55,9 @@ Node compile(const rapidjson::Value& value, const RefResolver& resolve, const st
         node.kind = Node::Kind::object;
         for (const auto& m : value.GetObject()) {
             node.keys.emplace_back(m.name.GetString(), m.name.GetStringLength());
-            node.children.push_back(compile(
-                m.value, resolve,
-                where + "/" + escape_pointer_token(m.name.GetString(), m.name.GetStringLength())));
+            std::string pointer = where;
+            config::append_pointer_token(pointer, node.keys.back());
+            node.children.push_back(compile(m.value, resolve, pointer));
         }
     } else if (value.IsArray()) {
         node.kind = Node::Kind::array;

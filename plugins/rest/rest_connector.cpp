@@ -7,6 +7,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <optional>
 #include <random>
 #include <variant>
 #include <vector>
@@ -168,24 +169,19 @@ private:
             return;
         }
         const double elapsed_ms = static_cast<double>(result.elapsed.count()) / 1000.0;
-        if (endpoint.personal_data) {
-            log::debug("rest_upstream_call", {{"request_id", request_id},
-                                              {"connector", slug_},
-                                              {"endpoint", endpoint.name},
-                                              {"attempt", attempt + 1},
-                                              {"status", result.response.status},
-                                              {"failure", failure_name(result.failure)},
-                                              {"elapsed_ms", elapsed_ms}});
-        } else {
-            log::debug("rest_upstream_call", {{"request_id", request_id},
-                                              {"connector", slug_},
-                                              {"endpoint", endpoint.name},
-                                              {"attempt", attempt + 1},
-                                              {"status", result.response.status},
-                                              {"failure", failure_name(result.failure)},
-                                              {"elapsed_ms", elapsed_ms},
-                                              {"parameters", call.loggable_parameters}});
+        // Parameter values are shown only for endpoints free of personal data.
+        std::optional<std::string_view> parameters;
+        if (!endpoint.personal_data) {
+            parameters = call.loggable_parameters;
         }
+        log::debug("rest_upstream_call", {{"request_id", request_id},
+                                          {"connector", slug_},
+                                          {"endpoint", endpoint.name},
+                                          {"attempt", attempt + 1},
+                                          {"status", result.response.status},
+                                          {"failure", failure_name(result.failure)},
+                                          {"elapsed_ms", elapsed_ms},
+                                          {"parameters", parameters}});
     }
 
     HttpResponse answer(const EndpointSpec& endpoint, const upstream::Result& result,

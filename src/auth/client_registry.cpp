@@ -14,6 +14,7 @@
 #include "auth/encoding.hpp"
 #include "auth/nonce_cache.hpp"
 #include "auth/publik_signature.hpp"
+#include "config/config_document.hpp"
 #include "core/runtime.hpp"
 
 namespace relais::auth {
@@ -113,20 +114,6 @@ QueryCredentials scan_query(std::string_view raw_query) {
     return found;
 }
 
-std::string pointer_token(std::string_view name) {
-    std::string out;
-    for (char c : name) {
-        if (c == '~') {
-            out += "~0";
-        } else if (c == '/') {
-            out += "~1";
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out;
-}
-
 std::string join(const std::vector<std::string>& items) {
     std::string out;
     for (const auto& item : items) {
@@ -199,7 +186,8 @@ ClientRegistry::ClientRegistry(const RelaisConfig& config,
     for (const ClientConfig& cc : config.clients) {
         auto client = std::make_unique<Client>();
         client->name = cc.name;
-        const std::string base = "/clients/" + pointer_token(cc.name);
+        std::string base = "/clients";
+        config::append_pointer_token(base, cc.name);
 
         for (std::size_t i = 0; i < cc.allow_from.size(); ++i) {
             if (auto range = AddressRange::parse(cc.allow_from[i])) {
@@ -253,7 +241,8 @@ ClientRegistry::ClientRegistry(const RelaisConfig& config,
         }
 
         for (const auto& [slug, endpoints] : cc.grants) {
-            const std::string pointer = base + "/grants/" + pointer_token(slug);
+            std::string pointer = base + "/grants";
+            config::append_pointer_token(pointer, slug);
             const auto found = by_slug.find(slug);
             if (found == by_slug.end()) {
                 error_at(pointer, "client '" + cc.name + "' is granted unknown connector '" + slug +

@@ -9,13 +9,10 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "config/embedded_schemas.hpp"
 #include "config/relais_config.hpp"
 #include "plugin/plugin_loader.hpp"
-
-namespace relais::embedded {
-extern const std::string_view relais_schema_json;
-extern const std::string_view connector_schema_json;
-}  // namespace relais::embedded
 
 namespace relais::cli {
 
@@ -69,16 +66,13 @@ int schema(std::span<char* const> args) {
     std::string wanted;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string_view arg(args[i]);
-        if (arg == "--plugins" && i + 1 < args.size()) {
-            plugins_dir = args[++i];
-        } else if (arg.starts_with("--plugins=")) {
-            plugins_dir = arg.substr(10);
+        if (const auto value = option_value(args, i, "--plugins")) {
+            plugins_dir = *value;
         } else if (!arg.starts_with("-") && wanted.empty()) {
             wanted = arg;
         } else {
-            std::fprintf(stderr, "relais schema: unexpected argument '%s'\n\n%s", args[i],
-                         schema_usage.data());
-            return 2;
+            return usage_error("schema", "unexpected argument '" + std::string(arg) + "'",
+                               schema_usage);
         }
     }
     if (plugins_dir.empty()) {

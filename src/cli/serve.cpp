@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "core/config_error.hpp"
 #include "core/log.hpp"
 #include "server/reload.hpp"
@@ -37,23 +38,11 @@ int serve(std::span<char* const> args) {
         std::fputs(serve_usage.data(), stdout);
         return 0;
     }
-    std::filesystem::path config_file;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string_view arg(args[i]);
-        if (arg == "--config" && i + 1 < args.size()) {
-            config_file = args[++i];
-        } else if (arg.starts_with("--config=")) {
-            config_file = std::string(arg.substr(9));
-        } else {
-            std::fprintf(stderr, "relais serve: unexpected argument '%s'\n\n%s", args[i],
-                         serve_usage.data());
-            return 2;
-        }
-    }
-    if (config_file.empty()) {
-        std::fprintf(stderr, "relais serve: --config FILE is required\n\n%s", serve_usage.data());
+    const auto config_argument = config_file_argument("serve", serve_usage, args);
+    if (!config_argument) {
         return 2;
     }
+    const std::filesystem::path config_file = *config_argument;
 
     // Peers that close early must not kill the process; every file relais
     // creates (data, logs) is private to its user.

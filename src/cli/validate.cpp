@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "core/config_error.hpp"
 #include "core/runtime.hpp"
 
@@ -32,26 +33,12 @@ int validate(std::span<char* const> args) {
         std::fputs(validate_usage.data(), stdout);
         return 0;
     }
-    std::string config;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string_view arg(args[i]);
-        if (arg == "--config" && i + 1 < args.size()) {
-            config = args[++i];
-        } else if (arg.starts_with("--config=")) {
-            config = arg.substr(9);
-        } else {
-            std::fprintf(stderr, "relais validate: unexpected argument '%s'\n\n%s", args[i],
-                         validate_usage.data());
-            return 2;
-        }
-    }
-    if (config.empty()) {
-        std::fprintf(stderr, "relais validate: --config FILE is required\n\n%s",
-                     validate_usage.data());
+    const auto config = config_file_argument("validate", validate_usage, args);
+    if (!config) {
         return 2;
     }
     try {
-        const auto runtime = load_runtime(config);
+        const auto runtime = load_runtime(*config);
         std::printf("ok: %zu connectors, %zu clients\n", runtime->connectors().size(),
                     runtime->config().clients.size());
         return 0;

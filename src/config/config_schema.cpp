@@ -10,12 +10,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "config/embedded_schemas.hpp"
 #include "config/schema_messages.hpp"
-
-namespace relais::embedded {
-extern const std::string_view relais_schema_json;
-extern const std::string_view connector_schema_json;
-}  // namespace relais::embedded
 
 namespace relais::config {
 

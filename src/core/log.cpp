@@ -56,7 +56,9 @@ void append_value(std::string& out, const Field::Value& value) {
     std::visit(
         [&out](const auto& v) {
             using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, std::string_view>) {
+            if constexpr (std::is_same_v<T, std::monostate>) {
+                // left out by write()
+            } else if constexpr (std::is_same_v<T, std::string_view>) {
                 append_json_string(out, v);
             } else if constexpr (std::is_same_v<T, bool>) {
                 out += v ? "true" : "false";
@@ -213,6 +215,9 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
     line += R"(","event":)";
     append_json_string(line, event);
     for (const auto& f : fields) {
+        if (std::holds_alternative<std::monostate>(f.value)) {
+            continue;
+        }
         line += ',';
         append_json_string(line, f.key);
         line += ':';

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -28,7 +29,8 @@ bool parse_level(std::string_view text, Level& out) noexcept;
 
 /// One key/value of a log line.
 struct Field {
-    using Value = std::variant<std::string_view, std::int64_t, double, bool>;
+    /// std::monostate: no value, the field is left out of the line.
+    using Value = std::variant<std::string_view, std::int64_t, double, bool, std::monostate>;
     std::string_view key;
     Value value;
 
@@ -40,6 +42,11 @@ struct Field {
     template <std::integral T>
     requires(!std::same_as<T, bool>) Field(std::string_view k, T v)
         : key(k), value(static_cast<std::int64_t>(v)) {}
+    /// A field that only some lines of an event carry: written if `v` holds
+    /// a value, left out otherwise, so that one call serves every variant.
+    template <typename T>
+    Field(std::string_view k, const std::optional<T>& v)
+        : key(k), value(v ? Field(k, *v).value : Value(std::monostate{})) {}
 };
 
 /// Sets the minimum level and the destination (empty path: standard error).

@@ -1,6 +1,8 @@
 #include "server/request_log.hpp"
 
 #include <array>
+#include <optional>
+#include <string_view>
 
 #include "core/log.hpp"
 
@@ -38,35 +40,13 @@ void record_request(MetricsRegistry& metrics, const FinishedRequest& request) {
         return;
     }
     const std::string_view method = loggable_method(request.method);
+    std::optional<std::string_view> err_class;
+    std::optional<std::string_view> reason;
     if (request.error) {
-        const std::string_view err_class = describe(*request.error).slug;
+        err_class = describe(*request.error).slug;
         if (!labels.reason.empty()) {
-            log::write(level, "request",
-                       {{"request_id", request.request_id},
-                        {"remote", request.remote},
-                        {"client", labels.client},
-                        {"kind", labels.kind},
-                        {"connector", labels.connector},
-                        {"endpoint", labels.endpoint},
-                        {"method", method},
-                        {"status", request.status},
-                        {"err_class", err_class},
-                        {"reason", labels.reason},
-                        {"duration_ms", duration_ms}});
-        } else {
-            log::write(level, "request",
-                       {{"request_id", request.request_id},
-                        {"remote", request.remote},
-                        {"client", labels.client},
-                        {"kind", labels.kind},
-                        {"connector", labels.connector},
-                        {"endpoint", labels.endpoint},
-                        {"method", method},
-                        {"status", request.status},
-                        {"err_class", err_class},
-                        {"duration_ms", duration_ms}});
+            reason = labels.reason;
         }
-        return;
     }
     log::write(level, "request",
                {{"request_id", request.request_id},
@@ -77,6 +57,8 @@ void record_request(MetricsRegistry& metrics, const FinishedRequest& request) {
                 {"endpoint", labels.endpoint},
                 {"method", method},
                 {"status", request.status},
+                {"err_class", err_class},
+                {"reason", reason},
                 {"duration_ms", duration_ms}});
 }
 

@@ -69,6 +69,7 @@ class TestAuth(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.ws = Workspace()
+        cls.addClassCleanup(cls.ws.cleanup)
         cls.ws.write_config(CONFIG.format(plugins=TEST_PLUGIN_DIR, orig=ORIG))
         cls.ws.write_connector("echo.yaml", ECHO)
         cls.ws.write_connector("other.yaml", OTHER)
@@ -78,16 +79,8 @@ class TestAuth(unittest.TestCase):
             "RELAIS_TEST_FAR_KEY": FAR_KEY,
             "RELAIS_TEST_BASIC_PASSWORD": BASIC_PASSWORD,
         })
-        try:
-            cls.relais.start()
-        except Exception:
-            cls.ws.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relais.stop()
-        cls.ws.cleanup()
+        cls.addClassCleanup(cls.relais.stop)
+        cls.relais.start()
 
     def signed(self, path, query="", key=WCS_KEY, **options):
         """`path?query` signed by publik.py as the wcs client."""

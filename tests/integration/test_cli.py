@@ -52,8 +52,10 @@ class Curl(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.fake = FakeUpstream()
+        cls.addClassCleanup(cls.fake.stop)
         cls.fake.routes["/json/geo"] = (200, {}, GEOCODE)
         cls.ws = Workspace()
+        cls.addClassCleanup(cls.ws.cleanup)
         cls.ws.write_connector("geo.yaml", json.dumps({
             "slug": "geo", "kind": "rest", "family": "reference",
             "upstream": {"base_url": cls.fake.url + "/", "timeout": "5s"},
@@ -77,19 +79,9 @@ class Curl(unittest.TestCase):
             " grants: {geo: \"*\"}}\n"
             f"  trial: {{apikey: {API_KEY}, families: [reference], grants: {{geo: [search]}}}}\n")
         cls.relais = RelaisProcess(cls.ws)
-        try:
-            cls.relais.start()
-        except BaseException:
-            cls.fake.stop()
-            cls.ws.cleanup()
-            raise
+        cls.addClassCleanup(cls.relais.stop)
+        cls.relais.start()
         cls.base = f"http://127.0.0.1:{cls.relais.port}"
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relais.stop()
-        cls.fake.stop()
-        cls.ws.cleanup()
 
     def curl(self, *args):
         """Runs curl; returns (HTTP status, parsed JSON body)."""

@@ -40,12 +40,33 @@ def connector(slug, family, upstream, endpoints):
                        "upstream": upstream, "endpoints": endpoints}, indent=1)
 
 
+def start_relais(test_class, families, granted, threads=1, log_level=None):
+    """Starts relais on `test_class.ws` for the tests of the class (a class
+    cleanup stops it) with one client, `tester`, calling with API_KEY: of
+    `families`, granted every endpoint of the connectors `granted`."""
+    test_class.ws.write_config(
+        f"server: {{listen: \"127.0.0.1:0\", threads: {threads}}}\n"
+        + (f"logging: {{level: {log_level}}}\n" if log_level else "")
+        + f"paths: {{connectors: ./connectors, plugins: \"{PLUGIN_DIR}\", data: ./var}}\n"
+        "clients:\n"
+        "  tester:\n"
+        f"    apikey: {API_KEY}\n"
+        f"    families: [{', '.join(families)}]\n"
+        "    grants:\n" + "".join(f"      {slug}: \"*\"\n" for slug in granted))
+    relais = RelaisProcess(test_class.ws)
+    test_class.addClassCleanup(relais.stop)
+    relais.start()
+    return relais
+
+
 class RestConnectorTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.fake = FakeUpstream()
+        cls.addClassCleanup(cls.fake.stop)
         cls.fake.routes["/json/geo"] = (200, {}, GEOCODE)
         cls.ws = Workspace()
+        cls.addClassCleanup(cls.ws.cleanup)
         base = {"base_url": cls.fake.url + "/", "timeout": "5s"}
         # JSON is YAML: the connector files are written with json.dumps so
         # that hostile test strings need no YAML quoting.
@@ -107,30 +128,10 @@ class RestConnectorTest(unittest.TestCase):
             path = "protected/x" if slug == "rest-oauth" else "echo/auth"
             cls.ws.write_connector(slug + ".yaml", connector(
                 slug, "reference", dict(base, auth=auth), {"call": {"request": {"path": path}}}))
-        slugs = ["rest-test", "rest-ref", "rest-small", "rest-down", *auths]
-        grants = "".join(f"      {slug}: \"*\"\n" for slug in slugs)
-        cls.ws.write_config(
-            "server: {listen: \"127.0.0.1:0\", threads: 2}\n"
-            "logging: {level: debug}\n"
-            f"paths: {{connectors: ./connectors, plugins: \"{PLUGIN_DIR}\", data: ./var}}\n"
-            "clients:\n"
-            "  tester:\n"
-            f"    apikey: {API_KEY}\n"
-            "    families: [reference, etat-civil-citoyennete]\n"
-            "    grants:\n" + grants)
-        cls.relais = RelaisProcess(cls.ws)
-        try:
-            cls.relais.start()
-        except BaseException:
-            cls.fake.stop()
-            cls.ws.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relais.stop()
-        cls.fake.stop()
-        cls.ws.cleanup()
+        cls.relais = start_relais(
+            cls, ["reference", "etat-civil-citoyennete"],
+            ["rest-test", "rest-ref", "rest-small", "rest-down", *auths],
+            threads=2, log_level="debug")
 
     # -- helpers -----------------------------------------------------------
 
@@ -357,34 +358,16 @@ class RestTlsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.fake = FakeUpstream(tls=True)
+        cls.addClassCleanup(cls.fake.stop)
         cls.ws = Workspace()
+        cls.addClassCleanup(cls.ws.cleanup)
         base = {"base_url": cls.fake.url + "/", "timeout": "5s"}
         cls.ws.write_connector("tls-trusted.yaml", connector(
             "tls-trusted", "reference", dict(base, tls={"ca_file": cls.fake.ca_file}),
             {"call": {"request": {"path": "echo/tls"}}}))
         cls.ws.write_connector("tls-untrusted.yaml", connector(
             "tls-untrusted", "reference", base, {"call": {"request": {"path": "echo/tls"}}}))
-        cls.ws.write_config(
-            "server: {listen: \"127.0.0.1:0\", threads: 1}\n"
-            f"paths: {{connectors: ./connectors, plugins: \"{PLUGIN_DIR}\", data: ./var}}\n"
-            "clients:\n"
-            "  tester:\n"
-            f"    apikey: {API_KEY}\n"
-            "    families: [reference]\n"
-            "    grants: {tls-trusted: \"*\", tls-untrusted: \"*\"}\n")
-        cls.relais = RelaisProcess(cls.ws)
-        try:
-            cls.relais.start()
-        except BaseException:
-            cls.fake.stop()
-            cls.ws.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relais.stop()
-        cls.fake.stop()
-        cls.ws.cleanup()
+        cls.relais = start_relais(cls, ["reference"], ["tls-trusted", "tls-untrusted"])
 
     def test_trusted_ca_file(self):
         r = self.relais.get("/rest/tls-trusted/call", headers=AUTH)
@@ -403,28 +386,12 @@ class DemoConnectorsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.ws = Workspace()
+        cls.addClassCleanup(cls.ws.cleanup)
         for name in ("demo-adresses.yaml", "demo-etat-civil.yaml"):
             with open(os.path.join(SOURCE_DIR, "connectors", name), encoding="utf-8") as f:
                 cls.ws.write_connector(name, f.read())
-        cls.ws.write_config(
-            "server: {listen: \"127.0.0.1:0\", threads: 1}\n"
-            f"paths: {{connectors: ./connectors, plugins: \"{PLUGIN_DIR}\", data: ./var}}\n"
-            "clients:\n"
-            "  tester:\n"
-            f"    apikey: {API_KEY}\n"
-            "    families: [reference, etat-civil-citoyennete]\n"
-            "    grants: {demo-adresses: \"*\", demo-etat-civil: \"*\"}\n")
-        cls.relais = RelaisProcess(cls.ws)
-        try:
-            cls.relais.start()
-        except BaseException:
-            cls.ws.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relais.stop()
-        cls.ws.cleanup()
+        cls.relais = start_relais(cls, ["reference", "etat-civil-citoyennete"],
+                                  ["demo-adresses", "demo-etat-civil"])
 
     def test_address_search_checks_its_parameters(self):
         r = self.relais.get("/rest/demo-adresses/search?zipcode=75001", headers=AUTH)

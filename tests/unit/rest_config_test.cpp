@@ -9,11 +9,7 @@
 using namespace relais;
 using namespace relais::rest;
 using namespace std::chrono_literals;
-using relais::rest::test_support::load;
-using relais::rest::test_support::load_endpoint;
-using relais::rest::test_support::load_error;
-using relais::rest::test_support::make_request;
-using relais::rest::test_support::prepare_error;
+using namespace relais::rest::test_support;
 
 namespace {
 
