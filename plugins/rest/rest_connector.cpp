@@ -123,14 +123,19 @@ public:
                 co_return HttpResponse::data(*hit);
             }
         }
-        const upstream::Result result = co_await call_upstream(endpoint, call, request.request_id);
-        co_return answer(endpoint, result, cache, call.cache_key);
+        UpstreamStats stats;
+        const upstream::Result result =
+            co_await call_upstream(endpoint, call, request.request_id, stats);
+        HttpResponse response = answer(endpoint, result, cache, call.cache_key);
+        response.upstream = stats;
+        co_return response;
     }
 
 private:
     boost::asio::awaitable<upstream::Result> call_upstream(const EndpointSpec& endpoint,
                                                            const PreparedCall& call,
-                                                           const std::string& request_id) const {
+                                                           const std::string& request_id,
+                                                           UpstreamStats& stats) const {
         const auto deadline = Clock::now() + endpoint.timeout;
         for (unsigned attempt = 0;; ++attempt) {
             upstream::Request r;
@@ -145,6 +150,8 @@ private:
             r.tls = spec_.upstream.tls;
             r.auth = auth_.get();
             upstream::Result result = co_await upstream::perform(std::move(r));
+            stats.elapsed += result.elapsed;
+            ++stats.attempts;
             log_attempt(endpoint, call, request_id, attempt, result);
             if (attempt >= endpoint.retries || !is_retryable(result)) {
                 co_return result;

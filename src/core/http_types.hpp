@@ -3,6 +3,7 @@
 /// Transport-neutral request and response types. Plugins see these, never
 /// Beast's, so that the plugin ABI does not depend on the server's internals.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,13 +31,21 @@ const std::string* find_param(const QueryParams& params, std::string_view name) 
 
 /// A request routed to a connector endpoint, already authenticated.
 struct IncomingRequest {
-    std::string method;      ///< "GET", "POST"...
-    std::string rest;        ///< path after /{kind}/{slug}/{endpoint}/, percent-decoded
-    QueryParams query;       ///< decoded; the signature parameters are removed
+    std::string method;  ///< "GET", "POST"...
+    std::string rest;    ///< path after /{kind}/{slug}/{endpoint}/, percent-decoded
+    QueryParams query;   ///< decoded; the signature parameters are removed
     std::vector<Header> headers;
     std::string body;
     std::string request_id;  ///< from X-Request-ID or generated; forward it upstream
     std::string client;      ///< name of the authenticated client
+};
+
+/// What a connector spent on its upstreams for one request: the calls it
+/// made (retries included) and the time spent waiting for them. Logged on
+/// the `request` line; zero when no upstream was called (cache hit, refusal).
+struct UpstreamStats {
+    std::chrono::microseconds elapsed{0};
+    unsigned attempts = 0;
 };
 
 /// A response to send back. Error responses carry `error` so that the core
@@ -47,6 +56,7 @@ struct HttpResponse {
     std::vector<Header> headers;
     std::string body;
     std::optional<ErrorClass> error;
+    UpstreamStats upstream;
 
     /// `{"err":0,"data":<data_json>}`; `data_json` must be serialized JSON.
     static HttpResponse data(std::string_view data_json);

@@ -283,10 +283,11 @@ private:
         const bool keep_alive = client_keeps_alive && !draining();
         const unsigned status = outcome.response.status;
         const auto error = outcome.response.error;
+        const UpstreamStats upstream = outcome.response.upstream;
         const bool written = co_await write_response(outcome.response, request_id, version,
                                                      keep_alive, head, limits);
         record_request(env_.metrics, {request_id, remote_text_, method, outcome.labels, status,
-                                      error, std::chrono::steady_clock::now() - started});
+                                      error, std::chrono::steady_clock::now() - started, upstream});
         if (!written) {
             co_await close(false);
             co_return false;

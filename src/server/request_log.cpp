@@ -48,6 +48,12 @@ void record_request(MetricsRegistry& metrics, const FinishedRequest& request) {
             reason = labels.reason;
         }
     }
+    std::optional<double> upstream_ms;
+    std::optional<unsigned> upstream_attempts;
+    if (request.upstream.attempts > 0) {
+        upstream_ms = static_cast<double>(request.upstream.elapsed.count()) / 1e3;
+        upstream_attempts = request.upstream.attempts;
+    }
     log::write(level, "request",
                {{"request_id", request.request_id},
                 {"remote", request.remote},
@@ -59,7 +65,9 @@ void record_request(MetricsRegistry& metrics, const FinishedRequest& request) {
                 {"status", request.status},
                 {"err_class", err_class},
                 {"reason", reason},
-                {"duration_ms", duration_ms}});
+                {"duration_ms", duration_ms},
+                {"upstream_ms", upstream_ms},
+                {"upstream_attempts", upstream_attempts}});
 }
 
 }  // namespace relais::server

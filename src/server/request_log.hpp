@@ -5,7 +5,8 @@
 ///
 /// The `request` line carries: request_id, remote (peer IP), client, kind,
 /// connector, endpoint, method, status, err_class (errors only), reason
-/// (authentication failures only; log-safe by contract) and duration_ms.
+/// (authentication failures only; log-safe by contract), duration_ms, and
+/// upstream_ms and upstream_attempts when the connector called an upstream.
 /// Never the path after the endpoint, the query, headers or the body.
 
 #include <chrono>
@@ -26,6 +27,7 @@ struct FinishedRequest {
     unsigned status;
     std::optional<ErrorClass> error;
     std::chrono::nanoseconds duration;
+    UpstreamStats upstream{};
 };
 
 /// Writes the `request` log line and counts the request.

@@ -298,6 +298,11 @@ class RestConnectorTest(unittest.TestCase):
         r = self.get("/rest/rest-test/flaky", {"key": key})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(len(self.received("/flaky/2/" + key)), 3)
+        line = self.relais.wait_for_log(lambda l: l.get("event") == "request"
+                                        and l.get("request_id") == r.header("X-Request-ID"))
+        self.assertEqual(line["upstream_attempts"], 3)
+        self.assertGreater(line["upstream_ms"], 0)
+        self.assertLessEqual(line["upstream_ms"], line["duration_ms"])
         key = uuid.uuid4().hex
         body = self.assert_error(self.get("/rest/rest-test/flaky-once", {"key": key}),
                                  502, "upstream-error")

@@ -19,13 +19,13 @@ namespace {
 /// What `record_request` logs after the event name, for a GET of search on
 /// geo by client c that took 1.5 ms.
 std::string logged_fields(const RequestLabels& labels, unsigned status,
-                          std::optional<ErrorClass> error) {
+                          std::optional<ErrorClass> error, UpstreamStats upstream = {}) {
     const auto file = std::filesystem::temp_directory_path() /
                       ("relais-request-log-" + std::to_string(::getpid()) + ".log");
     log::configure(log::Level::info, file);
     MetricsRegistry metrics;
-    record_request(metrics,
-                   FinishedRequest{"rid", "192.0.2.1", "GET", labels, status, error, 1500us});
+    record_request(metrics, FinishedRequest{"rid", "192.0.2.1", "GET", labels, status, error,
+                                            1500us, upstream});
     log::configure(log::Level::info);  // writes what is pending, then back to standard error
     std::ifstream in(file);
     std::string line;
@@ -71,4 +71,11 @@ TEST(RequestLog, ErrorWithAReasonHasBoth) {
         logged_fields(search_labels("unknown key"), 403, ErrorClass::invalid_credentials),
         std::string(common) +
             R"(403,"err_class":"invalid-credentials","reason":"unknown key","duration_ms":1.5})");
+}
+
+TEST(RequestLog, UpstreamTimeAndAttemptsWhenAnUpstreamWasCalled) {
+    EXPECT_EQ(logged_fields(search_labels(), 504, ErrorClass::upstream_timeout, {1250us, 2}),
+              std::string(common) +
+                  R"(504,"err_class":"upstream-timeout","duration_ms":1.5,"upstream_ms":1.25,)"
+                  R"("upstream_attempts":2})");
 }
