@@ -176,6 +176,29 @@ class RestConnectorTest(unittest.TestCase):
         data = r.json()["data"]
         self.assertEqual(data["method"], "GET")
 
+    def test_long_hostile_values(self):
+        # The longest value a parameter accepts by default (max_length 1024
+        # bytes) goes through whole and escaped; one byte more is refused
+        # before any upstream call.
+        longest = ""
+        for char in "../{{x}}\"'&=%\u00e9" * 100:
+            if len((longest + char).encode()) > 1024:
+                break
+            longest += char
+        longest += "a" * (1024 - len(longest.encode()))
+        r = self.get("/rest/rest-test/echo-path", {"id": longest, "q": longest})
+        self.assertEqual(r.status, 200, r)
+        seen = self.received("/echo/items/")[-1]
+        self.assertEqual(seen.path, "/echo/items/" + longest)
+        self.assertEqual(seen.query[0], ("q", longest))
+        before = len(self.fake.requests)
+        for name in ("id", "q"):
+            params = {"id": "1", name: longest + "x"}
+            body = self.assert_error(self.get("/rest/rest-test/echo-path", params),
+                                     400, "invalid-parameter")
+            self.assertEqual(body["err_desc"], f"parameter '{name}' is longer than 1024 bytes")
+        self.assertEqual(len(self.fake.requests), before)
+
     def test_absent_optional_values_drop_query_keys_and_headers(self):
         r = self.get("/rest/rest-test/echo-path", {"id": "plain"})
         self.assertEqual(r.status, 200, r)
