@@ -189,6 +189,14 @@ private:
         return std::filesystem::absolute(path).string();
     }
 
+    upstream::SharedPem pem_file(const Value* v, const std::string& at) const {
+        auto pem = upstream::read_pem_file(readable_file(v, at));
+        if (!pem) {
+            fail(at, "cannot read the file");
+        }
+        return pem;
+    }
+
     void check_header(std::string_view name, const std::string& at, bool has_auth) const {
         if (!is_header_name(name)) {
             fail(at, "'" + std::string(name) + "' is not a valid header name");
@@ -269,8 +277,8 @@ private:
                 fail(at + "/tls", "client_cert and client_key go together");
             }
             if (cert != nullptr) {
-                u.tls.client_cert_file = readable_file(cert, at + "/tls/client_cert");
-                u.tls.client_key_file = readable_file(key, at + "/tls/client_key");
+                u.tls.client_cert = pem_file(cert, at + "/tls/client_cert");
+                u.tls.client_key = pem_file(key, at + "/tls/client_key");
             }
         }
         bool has_accept = false;

@@ -176,12 +176,18 @@ void set_tls(CURL* easy, const TlsOptions& tls) {
         curl_easy_setopt(easy, CURLOPT_CAINFO, tls.ca_file.c_str());
         curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
     }
-    if (!tls.client_cert_file.empty()) {
-        curl_easy_setopt(easy, CURLOPT_SSLCERT, tls.client_cert_file.c_str());
+    // The blobs point into strings the request keeps alive for the whole
+    // transfer: no copy, no file read when curl opens a connection.
+    if (tls.client_cert) {
+        curl_blob blob{const_cast<char*>(tls.client_cert->data()), tls.client_cert->size(),
+                       CURL_BLOB_NOCOPY};
+        curl_easy_setopt(easy, CURLOPT_SSLCERT_BLOB, &blob);
         curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
     }
-    if (!tls.client_key_file.empty()) {
-        curl_easy_setopt(easy, CURLOPT_SSLKEY, tls.client_key_file.c_str());
+    if (tls.client_key) {
+        curl_blob blob{const_cast<char*>(tls.client_key->data()), tls.client_key->size(),
+                       CURL_BLOB_NOCOPY};
+        curl_easy_setopt(easy, CURLOPT_SSLKEY_BLOB, &blob);
         curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
     }
 }

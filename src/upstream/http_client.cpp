@@ -6,6 +6,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cctype>
+#include <fstream>
+#include <sstream>
 
 #include "upstream/authenticator_impl.hpp"
 #include "upstream/curl_multi_service.hpp"
@@ -75,6 +77,19 @@ boost::asio::awaitable<Result> perform(Request request) {
     }
     result.elapsed = elapsed();
     co_return result;
+}
+
+SharedPem read_pem_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return nullptr;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in && !in.eof()) {
+        return nullptr;
+    }
+    return std::make_shared<const std::string>(std::move(text).str());
 }
 
 ErrorClass error_class_of(Failure failure) noexcept {

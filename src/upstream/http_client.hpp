@@ -18,13 +18,24 @@
 
 namespace relais::upstream {
 
+/// A PEM document held in memory and shared by every request that uses it.
+using SharedPem = std::shared_ptr<const std::string>;
+
 /// TLS settings of an upstream. Verification is on unless turned off.
+/// The client certificate and key are held in memory (read when the
+/// connector is loaded, see read_pem_file) so that opening a TLS connection
+/// never reads a file on an I/O thread. The CA file is read by libcurl once
+/// per I/O thread and cached.
 struct TlsOptions {
     bool verify = true;
-    std::string ca_file;           ///< empty: system store
-    std::string client_cert_file;  ///< PEM client certificate (mutual TLS)
-    std::string client_key_file;   ///< PEM key of the client certificate
+    std::string ca_file;    ///< empty: system store
+    SharedPem client_cert;  ///< PEM client certificate (mutual TLS), or null
+    SharedPem client_key;   ///< PEM key of the client certificate, or null
 };
+
+/// Reads a PEM file for TlsOptions; nullptr if it cannot be read. Call it
+/// at load time, never on an I/O thread.
+SharedPem read_pem_file(const std::string& path);
 
 struct NoAuth {};
 struct BasicAuth {

@@ -407,6 +407,39 @@ class RestTlsTest(unittest.TestCase):
         self.assertEqual(r.json()["err_class"], "upstream-unreachable")
 
 
+class RestMutualTlsTest(unittest.TestCase):
+    """An https upstream that requires a client certificate (mutual TLS)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fake = FakeUpstream(tls=True, require_client_cert=True)
+        cls.addClassCleanup(cls.fake.stop)
+        cls.ws = Workspace()
+        cls.addClassCleanup(cls.ws.cleanup)
+        tls = {"ca_file": cls.fake.ca_file}
+        base = {"base_url": cls.fake.url + "/", "timeout": "5s"}
+        cls.ws.write_connector("mtls.yaml", connector(
+            "mtls", "reference",
+            dict(base, tls=dict(tls, client_cert=cls.fake.client_cert_file,
+                                client_key=cls.fake.client_key_file)),
+            {"call": {"request": {"path": "echo/mtls"}}}))
+        cls.ws.write_connector("mtls-no-cert.yaml", connector(
+            "mtls-no-cert", "reference", dict(base, tls=tls),
+            {"call": {"request": {"path": "echo/mtls"}}}))
+        cls.relais = start_relais(cls, ["reference"], ["mtls", "mtls-no-cert"])
+
+    def test_client_certificate_is_presented(self):
+        r = self.relais.get("/rest/mtls/call", headers=AUTH)
+        self.assertEqual(r.status, 200, r)
+        # A second call reuses the certificate held in memory.
+        self.assertEqual(self.relais.get("/rest/mtls/call", headers=AUTH).status, 200)
+
+    def test_without_a_client_certificate_the_upstream_refuses(self):
+        r = self.relais.get("/rest/mtls-no-cert/call", headers=AUTH)
+        self.assertEqual(r.status, 502, r)
+        self.assertEqual(r.json()["err_class"], "upstream-unreachable")
+
+
 class DemoConnectorsTest(unittest.TestCase):
     """The shipped connectors/demo-*.yaml load and check their input (their
     upstreams are not needed: every call here is refused before them)."""

@@ -56,8 +56,9 @@ TEST(UpstreamTlsTest, ClientCertificateRequiredAndProvided) {
     FakeUpstreamProcess fake({.tls = true, .require_client_cert = true});
     Request request = get(fake.url("/echo/mtls"));
     request.tls.ca_file = fake.ca_file;
-    request.tls.client_cert_file = fake.client_cert_file;
-    request.tls.client_key_file = fake.client_key_file;
+    request.tls.client_cert = read_pem_file(fake.client_cert_file);
+    request.tls.client_key = read_pem_file(fake.client_key_file);
+    ASSERT_TRUE(request.tls.client_cert && request.tls.client_key);
     const Result result = fetch(request);
 
     ASSERT_EQ(result.failure, Failure::none) << result.detail;
