@@ -58,13 +58,6 @@ bool bool_of(const Value* v, bool fallback) {
     return v != nullptr && v->IsBool() ? v->GetBool() : fallback;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return std::ranges::equal(a, b, [](char x, char y) {
-        auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-        return lower(x) == lower(y);
-    });
-}
-
 bool is_lower_alnum(char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
@@ -99,7 +92,8 @@ bool accepts_body(std::string_view method) {
 bool is_reserved_header(std::string_view name) {
     static constexpr std::array<std::string_view, 6> reserved = {
         "host", "content-length", "transfer-encoding", "connection", "x-request-id", "te"};
-    return std::ranges::any_of(reserved, [&](std::string_view r) { return iequals(name, r); });
+    return std::ranges::any_of(reserved,
+                               [&](std::string_view r) { return iequals_ascii(name, r); });
 }
 
 class Loader {
@@ -151,8 +145,8 @@ private:
     }
 
     void check_http_url(const std::string& url, const std::string& at, bool base) const {
-        const bool http = url.size() > 7 && iequals(url.substr(0, 7), "http://");
-        const bool https = url.size() > 8 && iequals(url.substr(0, 8), "https://");
+        const bool http = url.size() > 7 && iequals_ascii(url.substr(0, 7), "http://");
+        const bool https = url.size() > 8 && iequals_ascii(url.substr(0, 8), "https://");
         if (!http && !https) {
             fail(at, "expected an absolute http:// or https:// URL");
         }
@@ -204,7 +198,7 @@ private:
         if (is_reserved_header(name)) {
             fail(at, "header '" + std::string(name) + "' is set by relais");
         }
-        if (has_auth && iequals(name, "authorization")) {
+        if (has_auth && iequals_ascii(name, "authorization")) {
             fail(at, "the Authorization header comes from upstream.auth; remove one of them");
         }
     }
@@ -291,7 +285,7 @@ private:
                 if (has_control_chars(value)) {
                     fail(hat, "header values must not contain control characters");
                 }
-                has_accept = has_accept || iequals(name, "accept");
+                has_accept = has_accept || iequals_ascii(name, "accept");
                 u.headers.push_back(Header{name, std::move(value)});
             }
         }

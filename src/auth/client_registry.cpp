@@ -65,13 +65,6 @@ struct QueryCredentials {
     bool malformed = false;
 };
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return std::ranges::equal(a, b, [](char x, char y) {
-        auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-        return lower(x) == lower(y);
-    });
-}
-
 std::string_view trim(std::string_view text) noexcept {
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
         text.remove_prefix(1);
@@ -306,10 +299,10 @@ AuthResult ClientRegistry::authenticate(const CallerInfo& caller, NonceCache& no
         const std::string_view value = trim(*authorization);
         const std::string_view scheme = value.substr(0, value.find(' '));
         const std::string_view token = trim(value.substr(scheme.size()));
-        if (iequals(scheme, "Bearer")) {
+        if (iequals_ascii(scheme, "Bearer")) {
             return impl_->api_key(token, caller);
         }
-        if (iequals(scheme, "Basic")) {
+        if (iequals_ascii(scheme, "Basic")) {
             return impl_->basic(token, caller);
         }
         return refuse(ErrorClass::missing_credentials, "unsupported authorization scheme");

@@ -5,20 +5,14 @@
 
 namespace relais {
 
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return std::ranges::equal(a, b, [](char x, char y) {
-        auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-        return lower(x) == lower(y);
-    });
+bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
+    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+    return std::ranges::equal(a, b, [&](char x, char y) { return lower(x) == lower(y); });
 }
-
-}  // namespace
 
 const std::string* find_header(const std::vector<Header>& headers, std::string_view name) noexcept {
     for (const auto& h : headers) {
-        if (iequals(h.name, name)) {
+        if (iequals_ascii(h.name, name)) {
             return &h.value;
         }
     }
@@ -38,11 +32,21 @@ void append_json_string(std::string& out, std::string_view text) {
     out.push_back('"');
     for (char c : text) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     char buf[8];

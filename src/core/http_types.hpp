@@ -23,6 +23,9 @@ struct Header {
 /// Decoded query parameters in the order they came (a name may repeat).
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
+/// ASCII case-insensitive equality, as header names and HTTP tokens compare.
+bool iequals_ascii(std::string_view a, std::string_view b) noexcept;
+
 /// Returns the value of the first header named `name` (ASCII case-insensitive).
 const std::string* find_header(const std::vector<Header>& headers, std::string_view name) noexcept;
 

@@ -8,11 +8,9 @@ namespace relais {
 
 namespace {
 
-std::string route_key(std::string_view kind, std::string_view slug) {
-    std::string key;
-    key.reserve(kind.size() + 1 + slug.size());
-    key.append(kind).append(1, '/').append(slug);
-    return key;
+/// Writes "kind/slug" into `key`, the key of `routes_`.
+std::string& route_key(std::string& key, std::string_view kind, std::string_view slug) {
+    return key.assign(kind).append(1, '/').append(slug);
 }
 
 /// The configuration the client registry checks: grants naming connectors
@@ -36,7 +34,8 @@ Runtime::Runtime(RelaisConfig config, std::vector<std::shared_ptr<PluginModule>>
       connectors_(std::move(connectors)),
       clients_(std::move(clients)) {
     for (const auto& entry : connectors_) {
-        routes_.emplace(route_key(entry->kind, entry->slug), entry.get());
+        std::string key;
+        routes_.emplace(route_key(key, entry->kind, entry->slug), entry.get());
     }
 }
 
@@ -45,8 +44,7 @@ Runtime::~Runtime() = default;
 const ConnectorEntry* Runtime::find(std::string_view kind, std::string_view slug) const noexcept {
     // Called for every request: reuse one buffer per thread for the key.
     thread_local std::string key;
-    key.assign(kind).append(1, '/').append(slug);
-    const auto it = routes_.find(key);
+    const auto it = routes_.find(route_key(key, kind, slug));
     return it == routes_.end() ? nullptr : it->second;
 }
 

@@ -100,9 +100,4 @@ std::string request_id_from(const std::string* header) {
     return new_request_id();
 }
 
-bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-    return std::ranges::equal(a, b, [&](char x, char y) { return lower(x) == lower(y); });
-}
-
 }  // namespace relais::server

@@ -51,7 +51,4 @@ std::string new_request_id();
 /// The X-Request-ID header's value if valid (`header` may be null), else a new id.
 std::string request_id_from(const std::string* header);
 
-/// ASCII case-insensitive equality, as header names and tokens compare.
-bool iequals_ascii(std::string_view a, std::string_view b) noexcept;
-
 }  // namespace relais::server

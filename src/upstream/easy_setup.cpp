@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <limits>
 #include <string_view>
 
@@ -82,13 +81,6 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     return bytes;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return std::ranges::equal(a, b, [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) ==
-               std::tolower(static_cast<unsigned char>(y));
-    });
-}
-
 /// Whether the request goes out with a body (and a Content-Length), even an
 /// empty one: methods meant to carry one always do.
 bool sends_body(const Request& request) {
@@ -116,7 +108,7 @@ std::optional<std::string> build_header_list(Transfer& transfer) {
         if (header.value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
             return "header value contains a line break";
         }
-        has_content_type = has_content_type || iequals(header.name, "Content-Type");
+        has_content_type = has_content_type || iequals_ascii(header.name, "Content-Type");
         // "Name:" would make curl drop the header; "Name;" sends it empty.
         const std::string line =
             header.value.empty() ? header.name + ";" : header.name + ": " + header.value;

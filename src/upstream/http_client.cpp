@@ -5,7 +5,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -28,16 +27,9 @@ boost::asio::io_context* io_context_of(const boost::asio::any_io_executor& execu
     return nullptr;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return std::ranges::equal(a, b, [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) ==
-               std::tolower(static_cast<unsigned char>(y));
-    });
-}
-
 /// Authentication replaces whatever the caller put under the same name.
 void put_header(std::vector<Header>& headers, Header header) {
-    std::erase_if(headers, [&](const Header& h) { return iequals(h.name, header.name); });
+    std::erase_if(headers, [&](const Header& h) { return iequals_ascii(h.name, header.name); });
     headers.push_back(std::move(header));
 }
 

@@ -54,9 +54,7 @@ bool usable_as_header(const std::string& token) {
 }
 
 bool is_bearer(std::string_view type) {
-    return std::ranges::equal(type, std::string_view("bearer"), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == b;
-    });
+    return iequals_ascii(type, "bearer");
 }
 
 }  // namespace
