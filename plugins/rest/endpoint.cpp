@@ -4,6 +4,7 @@
 #include <rapidjson/document.h>
 
 #include "core/log.hpp"
+#include "core/url_encoding.hpp"
 
 namespace relais::rest {
 

@@ -4,25 +4,14 @@
 
 #include <charconv>
 
+#include "core/url_encoding.hpp"
+
 namespace relais::rest {
 
 namespace {
 
-constexpr char hex_digits[] = "0123456789ABCDEF";
-
-bool is_unreserved(unsigned char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
-
 bool is_hex(char c) noexcept {
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
-}
-
-void append_percent(std::string& out, unsigned char c) {
-    out.push_back('%');
-    out.push_back(hex_digits[c >> 4]);
-    out.push_back(hex_digits[c & 0x0F]);
 }
 
 void append_number(std::string& out, const rapidjson::Value& v) {
@@ -179,30 +168,6 @@ const ValueRef* TextTemplate::render(const CallValues& values, std::string& out,
         }
     }
     return nullptr;
-}
-
-void append_path_segment(std::string& out, std::string_view text) {
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (is_unreserved(c)) {
-            out.push_back(ch);
-        } else {
-            append_percent(out, c);
-        }
-    }
-}
-
-void append_form_encoded(std::string& out, std::string_view text) {
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (is_unreserved(c)) {
-            out.push_back(ch);
-        } else if (c == ' ') {
-            out.push_back('+');
-        } else {
-            append_percent(out, c);
-        }
-    }
 }
 
 bool has_control_chars(std::string_view text) noexcept {

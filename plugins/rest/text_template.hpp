@@ -91,14 +91,6 @@ private:
     std::vector<Part> parts_;
 };
 
-/// Appends `text` percent-encoded as one path segment: every byte outside
-/// the unreserved set `A-Z a-z 0-9 - . _ ~` becomes %XX.
-void append_path_segment(std::string& out, std::string_view text);
-
-/// Appends `text` encoded as application/x-www-form-urlencoded (space as
-/// `+`, unreserved bytes kept, everything else %XX).
-void append_form_encoded(std::string& out, std::string_view text);
-
 /// True if `text` holds a control character (0x00–0x1F or 0x7F).
 bool has_control_chars(std::string_view text) noexcept;
 

@@ -11,11 +11,11 @@
 #include <unordered_map>
 
 #include "auth/address_range.hpp"
-#include "auth/encoding.hpp"
 #include "auth/nonce_cache.hpp"
 #include "auth/publik_signature.hpp"
 #include "config/config_document.hpp"
 #include "core/runtime.hpp"
+#include "core/url_encoding.hpp"
 
 namespace relais::auth {
 

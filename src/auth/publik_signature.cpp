@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "auth/encoding.hpp"
+#include "core/url_encoding.hpp"
 
 namespace relais::auth {
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "auth/encoding.hpp"
 #include "auth/publik_signature.hpp"
 #include "cli/commands.hpp"
+#include "core/url_encoding.hpp"
 
 namespace relais::cli {
 
@@ -168,8 +168,8 @@ bool find_query_param(std::string_view url, std::string_view name, std::string& 
         const std::string_view segment = query.substr(0, amp);
         query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
         const auto eq = segment.find('=');
-        if (auth::url_decode(segment.substr(0, eq), true) == name) {
-            const auto decoded = auth::url_decode(
+        if (url_decode(segment.substr(0, eq), true) == name) {
+            const auto decoded = url_decode(
                 eq == std::string_view::npos ? std::string_view{} : segment.substr(eq + 1), true);
             value = decoded.value_or(std::string{});
             return true;
@@ -226,7 +226,7 @@ int sign(std::span<char* const> args) {
             parameter = "&";
         }
         parameter += "orig=";
-        auth::append_form_encoded(parameter, *options.orig);
+        append_form_encoded(parameter, *options.orig);
         url.insert(insert_at, parameter);
     }
     const auto key = read_key(options);

@@ -3,8 +3,8 @@
 #include <string>
 #include <variant>
 
-#include "auth/encoding.hpp"
 #include "auth/publik_signature.hpp"
+#include "core/url_encoding.hpp"
 
 namespace relais::auth {
 namespace {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "core/url_encoding.hpp"
 #include "rest/text_template.hpp"
 #include "rest_test_support.hpp"
 

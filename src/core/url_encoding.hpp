@@ -1,15 +1,22 @@
 #pragma once
 /// @file
-/// The text encodings credentials travel in: URL query encoding (as Python's
-/// urllib.parse produces it, since w.c.s. signs what urllib wrote) and
-/// base64.
+/// The text encodings of URLs and credentials: percent-encoding (as
+/// Python's urllib.parse produces it, since w.c.s. signs what urllib wrote;
+/// also what upstream requests are built with) and base64.
 
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
-namespace relais::auth {
+namespace relais {
+
+/// RFC 3986 unreserved characters: `A-Z a-z 0-9 - . _ ~`.
+bool is_unreserved(unsigned char c) noexcept;
+
+/// Appends `text` percent-encoded as one path segment: every byte outside
+/// the unreserved set becomes %XX (so `/`, `?`, `#`, `%` are inert).
+void append_path_segment(std::string& out, std::string_view text);
 
 /// Appends `text` encoded like Python's `urllib.parse.quote_plus`: letters,
 /// digits and `_.-~` are kept, a space becomes `+`, any other byte `%XX`.
@@ -30,4 +37,4 @@ std::string base64_encode(std::span<const unsigned char> bytes);
 /// `text` is not valid base64.
 std::optional<std::string> base64_decode(std::string_view text);
 
-}  // namespace relais::auth
+}  // namespace relais

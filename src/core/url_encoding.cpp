@@ -1,26 +1,23 @@
-#include "auth/encoding.hpp"
+#include "core/url_encoding.hpp"
 
 #include <openssl/evp.h>
 
 #include <climits>
 
-namespace relais::auth {
+namespace relais {
 
 namespace {
 
 constexpr char hex_digits[] = "0123456789ABCDEF";
 
-bool is_unreserved(unsigned char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-' || c == '~';
-}
+enum class Flavour { path_segment, form, quoted };
 
-void append_encoded(std::string& out, std::string_view text, bool form) {
+void append_encoded(std::string& out, std::string_view text, Flavour flavour) {
     for (char ch : text) {
         const auto c = static_cast<unsigned char>(ch);
-        if (is_unreserved(c) || (!form && c == '/')) {
+        if (is_unreserved(c) || (flavour == Flavour::quoted && c == '/')) {
             out.push_back(ch);
-        } else if (form && c == ' ') {
+        } else if (flavour == Flavour::form && c == ' ') {
             out.push_back('+');
         } else {
             out.push_back('%');
@@ -50,12 +47,21 @@ bool is_base64_char(char c) noexcept {
 
 }  // namespace
 
+bool is_unreserved(unsigned char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-' || c == '~';
+}
+
+void append_path_segment(std::string& out, std::string_view text) {
+    append_encoded(out, text, Flavour::path_segment);
+}
+
 void append_form_encoded(std::string& out, std::string_view text) {
-    append_encoded(out, text, true);
+    append_encoded(out, text, Flavour::form);
 }
 
 void append_quoted(std::string& out, std::string_view text) {
-    append_encoded(out, text, false);
+    append_encoded(out, text, Flavour::quoted);
 }
 
 std::optional<std::string> url_decode(std::string_view text, bool plus_as_space) {
@@ -121,4 +127,4 @@ std::optional<std::string> base64_decode(std::string_view text) {
     return out;
 }
 
-}  // namespace relais::auth
+}  // namespace relais
