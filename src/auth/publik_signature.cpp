@@ -146,14 +146,7 @@ std::string random_nonce() {
     if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
         throw std::runtime_error("the random number generator failed");
     }
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(2 * bytes.size());
-    for (unsigned char b : bytes) {
-        out.push_back(digits[b >> 4]);
-        out.push_back(digits[b & 0x0F]);
-    }
-    return out;
+    return hex_encode(bytes);
 }
 
 std::string sign_query(std::string_view query, std::string_view key, SignatureAlgorithm algorithm,

@@ -89,6 +89,17 @@ std::optional<std::string> url_decode(std::string_view text, bool plus_as_space)
     return out;
 }
 
+std::string hex_encode(std::span<const unsigned char> bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(2 * bytes.size());
+    for (const unsigned char b : bytes) {
+        out.push_back(digits[b >> 4]);
+        out.push_back(digits[b & 0x0F]);
+    }
+    return out;
+}
+
 std::string base64_encode(std::span<const unsigned char> bytes) {
     // EVP_EncodeBlock writes a terminating NUL after the encoded text.
     std::string buffer(4 * ((bytes.size() + 2) / 3) + 1, '\0');

@@ -30,6 +30,9 @@ void append_quoted(std::string& out, std::string_view text);
 /// `plus_as_space`. nullopt on a malformed escape.
 std::optional<std::string> url_decode(std::string_view text, bool plus_as_space);
 
+/// Lower-case hexadecimal, two digits per byte.
+std::string hex_encode(std::span<const unsigned char> bytes);
+
 /// Standard base64 with padding.
 std::string base64_encode(std::span<const unsigned char> bytes);
 

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "core/url_encoding.hpp"
+
 namespace relais::server {
 
 std::optional<Target> parse_target(std::string_view target) {
@@ -84,13 +86,7 @@ std::string new_request_id() {
             bytes[8 + i] = static_cast<unsigned char>(n >> (8 * i));
         }
     }
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string id(bytes.size() * 2, '0');
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-        id[2 * i] = hex[bytes[i] >> 4];
-        id[2 * i + 1] = hex[bytes[i] & 0x0f];
-    }
-    return id;
+    return hex_encode(bytes);
 }
 
 std::string request_id_from(const std::string* header) {
