@@ -96,6 +96,11 @@ bool is_reserved_header(std::string_view name) {
                                [&](std::string_view r) { return iequals_ascii(name, r); });
 }
 
+constexpr std::string_view idempotency_header = "Idempotency-Key";
+constexpr const char* async_idempotency_message =
+    "relais sets Idempotency-Key on the deliveries of async endpoints (the same value on every "
+    "attempt of a push): remove this header";
+
 class Loader {
 public:
     explicit Loader(const ConnectorSource& source)
@@ -123,6 +128,13 @@ public:
             }
             spec.endpoints.push_back(
                 load_endpoint(name, m.value, child("/endpoints", name), spec.upstream));
+        }
+        if (std::ranges::any_of(spec.endpoints, &EndpointSpec::async)) {
+            for (const auto& h : spec.upstream.headers) {
+                if (iequals_ascii(h.name, idempotency_header)) {
+                    fail(child("/upstream/headers", h.name), async_idempotency_message);
+                }
+            }
         }
         return spec;
     }
@@ -490,6 +502,60 @@ private:
         e.response = ResponseMapping(data, bool_of(find(r, "list"), false), fields);
     }
 
+    // An async endpoint answers 202 at once and is delivered later by the
+    // outbox: what only makes sense for an answer to the caller (mapping,
+    // cache, error body) or duplicates the outbox (retries) is refused, and
+    // both sides must be writes.
+    void check_async(const Value& v, const std::string& at, const EndpointSpec& e) const {
+        if (!accepts_body(e.method)) {
+            fail(at + (find(v, "method") != nullptr ? "/method" : "/async"),
+                 "an async endpoint is a push: callers must use POST, PUT or PATCH (set "
+                 "method)");
+        }
+        if (find(v, "response") != nullptr) {
+            fail(at + "/response",
+                 "an async endpoint answers 202 with a tracking id, never the upstream's answer: "
+                 "remove response (declare callbacks.reference to read the business reference "
+                 "from the answer)");
+        }
+        if (find(v, "retries") != nullptr) {
+            fail(at + "/retries",
+                 "the outbox retries the deliveries of an async endpoint: remove retries and set "
+                 "the connector's delivery: policy instead");
+        }
+        for (const char* key : {"cache_ttl", "cache_size"}) {
+            if (find(v, key) != nullptr) {
+                fail(child(at, key), std::string("an async endpoint's answer is never cached: "
+                                                 "remove ") +
+                                         key);
+            }
+        }
+        if (find(v, "error_body") != nullptr) {
+            fail(at + "/error_body",
+                 "an async endpoint's upstream errors are never shown to the caller: remove "
+                 "error_body");
+        }
+        const Value* request = find(v, "request");
+        const Value* method = request != nullptr ? find(*request, "method") : nullptr;
+        const std::string upstream_method = text_of(method, "GET");
+        if (upstream_method == "GET" || upstream_method == "HEAD") {
+            fail(at + (method != nullptr    ? "/request/method"
+                       : request != nullptr ? "/request"
+                                            : "/async"),
+                 "an async endpoint delivers a push, whose answer nobody reads: set "
+                 "request.method to POST, PUT, PATCH or DELETE");
+        }
+        const Value* headers = request != nullptr ? find(*request, "headers") : nullptr;
+        if (headers != nullptr && headers->IsObject()) {
+            for (const auto& h : headers->GetObject()) {
+                const std::string_view header(h.name.GetString(), h.name.GetStringLength());
+                if (iequals_ascii(header, idempotency_header)) {
+                    fail(child(at + "/request/headers", header), async_idempotency_message);
+                }
+            }
+        }
+    }
+
     EndpointSpec load_endpoint(const std::string& name, const Value& v, const std::string& at,
                                const UpstreamSpec& upstream) const {
         EndpointSpec e;
@@ -497,6 +563,10 @@ private:
         e.description = text_of(find(v, "description"));
         e.method = text_of(find(v, "method"), "GET");
         e.personal_data = bool_of(find(v, "personal_data"), true);
+        e.async = bool_of(find(v, "async"), false);
+        if (e.async) {
+            check_async(v, at, e);
+        }
         if (const Value* params = find(v, "parameters")) {
             load_parameters(*params, at + "/parameters", e);
         }

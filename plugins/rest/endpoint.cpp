@@ -80,18 +80,15 @@ std::optional<CallError> prepare_call(const UpstreamSpec& upstream, const Endpoi
         return error;
     }
 
-    out.headers = upstream.headers;
     if (auto error = endpoint.headers.append_to(out.headers, values)) {
         return error;
-    }
-    if (!request.request_id.empty()) {
-        out.headers.push_back(Header{"X-Request-ID", request.request_id});
     }
     if (endpoint.body) {
         if (auto error = endpoint.body->render(values, out.body)) {
             return error;
         }
-        if (find_header(out.headers, "Content-Type") == nullptr) {
+        if (find_header(out.headers, "Content-Type") == nullptr &&
+            find_header(upstream.headers, "Content-Type") == nullptr) {
             out.headers.push_back(Header{"Content-Type", "application/json"});
         }
     }

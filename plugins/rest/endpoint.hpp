@@ -41,6 +41,8 @@ struct EndpointSpec {
     std::string description;
     std::string method = "GET";  ///< the method callers must use
     bool personal_data = true;
+    /// A push: checked and stored by prepare_push, delivered by deliver.
+    bool async = false;
     ParameterList parameters;
     std::unique_ptr<const BodySchema> body_schema;
     /// The call's body is parsed: there is a body_schema or a `{body:…}`.
@@ -63,6 +65,10 @@ struct EndpointSpec {
 /// The upstream request of one call.
 struct PreparedCall {
     std::string url;
+    /// The call's own headers: the templated ones and the default
+    /// Content-Type. The connector adds upstream.headers, authentication and
+    /// X-Request-ID when it sends the request, so that a stored push holds
+    /// none of them.
     std::vector<Header> headers;
     std::string body;
     std::string cache_key;  ///< set only when the endpoint caches

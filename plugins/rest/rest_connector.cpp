@@ -14,6 +14,7 @@
 
 #include "core/log.hpp"
 #include "rest/connector_spec.hpp"
+#include "rest/push_message.hpp"
 #include "upstream/http_client.hpp"
 
 namespace relais::rest {
@@ -87,7 +88,7 @@ public:
     RestConnector(ConnectorSpec spec, std::string slug)
         : spec_(std::move(spec)), slug_(std::move(slug)) {
         for (const auto& e : spec_.endpoints) {
-            infos_.push_back(EndpointInfo{e.name, e.personal_data});
+            infos_.push_back(EndpointInfo{e.name, e.personal_data, e.async});
             caches_.push_back(e.cache_ttl
                                   ? std::make_unique<ResponseCache>(e.cache_size, *e.cache_ttl)
                                   : nullptr);
@@ -106,13 +107,13 @@ public:
     boost::asio::awaitable<HttpResponse> handle(std::size_t index,
                                                 const IncomingRequest& request) const override {
         const EndpointSpec& endpoint = spec_.endpoints[index];
+        if (endpoint.async) {
+            co_return HttpResponse::failure(ErrorClass::internal_error,
+                                            "an async endpoint is served through the outbox");
+        }
         PreparedCall call;
         if (auto error = prepare_call(spec_.upstream, endpoint, request, call)) {
-            HttpResponse refusal = HttpResponse::failure(error->error, error->description);
-            if (error->error == ErrorClass::method_not_allowed) {
-                refusal.headers.push_back(Header{"Allow", endpoint.method});
-            }
-            co_return refusal;
+            co_return refusal(endpoint, *error);
         }
         ResponseCache* cache = caches_[index].get();
         if (cache != nullptr) {
@@ -131,24 +132,92 @@ public:
         co_return response;
     }
 
+    std::variant<PushMessage, HttpResponse> prepare_push(
+        std::size_t index, const IncomingRequest& request) const override {
+        const EndpointSpec& endpoint = spec_.endpoints[index];
+        if (!endpoint.async) {
+            return HttpResponse::failure(ErrorClass::internal_error,
+                                         "this endpoint is not async: it has no push");
+        }
+        PreparedCall call;
+        if (auto error = prepare_call(spec_.upstream, endpoint, request, call)) {
+            return refusal(endpoint, *error);
+        }
+        return encode_push(StoredPush{endpoint.upstream_method,
+                                      target_of(spec_.upstream.base_url, call.url),
+                                      std::move(call.headers), std::move(call.body)});
+    }
+
+    boost::asio::awaitable<upstream::Result> deliver(
+        std::size_t index, std::string_view message,
+        const DeliveryContext& context) const override {
+        upstream::Result unusable;
+        unusable.failure = upstream::Failure::internal;
+        if (index >= spec_.endpoints.size()) {
+            unusable.detail = "no such endpoint";
+            co_return unusable;
+        }
+        std::optional<StoredPush> push = decode_push(message);
+        if (!push) {
+            unusable.detail = "unreadable stored message";
+            co_return unusable;
+        }
+        const EndpointSpec& endpoint = spec_.endpoints[index];
+        // The stored target is joined to the base URL in force, so that the
+        // current credentials only ever go to the current upstream.
+        upstream::Request r =
+            upstream_request(push->method, url_of(spec_.upstream.base_url, push->target),
+                             push->headers, std::move(push->body), context.request_id);
+        if (!context.idempotency_key.empty()) {
+            r.headers.push_back(Header{"Idempotency-Key", std::string(context.idempotency_key)});
+        }
+        r.timeout = endpoint.timeout;
+        r.connect_timeout = std::min(spec_.upstream.connect_timeout, r.timeout);
+        co_return co_await upstream::perform(std::move(r));
+    }
+
 private:
+    static HttpResponse refusal(const EndpointSpec& endpoint, const CallError& error) {
+        HttpResponse response = HttpResponse::failure(error.error, error.description);
+        if (error.error == ErrorClass::method_not_allowed) {
+            response.headers.push_back(Header{"Allow", endpoint.method});
+        }
+        return response;
+    }
+
+    /// The request of a call or a delivery, less its timeouts: the
+    /// connector's static headers, then the call's, then X-Request-ID.
+    upstream::Request upstream_request(const std::string& method, std::string url,
+                                       const std::vector<Header>& call_headers, std::string body,
+                                       std::string_view request_id) const {
+        upstream::Request r;
+        r.method = method;
+        r.url = std::move(url);
+        r.headers.reserve(spec_.upstream.headers.size() + call_headers.size() + 2);
+        r.headers.insert(r.headers.end(), spec_.upstream.headers.begin(),
+                         spec_.upstream.headers.end());
+        r.headers.insert(r.headers.end(), call_headers.begin(), call_headers.end());
+        if (!request_id.empty()) {
+            r.headers.push_back(Header{"X-Request-ID", std::string(request_id)});
+        }
+        r.body = std::move(body);
+        r.max_response_bytes = spec_.upstream.max_response_bytes;
+        r.tls = spec_.upstream.tls;
+        r.auth = auth_.get();
+        return r;
+    }
+
     boost::asio::awaitable<upstream::Result> call_upstream(const EndpointSpec& endpoint,
                                                            const PreparedCall& call,
                                                            const std::string& request_id,
                                                            UpstreamStats& stats) const {
         const auto deadline = Clock::now() + endpoint.timeout;
         for (unsigned attempt = 0;; ++attempt) {
-            upstream::Request r;
-            r.method = endpoint.upstream_method;
-            r.url = call.url;
-            r.headers = call.headers;
-            r.body = call.body;
+            upstream::Request r = upstream_request(endpoint.upstream_method, call.url, call.headers,
+                                                   call.body, request_id);
             r.timeout = std::max(std::chrono::duration_cast<milliseconds>(deadline - Clock::now()),
                                  milliseconds(1));
             r.connect_timeout = std::min(spec_.upstream.connect_timeout, r.timeout);
-            r.max_response_bytes = spec_.upstream.max_response_bytes;
-            r.tls = spec_.upstream.tls;
-            r.auth = auth_.get();
             upstream::Result result = co_await upstream::perform(std::move(r));
             stats.elapsed += result.elapsed;
             ++stats.attempts;

@@ -1,36 +1,24 @@
 #include "auth/client_registry.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <functional>
-#include <stdexcept>
 #include <unordered_map>
 
 #include "auth/address_range.hpp"
 #include "auth/nonce_cache.hpp"
 #include "auth/publik_signature.hpp"
 #include "config/config_document.hpp"
+#include "core/digest.hpp"
 #include "core/runtime.hpp"
 #include "core/url_encoding.hpp"
 
 namespace relais::auth {
 
 namespace {
-
-using Sha256 = std::array<unsigned char, 32>;
-
-Sha256 sha256(std::string_view text) {
-    Sha256 out{};
-    unsigned int size = 0;
-    if (EVP_Digest(text.data(), text.size(), out.data(), &size, EVP_sha256(), nullptr) != 1) {
-        throw std::runtime_error("SHA-256 computation failed");
-    }
-    return out;
-}
 
 struct Sha256Hash {
     std::size_t operator()(const Sha256& d) const noexcept {

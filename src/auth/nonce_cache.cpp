@@ -1,10 +1,9 @@
 #include "auth/nonce_cache.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cstring>
-#include <stdexcept>
+
+#include "core/digest.hpp"
 
 namespace relais::auth {
 
@@ -27,14 +26,9 @@ NonceCache::Outcome NonceCache::remember(std::string_view nonce,
                                          std::chrono::system_clock::time_point forget_at) {
     // A digest keeps entries small and of one size whatever the nonce, and
     // keeps a caller from choosing which hash bucket its nonces land in.
-    unsigned char full_digest[EVP_MAX_MD_SIZE];
-    unsigned int full_size = 0;
-    if (EVP_Digest(nonce.data(), nonce.size(), full_digest, &full_size, EVP_sha256(), nullptr) !=
-        1) {
-        throw std::runtime_error("SHA-256 computation failed");
-    }
+    const Sha256 full_digest = sha256(nonce);
     Digest digest;
-    std::copy_n(full_digest, digest.size(), digest.begin());
+    std::copy_n(full_digest.begin(), digest.size(), digest.begin());
 
     const std::scoped_lock lock(mutex_);
     drop_expired(now);

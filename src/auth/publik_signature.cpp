@@ -167,6 +167,22 @@ std::string sign_query(std::string_view query, std::string_view key, SignatureAl
     return out;
 }
 
+std::string with_orig(std::string_view url, std::string_view orig) {
+    const auto hash = url.find('#');
+    const auto insert_at = hash == std::string_view::npos ? url.size() : hash;
+    const auto mark = url.find('?');
+    std::string out(url.substr(0, insert_at));
+    if (mark == std::string_view::npos || mark > insert_at) {
+        out += '?';
+    } else if (insert_at > mark + 1) {
+        out += '&';
+    }
+    out += "orig=";
+    append_form_encoded(out, orig);
+    out += url.substr(insert_at);
+    return out;
+}
+
 std::string sign_url(std::string_view url, std::string_view key, SignatureAlgorithm algorithm,
                      system_clock::time_point timestamp, std::string_view nonce) {
     std::string_view fragment;

@@ -52,6 +52,12 @@ std::string random_nonce();
 std::string sign_query(std::string_view query, std::string_view key, SignatureAlgorithm algorithm,
                        std::chrono::system_clock::time_point timestamp, std::string_view nonce);
 
+/// `url` with `orig=<orig>` (form-encoded) added to its query, before the
+/// fragment and before the signature parameters that sign_url appends, so
+/// that the HMAC covers it (as w.c.s. adds it). Does not look for an `orig`
+/// already in the query.
+std::string with_orig(std::string_view url, std::string_view orig);
+
 /// Signs the query of `url`, keeping its scheme, host, path and fragment.
 std::string sign_url(std::string_view url, std::string_view key, SignatureAlgorithm algorithm,
                      std::chrono::system_clock::time_point timestamp, std::string_view nonce);

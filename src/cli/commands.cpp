@@ -7,7 +7,8 @@ namespace relais::cli {
 
 namespace {
 
-constexpr std::string_view usage = R"(relais — connector broker between a GRU core and business applications
+constexpr std::string_view usage =
+    R"(relais — connector broker between a GRU core and business applications
 
 usage: relais <command> [options]
 
@@ -16,6 +17,8 @@ commands:
   validate --config FILE            check relais.yaml and every connector, then exit
   sign --orig ORIG --key KEY URL    print URL signed with the Publik signature
   schema [NAME]                     print the JSON Schemas (all, or one by name)
+  outbox list|show|retry|drop --config FILE ...
+                                    look at and act on queued and dead-lettered messages
   version                           print the version
 
 Run `relais <command> --help` for the options of a command.
@@ -51,6 +54,9 @@ int run(int argc, char** argv) {
     }
     if (command == "schema") {
         return schema(args);
+    }
+    if (command == "outbox") {
+        return manage_outbox(args);
     }
     if (command == "version" || command == "--version") {
         if (wants_help(args)) {

@@ -214,20 +214,7 @@ int sign(std::span<char* const> args) {
             return usage_error("the URL's orig differs from --orig");
         }
     } else {
-        // orig joins the query before the signature parameters, as w.c.s.
-        // adds it, so that it is covered by the HMAC.
-        const auto hash = url.find('#');
-        const auto insert_at = hash == std::string::npos ? url.size() : hash;
-        const auto mark = url.find('?');
-        std::string parameter;
-        if (mark == std::string::npos || mark > insert_at) {
-            parameter = "?";
-        } else if (insert_at > mark + 1) {
-            parameter = "&";
-        }
-        parameter += "orig=";
-        append_form_encoded(parameter, *options.orig);
-        url.insert(insert_at, parameter);
+        url = auth::with_orig(url, *options.orig);
     }
     const auto key = read_key(options);
     if (!key) {

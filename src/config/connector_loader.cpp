@@ -8,6 +8,7 @@
 
 #include "config/config_document.hpp"
 #include "config/config_schema.hpp"
+#include "config/delivery_config.hpp"
 #include "config/secrets.hpp"
 
 namespace relais::config {
@@ -199,7 +200,7 @@ private:
             errors_.emplace_back(doc.values, "", "kind '" + kind + "' built no connector");
             return false;
         }
-        if (!index_endpoints(doc, *entry)) {
+        if (!index_endpoints(doc, *entry) || !read_delivery_config(doc, config_, *entry, errors_)) {
             return false;
         }
         if (std::find(out_.modules.begin(), out_.modules.end(), module) == out_.modules.end()) {

@@ -23,6 +23,7 @@
 #include "config/config_schema.hpp"
 #include "config/secrets.hpp"
 #include "core/duration.hpp"
+#include "core/url_encoding.hpp"
 
 namespace relais {
 
@@ -157,6 +158,7 @@ std::optional<std::string> parse_cidr(const std::string& text) {
 /// before a client on an ordinary network could send anything (0 would
 /// expire at once).
 constexpr std::chrono::milliseconds minimum_timeout{100};
+constexpr std::chrono::milliseconds minimum_interval{10};
 
 void check_minimum(const Reader& r, const char* name, std::chrono::milliseconds value) {
     if (value < minimum_timeout) {
@@ -341,6 +343,50 @@ void read_logging_and_paths(const Reader& r, RelaisConfig& config) {
     config.plugins_dir = plugins ? r.path(*plugins) : default_plugins_dir();
 }
 
+void read_outbox(const Reader& r, OutboxSettings& outbox) {
+    const rapidjson::Value& o = r.section("outbox");
+    outbox.key = r.string(o, "key");
+    if (outbox.key && !r.reported("/outbox/key")) {
+        const auto bytes = base64_decode(*outbox.key);
+        if (!bytes || bytes->size() != 32) {
+            r.error("/outbox/key", "outbox.key: expected the base64 text of a 32-byte key");
+        }
+    }
+    r.duration(o, "retention", outbox.retention);
+    r.duration(o, "dead_letter_retention", outbox.dead_letter_retention);
+    r.duration(o, "correlation_retention", outbox.correlation_retention);
+    const auto at_least = [&](const char* name, std::chrono::milliseconds& value) {
+        if (r.duration(o, name, value) && value < minimum_interval) {
+            r.error(std::string("/outbox/") + name,
+                    std::string("outbox.") + name + ": expected a duration of at least 10ms");
+        }
+    };
+    at_least("sweep_interval", outbox.sweep_interval);
+    at_least("poll_interval", outbox.poll_interval);
+}
+
+void read_gru(const Reader& r, RelaisConfig& config) {
+    const rapidjson::Value* g = r.at(r.doc().json, "gru");
+    if (g == nullptr || !g->IsObject()) {
+        return;
+    }
+    GruSettings gru;
+    gru.url = r.string(*g, "url").value_or("");
+    gru.orig = r.string(*g, "orig").value_or("");
+    gru.key = r.string(*g, "key").value_or("");
+    gru.algorithm = r.string(*g, "algo").value_or("sha256");
+    if (gru.url.find_first_of("?#") != std::string::npos) {
+        r.error("/gru/url", "gru.url: expected a base URL without query or fragment");
+    }
+    // The demand URLs of pushes are checked against this prefix: it must end
+    // at a path boundary, or https://gru.example.org would admit
+    // https://gru.example.org.attacker.net/.
+    if (!gru.url.ends_with('/')) {
+        gru.url += '/';
+    }
+    config.gru = std::move(gru);
+}
+
 std::string pointer_to(std::string_view name) {
     std::string pointer = "/clients";
     config::append_pointer_token(pointer, name);
@@ -477,6 +523,8 @@ std::optional<RelaisConfig> read_config(const std::filesystem::path& file,
     config.file = std::filesystem::absolute(file, ec).lexically_normal();
     read_server(reader, config.server);
     read_logging_and_paths(reader, config);
+    read_outbox(reader, config.outbox);
+    read_gru(reader, config);
     for (const auto& member : reader.section("clients").GetObject()) {
         if (member.value.IsObject()) {
             config.clients.push_back(read_client(reader, member.name.GetString(), member.value));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/config_error.hpp"
+#include "core/delivery_settings.hpp"
 #include "core/log.hpp"
 
 namespace relais {
@@ -74,7 +75,9 @@ struct RelaisConfig {
     std::filesystem::path plugins_dir;     ///< absolute
     std::filesystem::path data_dir;        ///< absolute
     std::vector<ClientConfig> clients;
-    SourceMap locations;  ///< of relais.yaml, for errors found later
+    OutboxSettings outbox;
+    std::optional<GruSettings> gru;  ///< needed by connectors that declare callbacks
+    SourceMap locations;             ///< of relais.yaml, for errors found later
 };
 
 /// Reads, validates (schema + semantics) and types relais.yaml. Relative

@@ -5,17 +5,24 @@
 /// validated YAML by its kind's factory (see plugin/plugin_api.hpp) and is
 /// shared by every I/O thread, so `handle` must be safe to call concurrently.
 
+#include <rapidjson/fwd.h>
+
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>
 #include <filesystem>
-#include <rapidjson/fwd.h>
 #include <span>
 #include <string>
+#include <string_view>
+#include <variant>
 
 #include "core/config_error.hpp"
 #include "core/http_types.hpp"
 
 namespace relais {
+
+namespace upstream {
+struct Result;
+}
 
 /// An endpoint as the core needs to know it: for routing, grants and logs.
 struct EndpointInfo {
@@ -23,7 +30,28 @@ struct EndpointInfo {
     /// False only when the connector declares the endpoint free of personal
     /// data (`personal_data: false`): then values may be logged and cached.
     bool personal_data = true;
+    /// `async: true`: a push. The core calls `prepare_push`, stores the
+    /// message encrypted in the outbox, answers 202 with a tracking id and
+    /// calls `deliver` in the background until the business application
+    /// takes it. `handle` is never called for such an endpoint.
+    bool async = false;
 };
+
+/// What one delivery attempt knows besides the message.
+struct DeliveryContext {
+    std::string_view tracking_id;
+    /// Sent as the `Idempotency-Key` header of the upstream request: the same
+    /// value on every attempt of one message, so that the business
+    /// application can recognise a message it already took.
+    std::string_view idempotency_key;
+    std::string_view request_id;  ///< of the push: forward it as X-Request-ID
+    unsigned attempt = 1;         ///< 1 for the first attempt
+};
+
+/// A push accepted by `prepare_push`: bytes only the connector reads back
+/// (in `deliver`), possibly in another process after a restart or a reload.
+/// They are encrypted before they touch the disk.
+using PushMessage = std::string;
 
 /// A configured connector. Immutable once built; any cache it keeps is
 /// internal and synchronized.
@@ -39,6 +67,24 @@ public:
     /// are returned as `HttpResponse::failure`, never thrown.
     virtual boost::asio::awaitable<HttpResponse> handle(std::size_t endpoint,
                                                         const IncomingRequest& request) const = 0;
+
+    /// For an endpoint whose `async` is true: checks the call exactly as
+    /// `handle` would (parameters, body) and turns it into the message to
+    /// deliver later. Runs on an I/O thread; never blocks nor calls an
+    /// upstream. A refusal is an `HttpResponse::failure` (4xx).
+    /// The default refuses every call with 500 `internal-error`.
+    virtual std::variant<PushMessage, HttpResponse> prepare_push(
+        std::size_t endpoint, const IncomingRequest& request) const;
+
+    /// Makes one delivery attempt of a message `prepare_push` returned for
+    /// `endpoint`: exactly one upstream request (the outbox owns retries),
+    /// with the `Idempotency-Key` header of `context`. Returns what the
+    /// upstream answered or why it could not; the core decides what the
+    /// answer means (retry, done, dead letter). Runs on the delivery
+    /// thread's event loop. The default fails with `Failure::internal`.
+    virtual boost::asio::awaitable<upstream::Result> deliver(std::size_t endpoint,
+                                                             std::string_view message,
+                                                             const DeliveryContext& context) const;
 };
 
 /// What a factory receives to build a connector: the connector's YAML as a
@@ -50,7 +96,7 @@ struct ConnectorSource {
     std::string slug;
     std::string kind;
     std::string family;
-    std::filesystem::path data_dir;    ///< relais's data directory
+    std::filesystem::path data_dir;  ///< relais's data directory
 
     /// A ConfigError pointing at `pointer` in the connector file. Messages
     /// must not quote values: they may be secrets.

@@ -23,6 +23,8 @@ enum class ErrorClass : unsigned char {
     address_not_allowed,        ///< 403 `address-not-allowed`: outside the CIDR list
     not_granted,                ///< 403 `not-granted`: connector/endpoint not granted
     not_found,                  ///< 404 `not-found`: unknown route, connector or endpoint
+    unknown_reference,          ///< 404 `unknown-reference`: status report for no known demand
+    unknown_status,             ///< 400 `unknown-status`: status not in `callbacks.statuses`
     method_not_allowed,         ///< 405 `method-not-allowed`
     request_timeout,            ///< 408 `request-timeout`: client too slow to send
     payload_too_large,          ///< 413 `payload-too-large`
@@ -33,6 +35,7 @@ enum class ErrorClass : unsigned char {
     upstream_invalid_response,  ///< 502 `upstream-invalid-response`: not the JSON expected
     overloaded,                 ///< 503 `overloaded`: connection or concurrency limit
     shutting_down,              ///< 503 `shutting-down`
+    outbox_unavailable,         ///< 503 `outbox-unavailable`: the outbox could not store a message
     upstream_timeout,           ///< 504 `upstream-timeout`
 };
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 
 #include "config/relais_config.hpp"
 #include "core/connector.hpp"
+#include "core/delivery_settings.hpp"
 
 namespace relais {
 
@@ -30,11 +32,22 @@ struct ConnectorEntry {
     std::string description;
     std::string file;  ///< YAML it came from
     std::shared_ptr<const Connector> connector;
-    std::unordered_map<std::string, std::size_t> endpoint_index;  ///< name -> index
+    /// Route name -> index: below `connector->endpoints().size()` the
+    /// connector's endpoints, from there on `core_routes`.
+    std::unordered_map<std::string, std::size_t> endpoint_index;
+    /// Routes the core adds (see docs/delivery.md): `deliveries` on
+    /// connectors with async endpoints, then the `callbacks` endpoint.
+    std::vector<std::string> core_routes;
     /// At most this many requests of this connector run at once; beyond,
     /// 503 `overloaded`. From the connector's `limits.concurrency`. The
     /// server counts requests per slug across reloads.
     unsigned max_concurrency = 64;
+    /// Retries of the async endpoints (`delivery:`).
+    DeliveryPolicy delivery;
+    /// Status reports of the business application (`callbacks:`), if declared.
+    std::optional<CallbackSpec> callbacks;
+    /// True when an endpoint is async: GET /{kind}/{slug}/deliveries/{id} exists.
+    bool has_async = false;
 };
 
 class Runtime {

@@ -33,7 +33,7 @@
 #include "core/connector.hpp"
 
 /// Version of the interface below. Bump on any incompatible change.
-#define RELAIS_PLUGIN_API_VERSION 1
+#define RELAIS_PLUGIN_API_VERSION 2
 
 namespace relais {
 
@@ -76,11 +76,10 @@ using relais_plugin_entry_fn = const relais_plugin* (*)();
 
 /// Defines the entry point of a module. `register_fn` is a callable taking
 /// `relais::FactoryRegistry&`.
-#define RELAIS_PLUGIN_DEFINE(module_name, register_fn)                                  \
-    extern "C" __attribute__((visibility("default"))) const relais_plugin*             \
-    relais_plugin_entry() {                                                             \
-        static const relais_plugin plugin{                                              \
-            RELAIS_PLUGIN_API_VERSION, module_name,                                     \
-            [](relais::FactoryRegistry* registry) { (register_fn)(*registry); }};       \
-        return &plugin;                                                                 \
+#define RELAIS_PLUGIN_DEFINE(module_name, register_fn)                                             \
+    extern "C" __attribute__((visibility("default"))) const relais_plugin* relais_plugin_entry() { \
+        static const relais_plugin plugin{                                                         \
+            RELAIS_PLUGIN_API_VERSION, module_name,                                                \
+            [](relais::FactoryRegistry* registry) { (register_fn)(*registry); }};                  \
+        return &plugin;                                                                            \
     }

@@ -6,6 +6,7 @@
 #include "auth/client_registry.hpp"
 #include "auth/nonce_cache.hpp"
 #include "core/log.hpp"
+#include "server/delivery_routes.hpp"
 #include "server/exception_type.hpp"
 #include "server/request_target.hpp"
 
@@ -37,6 +38,10 @@ private:
     std::atomic<unsigned>& in_flight_;
     const bool admitted_;
 };
+
+HttpResponse no_outbox() {
+    return HttpResponse::failure(ErrorClass::outbox_unavailable, "this server has no outbox");
+}
 
 HttpResponse json_page(unsigned status, std::string body) {
     HttpResponse r;
@@ -73,6 +78,27 @@ HttpResponse Dispatcher::admin_page(std::string_view method,
     return r;
 }
 
+boost::asio::awaitable<HttpResponse> Dispatcher::serve_route(const Runtime& runtime,
+                                                             const ConnectorEntry& entry,
+                                                             std::size_t index,
+                                                             const IncomingRequest& request) const {
+    const auto endpoints = entry.connector->endpoints();
+    if (index < endpoints.size() && !endpoints[index].async) {
+        co_return co_await entry.connector->handle(index, request);
+    }
+    if (deliveries_ == nullptr) {
+        co_return no_outbox();
+    }
+    if (index < endpoints.size()) {
+        co_return co_await deliveries_->push(runtime, entry, index, request);
+    }
+    if (entry.core_routes[index - endpoints.size()] == deliveries_route) {
+        const ConnectorEntry* owner = &entry;
+        co_return co_await deliveries_->status(request.method, request.rest, {&owner, 1});
+    }
+    co_return co_await deliveries_->report(entry, request);
+}
+
 boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
     Outcome out;
     out.state = slot_.load();
@@ -82,7 +108,12 @@ boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
                                              "the request target is not a valid path and query");
         co_return out;
     }
-    if (!target->segments.empty() && target->segments.front() == "_relais") {
+    const bool relais_page = !target->segments.empty() && target->segments.front() == "_relais";
+    // /_relais/deliveries/{id} speaks about a client's messages: it is
+    // authenticated like a connector route; the other pages are not.
+    const bool delivery_page =
+        relais_page && target->segments.size() == 3 && target->segments[1] == deliveries_route;
+    if (relais_page && !delivery_page) {
         out.labels.admin = true;
         out.response = admin_page(request.method, target->segments);
         co_return out;
@@ -103,6 +134,21 @@ boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
     }
     const auth::Client& client = *auth.client;
     out.labels.client = auth::ClientRegistry::name(client);
+    if (delivery_page) {
+        out.labels.endpoint = deliveries_route;
+        if (deliveries_ == nullptr) {
+            out.response = no_outbox();
+            co_return out;
+        }
+        std::vector<const ConnectorEntry*> owners;
+        for (const auto& entry : runtime.connectors()) {
+            if (entry->has_async && clients.granted(client, *entry, deliveries_route)) {
+                owners.push_back(entry.get());
+            }
+        }
+        out.response = co_await deliveries_->status(request.method, target->segments[2], owners);
+        co_return out;
+    }
 
     const auto route = route_of(std::move(target->segments));
     if (!route) {
@@ -123,11 +169,10 @@ boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
         co_return out;
     }
     const std::size_t index = found->second;
-    const EndpointInfo& endpoint = entry->connector->endpoints()[index];
-    out.labels.endpoint = endpoint.name;
+    out.labels.endpoint = found->first;
     out.labels.metrics = &state.route_metrics(*entry, index);
 
-    if (!clients.granted(client, *entry, endpoint.name)) {
+    if (!clients.granted(client, *entry, found->first)) {
         out.response = HttpResponse::failure(ErrorClass::not_granted,
                                              "this client is not granted this endpoint");
         co_return out;
@@ -154,18 +199,18 @@ boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
     incoming.client = out.labels.client;
 
     try {
-        out.response = co_await entry->connector->handle(index, incoming);
+        out.response = co_await serve_route(runtime, *entry, index, incoming);
     } catch (...) {
         log::error("connector_exception", {{"request_id", incoming.request_id},
                                            {"connector", entry->slug},
-                                           {"endpoint", endpoint.name},
+                                           {"endpoint", out.labels.endpoint},
                                            {"type", current_exception_type()}});
         out.response = HttpResponse::failure(ErrorClass::internal_error, "the connector failed");
     }
     if (out.response.status < 200 || out.response.status > 599) {
         log::error("connector_bad_status", {{"request_id", incoming.request_id},
                                             {"connector", entry->slug},
-                                            {"endpoint", endpoint.name},
+                                            {"endpoint", out.labels.endpoint},
                                             {"status", out.response.status}});
         out.response = HttpResponse::failure(ErrorClass::internal_error, "the connector failed");
     }

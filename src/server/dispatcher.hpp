@@ -25,6 +25,8 @@ class NonceCache;
 
 namespace relais::server {
 
+class DeliveryRoutes;
+
 /// A request as read off the wire, before any interpretation.
 struct RawRequest {
     std::string method;  ///< as sent ("GET", "POST"...)
@@ -57,11 +59,17 @@ struct Outcome {
 
 class Dispatcher {
 public:
-    /// `draining` is read by `/_relais/ready`. Every reference must outlive
-    /// the dispatcher.
+    /// `draining` is read by `/_relais/ready`. Without `deliveries`, async
+    /// endpoints and the delivery routes answer 503 `outbox-unavailable`.
+    /// Every reference must outlive the dispatcher.
     Dispatcher(const StateSlot& slot, const MetricsRegistry& metrics, auth::NonceCache& nonces,
-               const std::atomic<bool>& draining) noexcept
-        : slot_(slot), metrics_(metrics), nonces_(nonces), draining_(draining) {}
+               const std::atomic<bool>& draining,
+               const DeliveryRoutes* deliveries = nullptr) noexcept
+        : slot_(slot),
+          metrics_(metrics),
+          nonces_(nonces),
+          draining_(draining),
+          deliveries_(deliveries) {}
 
     /// Serves one request on the state current at its start. Never throws
     /// for request errors: they become envelope failures; an exception from
@@ -71,11 +79,16 @@ public:
 private:
     HttpResponse admin_page(std::string_view method,
                             const std::vector<std::string>& segments) const;
+    /// A connector's route: an endpoint of the connector or a route of the core.
+    boost::asio::awaitable<HttpResponse> serve_route(const Runtime& runtime,
+                                                     const ConnectorEntry& entry, std::size_t index,
+                                                     const IncomingRequest& request) const;
 
     const StateSlot& slot_;
     const MetricsRegistry& metrics_;
     auth::NonceCache& nonces_;
     const std::atomic<bool>& draining_;
+    const DeliveryRoutes* deliveries_;
 };
 
 }  // namespace relais::server

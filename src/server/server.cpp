@@ -1,5 +1,7 @@
 #include "server/server.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -10,9 +12,6 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <exception>
@@ -24,7 +23,10 @@
 
 #include "auth/nonce_cache.hpp"
 #include "core/log.hpp"
+#include "delivery/engine.hpp"
+#include "outbox/outbox.hpp"
 #include "server/connection.hpp"
+#include "server/delivery_routes.hpp"
 #include "server/dispatcher.hpp"
 #include "server/exception_type.hpp"
 #include "server/metrics.hpp"
@@ -88,6 +90,14 @@ void log_coroutine_failure(std::exception_ptr error) {
     }
 }
 
+/// The outbox under the data directory, with its key (generated on first
+/// start unless configured).
+std::unique_ptr<outbox::Outbox> open_outbox(const RelaisConfig& config) {
+    return std::make_unique<outbox::Outbox>(outbox::directory(config.data_dir),
+                                            outbox::load_key(config.outbox.key, config.data_dir),
+                                            config.outbox);
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -97,7 +107,15 @@ struct Server::Impl {
           slot(std::make_shared<const ServingState>(runtime, metrics)),
           tls(runtime->config().server.tls ? make_tls_context(*runtime->config().server.tls)
                                            : nullptr),
-          dispatcher(slot, metrics, nonces, draining),
+          outbox(open_outbox(runtime->config())),
+          engine(*outbox,
+                 [this] {
+                     // Aliasing: the runtime pointer keeps its serving state alive.
+                     auto state = slot.load();
+                     return std::shared_ptr<const Runtime>(state, &state->runtime());
+                 }),
+          routes(*outbox, [this] { engine.wake(); }),
+          dispatcher(slot, metrics, nonces, draining, &routes),
           env{dispatcher, metrics, slot, draining, tls.get()},
           reloads([this] { reload_configuration(config_file, applied, slot, metrics); }) {
         const unsigned count = io_thread_count(runtime->config().server.threads);
@@ -239,6 +257,7 @@ struct Server::Impl {
         for (std::size_t i = 1; i < contexts.size(); ++i) {
             threads.emplace_back([&context = *contexts[i]] { run_io_context(context); });
         }
+        engine.start();
         log::info("started", {{"version", RELAIS_VERSION},
                               {"threads", contexts.size()},
                               {"connectors", slot.load()->runtime().connectors().size()},
@@ -247,6 +266,7 @@ struct Server::Impl {
         for (auto& thread : threads) {
             thread.join();
         }
+        engine.stop();
         log::info("stopped", {{"open_connections", metrics.open_connections()}});
         return 0;
     }
@@ -258,6 +278,9 @@ struct Server::Impl {
     std::atomic<bool> draining{false};
     StateSlot slot;
     std::unique_ptr<net::ssl::context> tls;
+    std::unique_ptr<outbox::Outbox> outbox;
+    delivery::Engine engine;
+    DeliveryRoutes routes;
     Dispatcher dispatcher;
     ConnectionEnv env;
     ReloadThread reloads;

@@ -7,9 +7,12 @@ ServingState::ServingState(std::shared_ptr<const Runtime> runtime, MetricsRegist
     for (const auto& entry : runtime_->connectors()) {
         auto& series = connectors_[entry.get()];
         const auto endpoints = entry->connector->endpoints();
-        series.endpoints.reserve(endpoints.size());
+        series.endpoints.reserve(endpoints.size() + entry->core_routes.size());
         for (const auto& endpoint : endpoints) {
             series.endpoints.push_back(&metrics.route(entry->slug, endpoint.name));
+        }
+        for (const auto& route : entry->core_routes) {
+            series.endpoints.push_back(&metrics.route(entry->slug, route));
         }
         series.in_flight = &metrics.in_flight(entry->slug);
     }

@@ -96,7 +96,7 @@ class BadConfigs:
         self.write_config_with_server()
         self.ws.write_connector("x.yaml", CONNECTOR.replace("test-config", "test-wrong-api"))
         module = os.path.join(os.path.realpath(TEST_PLUGIN_DIR), "relais_test_wrong_api.so")
-        return [f"connectors/x.yaml:2:7: plugin {module} has API version 9, relais needs 1"]
+        return [f"connectors/x.yaml:2:7: plugin {module} has API version 9, relais needs 2"]
 
     def missing_secret_env_var(self):
         self.write_config_with_server("""\
@@ -160,7 +160,7 @@ class ValidateTest(BadConfigs, unittest.TestCase):
         result = self.run_relais("validate", "--config",
                                  os.path.join(SOURCE_DIR, "config", "relais.yaml"))
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(result.stdout, "ok: 2 connectors, 2 clients\n")
+        self.assertEqual(result.stdout, "ok: 3 connectors, 3 clients\n")
 
     def test_invalid_yaml(self):
         self.assert_invalid(self.invalid_yaml())
@@ -263,7 +263,8 @@ class ValidateTest(BadConfigs, unittest.TestCase):
             "connectors/a.yaml:1:1: missing required property 'endpoints'",
             f"connectors/a.yaml:3:9: family: 'etat-civil' is not one of: {FAMILIES}",
             "connectors/a.yaml:4:1: unknown property 'enpoints' (expected one of: slug, kind, "
-            "family, description, limits, token, timeout, reject, extra_endpoint, endpoints)",
+            "family, description, limits, delivery, callbacks, token, timeout, reject, extra_endpoint, "
+            "endpoints)",
             "connectors/b.yml:2:1: end of sequence flow not found",
         ])
 
@@ -363,7 +364,7 @@ class SchemaTest(unittest.TestCase):
         self.assertIn("family", schemas["connector"]["definitions"])
         self.assertEqual(schemas["test-config"]["title"], "test-config connector")
         # Modules that cannot be loaded are skipped with a reason.
-        self.assertIn("has API version 9, relais needs 1", result.stderr)
+        self.assertIn("has API version 9, relais needs 2", result.stderr)
 
     def test_one_schema_by_name(self):
         result = self.run_schema("--plugins", TEST_PLUGIN_DIR, "test-config")

@@ -5,6 +5,8 @@ folder and the data directory. RelaisProcess starts `relais serve` on it
 (the config should listen on port 0), waits for the `listening` log line to
 learn the port, and offers a small HTTP client. Standard output and error go
 to files in the workspace so that tests can search everything relais wrote.
+A RelaisProcess can be started again after it stopped (or was killed) on the
+same workspace: a restart looks for its own `listening` line only.
 """
 import http.client
 import json
@@ -69,7 +71,9 @@ class Response:
 class RelaisProcess:
     """`relais serve --config <workspace>/relais.yaml`, started on demand."""
 
-    def __init__(self, workspace, env=None, args=()):
+    def __init__(self, workspace, env=None, args=(), log_path=None):
+        """`log_path`: the `logging.file` of the configuration, if any (the
+        JSON lines are read there instead of on standard error)."""
         self.ws = workspace
         self.env = dict(os.environ)
         self.env.update(env or {})
@@ -78,16 +82,18 @@ class RelaisProcess:
         self.port = None
         self.stdout_path = os.path.join(workspace.root, "stdout.log")
         self.stderr_path = os.path.join(workspace.root, "stderr.log")
+        self.log_path = log_path
 
     def start(self, timeout=15):
         self._out = open(self.stdout_path, "ab")
         self._err = open(self.stderr_path, "ab")
+        started_at = self._log_size()
         self.proc = subprocess.Popen(
             [RELAIS_BIN, "serve", "--config", self.ws.config, *self.args],
             stdout=self._out, stderr=self._err, env=self.env, cwd=self.ws.root)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for line in self.log_lines():
+            for line in self.log_lines(since=started_at):
                 if line.get("event") == "listening":
                     self.port = int(line["port"])
                     return self
@@ -102,10 +108,25 @@ class RelaisProcess:
         with open(self.stderr_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
-    def log_lines(self):
-        """Every JSON log line written so far (stderr), parsed."""
+    def _log_size(self):
+        try:
+            return os.path.getsize(self.log_path or self.stderr_path)
+        except OSError:
+            return 0
+
+    def log_text(self, since=0):
+        """The log (the log file if configured, else stderr) from byte `since`."""
+        try:
+            with open(self.log_path or self.stderr_path, "rb") as f:
+                f.seek(since)
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_lines(self, since=0):
+        """Every JSON log line written so far (from byte `since`), parsed."""
         lines = []
-        for raw in self.stderr_text().splitlines():
+        for raw in self.log_text(since).splitlines():
             try:
                 lines.append(json.loads(raw))
             except ValueError:
@@ -119,10 +140,14 @@ class RelaisProcess:
                 if predicate(line):
                     return line
             time.sleep(0.05)
-        raise AssertionError("expected log line not written:\n" + self.stderr_text())
+        raise AssertionError("expected log line not written:\n" + self.log_text())
 
     def signal(self, sig):
         self.proc.send_signal(sig)
+
+    def kill(self):
+        """SIGKILL, then reaps the process: a crash, nothing flushed."""
+        self.stop(signals.SIGKILL)
 
     def stop(self, sig=signals.SIGTERM, timeout=20):
         """Sends `sig` and waits; returns the exit code."""
@@ -163,6 +188,27 @@ class RelaisProcess:
 
     def post(self, path, body=None, **kw):
         return self.request("POST", path, body=body, **kw)
+
+
+def poll_until(predicate, timeout, interval=0.02, message="condition not met"):
+    """Calls `predicate` until it returns a true value, which is returned;
+    fails the test with `message` (called if callable) after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(message() if callable(message) else message)
+        time.sleep(interval)
+
+
+def run_relais(*args, timeout=30, env=None):
+    """Runs a `relais` subcommand to completion (CompletedProcess, text)."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([RELAIS_BIN, *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 def written_bytes(workspace):

@@ -107,8 +107,10 @@ TEST(RestEscaping, HeaderValuesWithControlCharactersAreRefused) {
     ASSERT_NE(find_header(call.headers, "X-Demand"), nullptr);
     EXPECT_EQ(*find_header(call.headers, "X-Demand"), "demand 42 \"quoted\" é");
     EXPECT_EQ(find_header(call.headers, "Accept-Language"), nullptr);
-    EXPECT_EQ(*find_header(call.headers, "X-Request-ID"), "req-1");
-    EXPECT_EQ(*find_header(call.headers, "Accept"), "application/json");
+    // Static headers and X-Request-ID are added when the request is sent
+    // (rest_delivery_test).
+    EXPECT_EQ(find_header(call.headers, "X-Request-ID"), nullptr);
+    EXPECT_EQ(find_header(call.headers, "Accept"), nullptr);
     for (const std::string& bad :
          std::vector<std::string>{"1\r\nX-Evil: 1", "1\n", "1\r", "a\0b"s, "a\tb", "a\x7f"}) {
         const auto error = prepare_error(*c, make_request("GET", {{"demand", bad}}));

@@ -1,7 +1,8 @@
 #pragma once
-// Helpers of the rest_*_test.cpp files: build a REST connector spec from a
-// JSON document (as the core hands it to the factory after YAML conversion
-// and schema validation) and prepare calls against it.
+// Helpers of the rest_*_test.cpp files: build a REST connector spec (or the
+// connector itself) from a JSON document (as the core hands it to the
+// factory after YAML conversion and schema validation) and prepare calls
+// against it.
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -12,6 +13,7 @@
 
 #include "core/connector.hpp"
 #include "rest/connector_spec.hpp"
+#include "rest/rest_connector.hpp"
 
 namespace relais::rest::test_support {
 
@@ -73,6 +75,18 @@ inline std::unique_ptr<Loaded> load_endpoint(
     const std::string& upstream_json = R"({"base_url": "http://up.test/api/"})") {
     return load(R"({"slug": "test", "kind": "rest", "family": "reference", "upstream": )" +
                 upstream_json + R"(, "endpoints": {"e": )" + endpoint_json + "}}");
+}
+
+/// The connector of kind rest built from `json` by the module's factory code.
+inline std::unique_ptr<Connector> make_connector(const std::string& json) {
+    rapidjson::Document document;
+    document.Parse(json.c_str());
+    if (document.HasParseError()) {
+        throw std::invalid_argument("test document is not JSON");
+    }
+    const SourceMap map("test.yaml");
+    const ConnectorSource source{document, map, "test", "rest", "reference", {}};
+    return make_rest_connector(source);
 }
 
 /// The ConfigError message of loading `json`, or "" if it loads.

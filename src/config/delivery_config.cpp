@@ -1,0 +1,183 @@
+#include "config/delivery_config.hpp"
+
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "config/config_document.hpp"
+#include "core/duration.hpp"
+
+namespace relais::config {
+
+namespace {
+
+/// Names the relayed trigger body uses itself: a declared field must not
+/// shadow them.
+constexpr std::array<std::string_view, 3> reserved_fields{"reference", "status", "message"};
+
+const rapidjson::Value* member(const rapidjson::Value& object, const char* name) {
+    if (!object.IsObject()) {
+        return nullptr;
+    }
+    const auto it = object.FindMember(name);
+    return it == object.MemberEnd() ? nullptr : &it->value;
+}
+
+std::string text(const rapidjson::Value& value) {
+    return {value.GetString(), value.GetStringLength()};
+}
+
+void read_duration(const rapidjson::Value& object, const char* name,
+                   std::chrono::milliseconds& out) {
+    if (const auto* v = member(object, name); v != nullptr && v->IsString()) {
+        if (const auto parsed = parse_duration(text(*v))) {
+            out = *parsed;
+        }
+    }
+}
+
+void read_unsigned(const rapidjson::Value& object, const char* name, unsigned& out) {
+    if (const auto* v = member(object, name); v != nullptr && v->IsUint()) {
+        out = v->GetUint();
+    }
+}
+
+DeliveryPolicy read_policy(const rapidjson::Value& d) {
+    DeliveryPolicy policy;
+    read_unsigned(d, "max_attempts", policy.max_attempts);
+    read_duration(d, "max_age", policy.max_age);
+    read_duration(d, "initial_backoff", policy.initial_backoff);
+    read_duration(d, "max_backoff", policy.max_backoff);
+    read_unsigned(d, "concurrency", policy.concurrency);
+    return policy;
+}
+
+CallbackSpec read_callbacks(const rapidjson::Value& c) {
+    CallbackSpec spec;
+    if (const auto* v = member(c, "endpoint"); v != nullptr && v->IsString()) {
+        spec.endpoint = text(*v);
+    }
+    if (const auto* v = member(c, "demand"); v != nullptr && v->IsString()) {
+        spec.demand_parameter = text(*v);
+    }
+    if (const auto* v = member(c, "reference"); v != nullptr && v->IsString()) {
+        spec.reference_pointer = text(*v);
+    }
+    if (const auto* v = member(c, "fields"); v != nullptr && v->IsArray()) {
+        for (const auto& field : v->GetArray()) {
+            if (field.IsString()) {
+                spec.fields.push_back(text(field));
+            }
+        }
+    }
+    if (const auto* v = member(c, "statuses"); v != nullptr && v->IsObject()) {
+        for (const auto& status : v->GetObject()) {
+            StatusMapping mapping;
+            if (const auto* t = member(status.value, "trigger"); t != nullptr && t->IsString()) {
+                mapping.trigger = text(*t);
+            }
+            if (const auto* t = member(status.value, "terminal"); t != nullptr && t->IsBool()) {
+                mapping.terminal = t->GetBool();
+            }
+            spec.statuses.emplace(text(status.name), std::move(mapping));
+        }
+    }
+    return spec;
+}
+
+void add_core_routes(ConnectorEntry& entry) {
+    if (entry.has_async) {
+        entry.core_routes.emplace_back(deliveries_route);
+    }
+    if (entry.callbacks) {
+        entry.core_routes.push_back(entry.callbacks->endpoint);
+    }
+    const std::size_t first = entry.connector->endpoints().size();
+    for (std::size_t i = 0; i < entry.core_routes.size(); ++i) {
+        entry.endpoint_index.emplace(entry.core_routes[i], first + i);
+    }
+}
+
+}  // namespace
+
+namespace {
+
+bool read_sections(const ConfigDocument& doc, const RelaisConfig& config, ConnectorEntry& entry,
+                   std::vector<ConfigError>& errors) {
+    const std::size_t before = errors.size();
+    const auto endpoints = entry.connector->endpoints();
+    entry.has_async =
+        std::any_of(endpoints.begin(), endpoints.end(), [](const auto& e) { return e.async; });
+    if (const auto* d = member(doc.json, "delivery")) {
+        entry.delivery = read_policy(*d);
+        if (entry.delivery.initial_backoff > entry.delivery.max_backoff) {
+            errors.emplace_back(doc.values, "/delivery/initial_backoff",
+                                "delivery.initial_backoff: expected at most max_backoff");
+        }
+    }
+    if (entry.has_async && entry.endpoint_index.contains(std::string(deliveries_route))) {
+        errors.emplace_back(doc.values, "/endpoints/deliveries",
+                            "endpoint 'deliveries': the name is taken by GET "
+                            "/{kind}/{slug}/deliveries/{tracking_id} on connectors with async "
+                            "endpoints");
+    }
+    const auto* c = member(doc.json, "callbacks");
+    if (c == nullptr) {
+        if (errors.size() != before) {
+            return false;
+        }
+        add_core_routes(entry);
+        return true;
+    }
+    CallbackSpec spec = read_callbacks(*c);
+    if (!entry.has_async) {
+        errors.emplace_back(doc.values, "/callbacks",
+                            "callbacks: need an endpoint with async: true (correlations are "
+                            "recorded when pushes are delivered)");
+    }
+    if (!config.gru) {
+        errors.emplace_back(doc.values, "/callbacks",
+                            "callbacks: need a gru: section in relais.yaml (the GRU core the "
+                            "statuses are relayed to)");
+    }
+    if (entry.endpoint_index.contains(spec.endpoint) || spec.endpoint == deliveries_route) {
+        errors.emplace_back(doc.values,
+                            c->HasMember("endpoint") ? "/callbacks/endpoint" : "/callbacks",
+                            "callbacks.endpoint: '" + spec.endpoint +
+                                "' is already a route of this connector; name the report "
+                                "endpoint otherwise");
+    }
+    for (std::size_t i = 0; i < spec.fields.size(); ++i) {
+        if (std::find(reserved_fields.begin(), reserved_fields.end(), spec.fields[i]) !=
+            reserved_fields.end()) {
+            errors.emplace_back(doc.values, "/callbacks/fields/" + std::to_string(i),
+                                "callbacks.fields: '" + spec.fields[i] +
+                                    "' is reserved (reference, status and message are always "
+                                    "relayed)");
+        }
+    }
+    entry.callbacks = std::move(spec);
+    if (errors.size() != before) {
+        return false;
+    }
+    add_core_routes(entry);
+    return true;
+}
+
+}  // namespace
+
+bool read_delivery_config(const ConfigDocument& doc, const RelaisConfig& config,
+                          ConnectorEntry& entry, std::vector<ConfigError>& errors) {
+    const auto first = static_cast<std::ptrdiff_t>(errors.size());
+    const bool ok = read_sections(doc, config, entry, errors);
+    // Reported in the order of the file, like the schema's errors.
+    std::stable_sort(errors.begin() + first, errors.end(), [](const auto& a, const auto& b) {
+        return std::pair(a.position().line, a.position().column) <
+               std::pair(b.position().line, b.position().column);
+    });
+    return ok;
+}
+
+}  // namespace relais::config

@@ -1,0 +1,207 @@
+#include "delivery/attempt.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/pointer.h>
+
+#include <boost/asio/error.hpp>
+#include <boost/system/system_error.hpp>
+
+#include "auth/publik_signature.hpp"
+#include "core/log.hpp"
+#include "delivery/envelope.hpp"
+#include "delivery/retry_policy.hpp"
+#include "upstream/http_client.hpp"
+
+namespace relais::delivery {
+
+namespace {
+
+using outbox::AttemptRecord;
+using Verdict = AttemptRecord::Verdict;
+
+/// w.c.s. answers a trigger at once; a slower GRU is a GRU in trouble.
+constexpr std::chrono::seconds trigger_timeout{30};
+
+/// A payload that opens but does not read as an envelope will not read
+/// better later: an operator has to look at it.
+AttemptRecord unreadable() {
+    AttemptRecord record;
+    record.verdict = Verdict::dead;
+    record.error_class = std::string(describe(ErrorClass::internal_error).slug);
+    record.reason = "message cannot be read";
+    return record;
+}
+
+/// A retry for a cause on relais's side (configuration changed), bounded by
+/// the policy like any other.
+AttemptRecord retry_later(const ConnectorEntry& entry, const outbox::MessageInfo& info,
+                          ErrorClass error, std::string reason, std::mt19937_64& random) {
+    Decision decision;
+    decision.verdict = Verdict::retry;
+    decision.error_class = std::string(describe(error).slug);
+    decision.reason = std::move(reason);
+    return settle(decision, entry.delivery, info.attempts + 1, info.created, outbox::Clock::now(),
+                  random);
+}
+
+/// The index of `name` if it is still an async endpoint of the connector.
+std::optional<std::size_t> async_endpoint(const ConnectorEntry& entry, const std::string& name) {
+    const auto found = entry.endpoint_index.find(name);
+    if (found == entry.endpoint_index.end()) {
+        return std::nullopt;
+    }
+    const auto endpoints = entry.connector->endpoints();
+    if (found->second >= endpoints.size() || !endpoints[found->second].async) {
+        return std::nullopt;
+    }
+    return found->second;
+}
+
+bool is_cancellation(const boost::system::system_error& error) {
+    return error.code() == boost::asio::error::operation_aborted;
+}
+
+upstream::Result connector_failed() {
+    upstream::Result result;
+    result.failure = upstream::Failure::internal;
+    result.detail = "the connector failed";
+    return result;
+}
+
+}  // namespace
+
+std::optional<std::string> reference_in(std::string_view answer, const std::string& pointer) {
+    const rapidjson::Pointer path(pointer.c_str(), pointer.size());
+    if (!path.IsValid()) {
+        return std::nullopt;
+    }
+    rapidjson::Document document;
+    document.Parse(answer.data(), answer.size());
+    if (document.HasParseError()) {
+        return std::nullopt;
+    }
+    const rapidjson::Value* value = path.Get(document);
+    if (value == nullptr) {
+        return std::nullopt;
+    }
+    if (value->IsString() && value->GetStringLength() > 0) {
+        return std::string(value->GetString(), value->GetStringLength());
+    }
+    if (value->IsInt64()) {
+        return std::to_string(value->GetInt64());
+    }
+    if (value->IsUint64()) {
+        return std::to_string(value->GetUint64());
+    }
+    return std::nullopt;
+}
+
+boost::asio::awaitable<AttemptOutcome> attempt_push(outbox::Outbox& outbox,
+                                                    const ConnectorEntry& entry,
+                                                    const std::string& family,
+                                                    const outbox::DueMessage& message,
+                                                    std::mt19937_64& random) {
+    const outbox::MessageInfo& info = message.info;
+    AttemptOutcome outcome;
+    const auto envelope = decode_push(message.payload);
+    if (!envelope) {
+        outcome.record = unreadable();
+        co_return outcome;
+    }
+    const auto endpoint = async_endpoint(entry, info.endpoint);
+    if (!endpoint) {
+        outcome.record = retry_later(entry, info, ErrorClass::not_found,
+                                     "endpoint no longer configured", random);
+        co_return outcome;
+    }
+    const DeliveryContext context{info.tracking_id, info.tracking_id, info.request_id,
+                                  info.attempts + 1};
+    upstream::Result result;
+    try {
+        result = co_await entry.connector->deliver(*endpoint, envelope->message, context);
+    } catch (const boost::system::system_error& error) {
+        if (is_cancellation(error)) {
+            throw;
+        }
+        result = connector_failed();
+    } catch (const std::exception&) {
+        // A connector that throws is a bug; what() may quote the message.
+        result = connector_failed();
+    }
+    outcome.upstream_elapsed = result.elapsed;
+    const auto now = outbox::Clock::now();
+    outcome.record = settle(classify_push(result, now), entry.delivery, info.attempts + 1,
+                            info.created, now, random);
+    if (outcome.record.verdict == Verdict::delivered && entry.callbacks &&
+        !envelope->demand_url.empty()) {
+        // Written before the attempt is recorded as delivered: a crash in
+        // between delivers the push again (the business application sees
+        // the same idempotency key) rather than leaving a demand that no
+        // report can reach.
+        if (auto reference =
+                reference_in(result.response.body, entry.callbacks->reference_pointer)) {
+            co_await outbox.put_correlation(family, info.connector, std::move(*reference),
+                                            envelope->demand_url);
+        } else {
+            log::warn("correlation_missing", {{"tracking_id", info.tracking_id},
+                                              {"family", family},
+                                              {"connector", info.connector},
+                                              {"endpoint", info.endpoint}});
+        }
+    }
+    co_return outcome;
+}
+
+boost::asio::awaitable<AttemptOutcome> attempt_trigger(
+    outbox::Outbox& outbox, const std::optional<GruSettings>& gru, const ConnectorEntry& entry,
+    const std::string& family, const outbox::DueMessage& message, std::mt19937_64& random) {
+    const outbox::MessageInfo& info = message.info;
+    AttemptOutcome outcome;
+    const auto envelope = decode_trigger(message.payload);
+    if (!envelope) {
+        outcome.record = unreadable();
+        co_return outcome;
+    }
+    if (!gru) {
+        outcome.record =
+            retry_later(entry, info, ErrorClass::internal_error, "no gru configured", random);
+        co_return outcome;
+    }
+    const auto algorithm = auth::parse_signature_algorithm(gru->algorithm);
+    if (!algorithm) {
+        outcome.record =
+            retry_later(entry, info, ErrorClass::internal_error, "gru.algo unknown", random);
+        co_return outcome;
+    }
+    // gru.url may have changed since the report was accepted: relais signs
+    // for the GRU core and nobody else.
+    if (!envelope->url.starts_with(gru->url)) {
+        outcome.record.verdict = Verdict::dead;
+        outcome.record.error_class = std::string(describe(ErrorClass::invalid_parameter).slug);
+        outcome.record.reason = "demand URL outside gru.url";
+        co_return outcome;
+    }
+    upstream::Request request;
+    request.method = "POST";
+    request.url = auth::sign_url(auth::with_orig(envelope->url, gru->orig), gru->key, *algorithm,
+                                 outbox::Clock::now(), auth::random_nonce());
+    request.headers = {{"Accept", "application/json"},
+                       {"Content-Type", "application/json"},
+                       {"Idempotency-Key", info.tracking_id}};
+    if (!info.request_id.empty()) {
+        request.headers.push_back({"X-Request-ID", info.request_id});
+    }
+    request.body = envelope->body;
+    request.timeout = trigger_timeout;
+    const upstream::Result result = co_await upstream::perform(std::move(request));
+    outcome.upstream_elapsed = result.elapsed;
+    const auto now = outbox::Clock::now();
+    outcome.record = settle(classify_trigger(result, now), entry.delivery, info.attempts + 1,
+                            info.created, now, random);
+    if (outcome.record.verdict == Verdict::delivered && envelope->terminal) {
+        co_await outbox.remove_correlation(family, info.connector, envelope->reference);
+    }
+    co_return outcome;
+}
+
+}  // namespace relais::delivery

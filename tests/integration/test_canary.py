@@ -1,0 +1,223 @@
+"""The canary proof (issue 3): unique canary strings planted in every
+personal field relais handles (async pushes delivered, refused, retried and
+dead-lettered; synchronous calls and their failures; status reports, relayed,
+dead-lettered and refused) never appear in any byte relais wrote once the
+deliveries are done and the dead letters erased: data directory (outbox
+databases with their WAL and SHM files), log file, captured stdout/stderr.
+Logging is at debug level, the most talkative.
+
+The control shows the search works: a value of an endpoint declared
+`personal_data: false` is logged at debug level and found by the same
+search, and the tracking ids relais keeps are found in the databases."""
+import os
+import signal
+import unittest
+import uuid
+
+import fake_wcs
+from async_relais import (FAST_DELIVERY, Caller, apikey_client, push_endpoint, relais_config,
+                          rest_connector)
+from fake_wcs import FakeWcs
+from push_upstream import Behaviour, PushUpstream
+from relais_harness import RelaisProcess, Workspace, poll_until
+
+URBA = "economie-urbanisme"
+GRU_ORIG = "relais.canary"
+GRU_KEY = "canary-gru-key"
+WCS_CLIENT_KEY = "canary-wcs-client"
+APP_KEY = "canary-business-app"
+LOG_FILE = "logs/relais.log"
+
+
+class CanaryTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.wcs = FakeWcs(GRU_ORIG, GRU_KEY)
+        cls.addClassCleanup(cls.wcs.stop)
+        cls.wcs.script("archive", [], default=fake_wcs.UNAVAILABLE)
+        cls.app = PushUpstream()
+        cls.addClassCleanup(cls.app.stop)
+        cls.app.default = Behaviour(echo_body=True)
+        cls.app.rules = {
+            "/urba/reject": Behaviour(status=400, echo_body=True),
+            "/urba/flaky": Behaviour(fail_first=1, fail_status=500, echo_body=True),
+            "/urba/fail": Behaviour(status=500, echo_body=True),
+        }
+        cls.ws = Workspace()
+        cls.addClassCleanup(cls.ws.cleanup)
+        os.makedirs(os.path.join(cls.ws.root, "logs"))
+        parameters = {"form_url": {}, "applicant": {}, "demand_id": {"pattern": "^[0-9]+$"}}
+        schema = {"type": "object", "required": ["last_name"],
+                  "properties": {"last_name": {"type": "string", "minLength": 1}}}
+        query = {"applicant": "{applicant}"}
+        lookup = {"method": "GET", "parameters": {"name": {"required": True}},
+                  "request": {"path": "lookup", "query": {"name": "{name}"}}}
+        cls.ws.write_connector("urbanisme.yaml", rest_connector(
+            "urbanisme", URBA, cls.app.url + "/urba/", {
+                "permit": push_endpoint("permits", parameters, schema, query=query),
+                "reject": push_endpoint("reject", parameters, schema, query=query),
+                "flaky": push_endpoint("flaky", parameters, schema, query=query),
+                "lookup": lookup,
+                "lookup-fail": dict(lookup, request={"path": "fail", "query": {"name": "{name}"}}),
+            }, delivery=FAST_DELIVERY, callbacks={
+                "reference": "/id", "fields": ["comment"],
+                "statuses": {"accepted": {"trigger": "accepte", "terminal": True},
+                             "archived": {"trigger": "archive"}}}))
+        cls.ws.write_connector("reference.yaml", rest_connector(
+            "reference", "reference", cls.app.url + "/ref/", {
+                "public-lookup": {"personal_data": False, "parameters": {"q": {"required": True}},
+                                  "request": {"path": "lookup", "query": {"q": "{q}"}}}}))
+        cls.ws.write_config(relais_config(
+            clients={
+                "wcs": apikey_client(WCS_CLIENT_KEY, [URBA, "reference"], {
+                    "urbanisme": ["permit", "reject", "flaky", "lookup", "lookup-fail",
+                                  "deliveries"],
+                    "reference": "*"}),
+                "urba-app": apikey_client(APP_KEY, [URBA], {"urbanisme": "*"}),
+            },
+            outbox={"retention": "1h", "dead_letter_retention": "1s",
+                    "correlation_retention": "1h", "sweep_interval": "200ms",
+                    "poll_interval": "100ms"},
+            gru={"url": cls.wcs.url + "/", "orig": GRU_ORIG, "key": GRU_KEY},
+            log_level="debug", log_file=LOG_FILE))
+        cls.relais = RelaisProcess(cls.ws, log_path=os.path.join(cls.ws.root, LOG_FILE))
+        cls.addClassCleanup(cls.relais.stop)
+        cls.relais.start()
+        cls.gru = Caller(cls.relais, WCS_CLIENT_KEY)
+        cls.business_app = Caller(cls.relais, APP_KEY)
+
+    # -- helpers -----------------------------------------------------------------
+
+    def setUp(self):
+        self.canaries = []
+        self.demands = 0
+
+    def canary(self):
+        value = f"CANARY-{uuid.uuid4().hex}"
+        self.canaries.append(value)
+        return value
+
+    def files_containing(self, needle, under=None):
+        """Every file under the workspace (or `under`) holding `needle`, as raw bytes."""
+        needle = needle.encode() if isinstance(needle, str) else needle
+        found = []
+        for folder, _, files in os.walk(under or self.ws.root):
+            for name in files:
+                path = os.path.join(folder, name)
+                with open(path, "rb") as f:
+                    if needle in f.read():
+                        found.append(os.path.relpath(path, self.ws.root))
+        return found
+
+    def assert_status(self, response, status, err_class=None):
+        self.assertEqual(response.status, status, response)
+        if err_class:
+            self.assertEqual(response.json()["err_class"], err_class, response)
+
+    def push(self, endpoint, status=202, err_class=None, body=None, **params):
+        self.demands += 1
+        params.setdefault("form_url", self.wcs.form_url("permis", self.demands))
+        params.setdefault("applicant", self.canary())
+        params.setdefault("demand_id", str(self.demands))
+        params = {name: value for name, value in params.items() if value is not None}
+        if body is None:
+            body = {"last_name": self.canary(), "address": self.canary(),
+                    "children": [{"first_name": self.canary()}]}
+        r = self.gru.push("urbanisme", endpoint, body, params,
+                          headers={"Idempotency-Key": self.canary()})
+        self.assert_status(r, status, err_class)
+        return r.json()["data"]["tracking_id"] if status == 202 else None
+
+    def report(self, reference, status, expected=202, err_class=None, **extra):
+        body = dict(reference=reference, status=status, **extra)
+
+        def sent():
+            r = self.business_app.post("/rest/urbanisme/status", body)
+            return r if (r.status != 404 or expected == 404) else None
+
+        r = poll_until(sent, 5, message="the correlation was never recorded")
+        self.assert_status(r, expected, err_class)
+        return r.json()["data"]["tracking_id"] if expected == 202 else None
+
+    # -- the proof -------------------------------------------------------------------
+
+    def test_no_personal_value_survives_anywhere(self):
+        # Pushes delivered (the business application echoes them back), one
+        # after an upstream 500 quoting the push.
+        delivered = [self.push("permit") for _ in range(3)] + [self.push("flaky")]
+        # Pushes refused, for each reason a push is refused.
+        self.push("permit", 400, "invalid-body", body={"last_name": "", "note": self.canary()})
+        self.push("permit", 400, "invalid-parameter", demand_id=self.canary())
+        self.push("permit", 400, "invalid-json", body=f'{{"last_name": "{self.canary()}"')
+        self.push("permit", 400, "invalid-parameter",
+                  form_url="https://elsewhere.example/" + self.canary() + "/")
+        self.push("permit", 400, "missing-parameter", form_url=None)
+        # A push dead-lettered: the upstream refuses it with a 400 quoting it.
+        dead = [self.push("reject")]
+        # Synchronous calls, answered and failed (the failure body quotes the call).
+        self.assert_status(self.gru.get("/rest/urbanisme/lookup", {"name": self.canary()}), 200)
+        self.assert_status(self.gru.get("/rest/urbanisme/lookup-fail", {"name": self.canary()}),
+                           502, "upstream-error")
+        self.assert_status(self.gru.get("/rest/urbanisme/lookup", {"nom": self.canary()}),
+                           400, "missing-parameter")
+
+        for tracking_id in delivered + dead:
+            self.gru.wait_state(tracking_id, ("delivered", "dead"))
+        references = [self.app.reference_of(tracking_id) for tracking_id in delivered]
+        self.assertTrue(all(references), references)
+
+        # Status reports: relayed, dead-lettered by w.c.s. (404), refused.
+        triggers = [self.report(references[0], "accepted", message=self.canary(),
+                                fields={"comment": self.canary()})]
+        dead.append(self.report(references[1], "archived", message=self.canary(),
+                                fields={"comment": self.canary()}))
+        self.report(references[2], self.canary(), 400, "unknown-status", message=self.canary())
+        self.report(references[2], "accepted", 400, "invalid-parameter",
+                    fields={self.canary(): self.canary()})
+        self.report(self.canary(), "accepted", 404, "unknown-reference", message=self.canary())
+        self.report(references[2], "accepted", 400, "invalid-parameter", message=[self.canary()])
+        for tracking_id in triggers:
+            data = self.business_app.wait_state(tracking_id, ("delivered", "dead"))
+            self.assertEqual(data["state"], "delivered", data)
+        self.assertEqual(self.business_app.wait_state(dead[-1], ("delivered", "dead"))["state"],
+                         "dead")
+        self.assertEqual(self.gru.wait_state(dead[0], ("delivered", "dead"))["state"], "dead")
+        self.assertEqual(self.wcs.refused, [])
+
+        # The control: a value of an endpoint free of personal data.
+        control = f"CONTROL-{uuid.uuid4().hex}"
+        self.assert_status(self.gru.get("/rest/reference/public-lookup", {"q": control}), 200)
+        self.relais.wait_for_log(lambda line: control in str(line.get("parameters", "")))
+
+        # Dead letters lose their payload after dead_letter_retention.
+        for tracking_id, caller in ((dead[0], self.gru), (dead[1], self.business_app)):
+            poll_until(lambda: caller.delivery(tracking_id).json()["data"].get("payload_erase_at")
+                       is None, 15, interval=0.1, message=f"{tracking_id} kept its payload")
+
+        self.assertEqual(self.relais.stop(signal.SIGTERM), 0)
+
+        # Every canary was really sent where it should go (the fakes got them).
+        sent = b"".join(r.body + r.raw_path.encode() for r in self.app.requests())
+        sent += b"".join(t.body for t in self.wcs.triggers)
+        for value in (references[0], self.canaries[0]):
+            self.assertIn(value.encode(), sent)
+
+        # Zero hits for any canary, anywhere relais wrote.
+        leaks = {value: self.files_containing(value) for value in self.canaries}
+        self.assertEqual({value: files for value, files in leaks.items() if files}, {})
+        self.assertGreaterEqual(len(self.canaries), 40)
+
+        # The same search finds the control in the log...
+        self.assertIn(LOG_FILE, self.files_containing(control))
+        # ... and reads the databases: the tracking ids relais keeps are there.
+        outbox_dir = os.path.join(self.ws.data, "outbox")
+        databases = [name for name in os.listdir(outbox_dir) if ".sqlite" in name]
+        self.assertIn(URBA + ".sqlite", databases)
+        for tracking_id in delivered + dead + triggers:
+            in_databases = (self.files_containing(tracking_id, outbox_dir)
+                            or self.files_containing(bytes.fromhex(tracking_id), outbox_dir))
+            self.assertTrue(in_databases, f"{tracking_id} not found in {databases}")
+
+
+if __name__ == "__main__":
+    unittest.main()

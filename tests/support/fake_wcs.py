@@ -1,0 +1,168 @@
+"""A fake w.c.s. (the GRU core) receiving the workflow triggers relais
+relays (Python stdlib only).
+
+It serves `POST /<formdef>/<id>/jump/trigger/<trigger>/` and checks the
+Publik signature of every call exactly as w.c.s. does, with the
+independent implementation of tests/support/publik.py: known orig, HMAC
+over the query up to `&signature=`, timestamp within 30 s, nonce never
+seen before. A refused signature is answered 403 and recorded in
+`refused` (a test expects it empty).
+
+What a trigger answers is scripted per trigger name:
+
+    wcs.script("accepte", [(403, PROCESSING)] * 2)   # twice, then the default
+    wcs.script("refuse", [], default=(404, {...}))   # always 404
+
+The default answer is 200 `{"err": 0}`.
+"""
+import http.server
+import json
+import re
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+
+import publik
+
+OK = (200, {"err": 0})
+PROCESSING = (403, {"err": 1, "err_desc": "formdata currently processing actions"})
+FORBIDDEN = (403, {"err": 1, "err_desc": "insufficient roles"})
+UNAVAILABLE = (404, {"err": 1, "err_desc": "trigger not available"})
+
+TRIGGER_PATH = re.compile(r"^/(?P<formdef>[^/]+)/(?P<id>[^/]+)/jump/trigger/(?P<trigger>[^/]+)/?$")
+
+
+@dataclass
+class Trigger:
+    """One signed trigger call w.c.s. accepted the signature of."""
+    path: str
+    form_url: str       # the demand URL the trigger was called on
+    trigger: str
+    query: str          # raw, signature included
+    orig: str
+    headers: dict       # lower-case name -> value
+    body: bytes
+    status: int         # what the fake answered
+    at: float
+
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class Refused:
+    path: str
+    err_class: str
+    reason: str
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(self, wcs, address):
+        self.wcs = wcs
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeWcs/1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's name
+        pass
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        status, answer = self.server.wcs._handle(self.command, self.path, self.headers, body)
+        payload = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
+
+
+class FakeWcs:
+    """The fake GRU core; `url` ends without a slash."""
+
+    def __init__(self, orig, key, host="127.0.0.1"):
+        self.orig = orig
+        self.key = key
+        self.triggers = []
+        self.refused = []
+        self._scripts = {}
+        self._nonces = publik.NonceMemory()
+        self._lock = threading.Lock()
+        self._server = _Server(self, (host, 0))
+        self.port = self._server.server_address[1]
+        self.url = f"http://{host}:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="fake-wcs", daemon=True)
+        self._thread.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self._server = None
+
+    def form_url(self, formdef, number):
+        """A demand URL as w.c.s. gives it (trailing slash)."""
+        return f"{self.url}/{formdef}/{number}/"
+
+    def script(self, trigger, answers, default=OK):
+        """The next calls of `trigger` get `answers` in order, then `default`;
+        each answer is (status, JSON body)."""
+        with self._lock:
+            self._scripts[trigger] = (list(answers), default)
+
+    def triggers_on(self, form_url):
+        """Accepted-signature calls on that demand, in arrival order."""
+        with self._lock:
+            return [t for t in self.triggers if t.form_url == form_url]
+
+    def _answer(self, trigger):
+        with self._lock:
+            answers, default = self._scripts.get(trigger, ([], OK))
+            return answers.pop(0) if answers else default
+
+    def _handle(self, method, raw_target, headers, body):
+        raw_path, _, query = raw_target.partition("?")
+        path = urllib.parse.unquote(raw_path)
+        match = TRIGGER_PATH.match(path)
+        if method != "POST" or match is None:
+            return 404, {"err": 1, "err_desc": "no such page"}
+        try:
+            with self._lock:
+                orig = publik.verify_query(query, {self.orig: self.key}, nonces=self._nonces)
+        except publik.SignatureError as error:
+            with self._lock:
+                self.refused.append(Refused(path, error.err_class, error.reason))
+            return 403, {"err": 1, "err_desc": "invalid signature"}
+        status, answer = self._answer(match["trigger"])
+        form_url = f"{self.url}/{match['formdef']}/{match['id']}/"
+        with self._lock:
+            self.triggers.append(Trigger(
+                path=path, form_url=form_url, trigger=match["trigger"], query=query, orig=orig,
+                headers={k.lower(): v for k, v in headers.items()}, body=body, status=status,
+                at=time.monotonic()))
+        return status, answer
