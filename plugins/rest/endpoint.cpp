@@ -1,8 +1,8 @@
 #include "rest/endpoint.hpp"
 
-#include <openssl/evp.h>
 #include <rapidjson/document.h>
 
+#include "core/digest.hpp"
 #include "core/log.hpp"
 #include "core/url_encoding.hpp"
 
@@ -19,17 +19,6 @@ void append_key_part(std::string& key, const std::optional<TypedValue>& value) {
     key += std::to_string(value->text.size());
     key += ':';
     key += value->text;
-}
-
-// The cache keeps digests rather than the values: entries stay small however
-// long the parameters or the body, and a digest cannot be made to collide.
-std::string digest(const std::string& text) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_Digest(text.data(), text.size(), md, &length, EVP_sha256(), nullptr) != 1) {
-        return text;
-    }
-    return std::string(reinterpret_cast<const char*>(md), length);
 }
 
 }  // namespace
@@ -103,7 +92,10 @@ std::optional<CallError> prepare_call(const UpstreamSpec& upstream, const Endpoi
             key += ':';
             key += request.body;
         }
-        out.cache_key = digest(key);
+        // The cache keeps digests rather than the values: entries stay small
+        // however long the parameters or the body.
+        const Sha256 digest = sha256(key);
+        out.cache_key.assign(digest.begin(), digest.end());
     }
     if (!endpoint.personal_data && log::enabled(log::Level::debug)) {
         for (std::size_t i = 0; i < parameters.size(); ++i) {

@@ -14,6 +14,7 @@
 #include "config/config_document.hpp"
 #include "core/digest.hpp"
 #include "core/runtime.hpp"
+#include "core/strings.hpp"
 #include "core/url_encoding.hpp"
 
 namespace relais::auth {
@@ -52,16 +53,6 @@ struct QueryCredentials {
     std::string_view apikey;  ///< raw (still encoded)
     bool malformed = false;
 };
-
-std::string_view trim(std::string_view text) noexcept {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
 
 QueryCredentials scan_query(std::string_view raw_query) {
     QueryCredentials found;
@@ -284,9 +275,9 @@ AuthResult ClientRegistry::authenticate(const CallerInfo& caller, NonceCache& no
         return impl_->api_key(*key, caller);
     }
     if (const std::string* authorization = find_header(caller.headers, "Authorization")) {
-        const std::string_view value = trim(*authorization);
+        const std::string_view value = trim_ows(*authorization);
         const std::string_view scheme = value.substr(0, value.find(' '));
-        const std::string_view token = trim(value.substr(scheme.size()));
+        const std::string_view token = trim_ows(value.substr(scheme.size()));
         if (iequals_ascii(scheme, "Bearer")) {
             return impl_->api_key(token, caller);
         }

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "core/error_class.hpp"
+#include "core/strings.hpp"
 #include "upstream/http_client.hpp"
 
 namespace relais::delivery {
@@ -79,16 +80,6 @@ int number(std::string_view digits) noexcept {
         value = value * 10 + (c - '0');
     }
     return value;
-}
-
-std::string_view trim(std::string_view text) noexcept {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-        text.remove_suffix(1);
-    }
-    return text;
 }
 
 /// An IMF-fixdate (RFC 9110 5.6.7): "Sun, 06 Nov 1994 08:49:37 GMT".
@@ -181,7 +172,7 @@ Decision classify_trigger(const upstream::Result& result, outbox::Clock::time_po
 
 std::optional<milliseconds> parse_retry_after(std::string_view value,
                                               outbox::Clock::time_point now) {
-    value = trim(value);
+    value = trim_ows(value);
     if (all_digits(value)) {
         // More digits than any sane delay: cap rather than overflow.
         if (value.size() > 9) {

@@ -238,15 +238,8 @@ boost::asio::awaitable<HttpResponse> DeliveryRoutes::push(const Runtime& runtime
     if (key) {
         message.idempotency = idempotency_digest("push", request.client, *key);
     }
-    try {
-        const auto stored = co_await outbox_.enqueue(entry.family, std::move(message));
-        if (stored.created) {
-            wake_();
-        }
-        co_return accepted(stored.tracking_id);
-    } catch (const std::exception& error) {
-        co_return outbox_failure(error);
-    }
+    HttpResponse response = co_await store(entry.family, message);
+    co_return response;
 }
 
 boost::asio::awaitable<HttpResponse> DeliveryRoutes::report(const ConnectorEntry& entry,
@@ -285,28 +278,39 @@ boost::asio::awaitable<HttpResponse> DeliveryRoutes::report(const ConnectorEntry
     if (auto refusal = take(idempotency_key(request), key)) {
         co_return std::move(*refusal);
     }
+    std::optional<std::string> demand;
     try {
-        const auto demand = co_await outbox_.find_correlation(entry.family, entry.slug, reference);
-        if (!demand) {
-            co_return HttpResponse::failure(ErrorClass::unknown_reference,
-                                            "no demand is known for this reference");
-        }
-        delivery::TriggerEnvelope envelope;
-        envelope.url = *demand + "jump/trigger/" + mapping->second.trigger + "/";
-        envelope.body = std::move(body);
-        envelope.reference = reference;
-        envelope.terminal = mapping->second.terminal;
-        outbox::NewMessage message;
-        message.kind = outbox::Kind::trigger;
-        message.connector = entry.slug;
-        message.endpoint = callbacks.endpoint;
-        message.request_id = request.request_id;
-        message.payload = delivery::encode(envelope);
-        // Without a key from the caller, a report is the same report when it
-        // says the same status for the same reference: a replay relays nothing.
-        message.idempotency = key ? idempotency_digest("report-key", request.client, *key)
-                                  : idempotency_digest("report", reference, status);
-        const auto stored = co_await outbox_.enqueue(entry.family, std::move(message));
+        demand = co_await outbox_.find_correlation(entry.family, entry.slug, reference);
+    } catch (const std::exception& error) {
+        co_return outbox_failure(error);
+    }
+    if (!demand) {
+        co_return HttpResponse::failure(ErrorClass::unknown_reference,
+                                        "no demand is known for this reference");
+    }
+    delivery::TriggerEnvelope envelope;
+    envelope.url = *demand + "jump/trigger/" + mapping->second.trigger + "/";
+    envelope.body = std::move(body);
+    envelope.reference = reference;
+    envelope.terminal = mapping->second.terminal;
+    outbox::NewMessage message;
+    message.kind = outbox::Kind::trigger;
+    message.connector = entry.slug;
+    message.endpoint = callbacks.endpoint;
+    message.request_id = request.request_id;
+    message.payload = delivery::encode(envelope);
+    // Without a key from the caller, a report is the same report when it
+    // says the same status for the same reference: a replay relays nothing.
+    message.idempotency = key ? idempotency_digest("report-key", request.client, *key)
+                              : idempotency_digest("report", reference, status);
+    HttpResponse response = co_await store(entry.family, message);
+    co_return response;
+}
+
+boost::asio::awaitable<HttpResponse> DeliveryRoutes::store(const std::string& family,
+                                                           outbox::NewMessage& message) const {
+    try {
+        const auto stored = co_await outbox_.enqueue(family, std::move(message));
         if (stored.created) {
             wake_();
         }

@@ -11,6 +11,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "core/http_types.hpp"
@@ -18,7 +19,8 @@
 
 namespace relais::outbox {
 class Outbox;
-}
+struct NewMessage;
+}  // namespace relais::outbox
 
 namespace relais::server {
 
@@ -45,6 +47,11 @@ public:
         std::span<const ConnectorEntry* const> owners) const;
 
 private:
+    /// Stores `message` and answers 202 with its tracking id (the first
+    /// message's, for a repeated idempotency key).
+    boost::asio::awaitable<HttpResponse> store(const std::string& family,
+                                               outbox::NewMessage& message) const;
+
     outbox::Outbox& outbox_;
     std::function<void()> wake_;
 };

@@ -11,11 +11,6 @@ namespace {
 
 using Lines = std::vector<std::string>;
 
-std::string relais_yaml(std::string_view extra = "") {
-    return "paths:\n  connectors: connectors\n  data: var\n  plugins: " +
-           test::test_plugin_dir().string() + "\n" + std::string(extra);
-}
-
 constexpr std::string_view gru = R"(gru:
   url: https://demarches.example.org
   orig: relais.example.org
@@ -37,26 +32,11 @@ endpoints:
   lookup: {}
 )";
 
-Lines errors_of(const std::filesystem::path& config) {
-    try {
-        load_runtime(config);
-    } catch (const ConfigErrors& e) {
-        Lines out;
-        for (const auto& error : e.errors()) {
-            out.push_back(std::filesystem::path(error.file()).filename().string() + ":" +
-                          std::to_string(error.position().line) + ":" +
-                          std::to_string(error.position().column) + ": " + error.message());
-        }
-        return out;
-    }
-    return {};
-}
-
 TEST(ConfigDelivery, DefaultsWithoutSections) {
     test::TempDir dir;
     dir.write("connectors/a.yaml",
               "slug: a\nkind: test-config\nfamily: sante\nendpoints: {e: {}}\n");
-    const auto runtime = load_runtime(dir.write("relais.yaml", relais_yaml()));
+    const auto runtime = load_runtime(dir.write("relais.yaml", test::relais_yaml()));
     const RelaisConfig& config = runtime->config();
     EXPECT_FALSE(config.outbox.key);
     EXPECT_EQ(config.outbox.retention, std::chrono::hours(168));
@@ -76,7 +56,7 @@ TEST(ConfigDelivery, EverySectionIsTyped) {
     test::TempDir dir;
     test::ScopedEnv key("RELAIS_TEST_OUTBOX_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
     dir.write("connectors/urba.yaml", pushing);
-    const auto runtime = load_runtime(dir.write("relais.yaml", relais_yaml(R"(outbox:
+    const auto runtime = load_runtime(dir.write("relais.yaml", test::relais_yaml(R"(outbox:
   key: "${env:RELAIS_TEST_OUTBOX_KEY}"
   retention: 48h
   dead_letter_retention: 2s
@@ -122,7 +102,7 @@ TEST(ConfigDelivery, EverySectionIsTyped) {
 TEST(ConfigDelivery, ClientsCanBeGrantedTheCoreRoutes) {
     test::TempDir dir;
     dir.write("connectors/urba.yaml", pushing);
-    const Lines errors = errors_of(dir.write("relais.yaml", relais_yaml(R"(clients:
+    const Lines errors = test::runtime_errors(dir.write("relais.yaml", test::relais_yaml(R"(clients:
   urba-app:
     apikey: k1
     families: [economie-urbanisme]
@@ -170,7 +150,8 @@ delivery: {max_attempts: 0, retry: always}
 callbacks: {reference: id, statuses: {}}
 endpoints: {e: {async: true}}
 )");
-    const Lines connector_errors = errors_of(dir.write("relais.yaml", relais_yaml()));
+    const Lines connector_errors =
+        test::runtime_errors(dir.write("relais.yaml", test::relais_yaml()));
     EXPECT_EQ(connector_errors,
               (Lines{
                   "a-no-async.yaml:5:3: callbacks: need an endpoint with async: true "
@@ -199,7 +180,7 @@ TEST(ConfigDelivery, OutboxAndGruErrorsPointAtTheirLine) {
     dir.write("connectors/a.yaml",
               "slug: a\nkind: test-config\nfamily: sante\nendpoints: {e: {}}\n");
     test::ScopedEnv key("RELAIS_TEST_OUTBOX_KEY", "c2VjcmV0LWtleS10b28tc2hvcnQ=");
-    const Lines errors = errors_of(dir.write("relais.yaml", relais_yaml(R"(outbox:
+    const Lines errors = test::runtime_errors(dir.write("relais.yaml", test::relais_yaml(R"(outbox:
   key: "${env:RELAIS_TEST_OUTBOX_KEY}"
   poll_interval: 5ms
 gru: {url: "https://gru.example.org/?x=1", orig: r, key: k}

@@ -11,11 +11,6 @@ namespace {
 
 using Lines = std::vector<std::string>;
 
-std::string relais_yaml(std::string_view clients = "") {
-    return "paths:\n  connectors: connectors\n  data: var\n  plugins: " +
-           test::test_plugin_dir().string() + "\n" + std::string(clients);
-}
-
 constexpr std::string_view alpha = R"(slug: alpha
 kind: test-config
 family: reference
@@ -27,29 +22,13 @@ endpoints:
   reverse: {method: POST}
 )";
 
-/// Errors as "file-name:line:column: message", the directory left out.
-Lines errors_of(const std::filesystem::path& config) {
-    try {
-        load_runtime(config);
-    } catch (const ConfigErrors& e) {
-        Lines out;
-        for (const auto& error : e.errors()) {
-            out.push_back(std::filesystem::path(error.file()).filename().string() + ":" +
-                          std::to_string(error.position().line) + ":" +
-                          std::to_string(error.position().column) + ": " + error.message());
-        }
-        return out;
-    }
-    return {};
-}
-
 TEST(ConfigRuntime, LoadsConnectorsAndRoutesThem) {
     test::TempDir dir;
     test::ScopedEnv token("RELAIS_TEST_RT_TOKEN", "t0k3n");
     dir.write("connectors/alpha.yaml", alpha);
     dir.write("connectors/.#alpha.yaml", "editor lock file, not a connector");
     dir.write("connectors/notes.txt", "not a connector");
-    const auto runtime = load_runtime(dir.write("relais.yaml", relais_yaml(R"(clients:
+    const auto runtime = load_runtime(dir.write("relais.yaml", test::relais_yaml(R"(clients:
   wcs:
     apikey: key-of-wcs
     families: [reference]
@@ -77,7 +56,7 @@ TEST(ConfigRuntime, DefaultConcurrency) {
     test::TempDir dir;
     dir.write("connectors/b.yml",
               "slug: b\nkind: test-config\nfamily: sante\nendpoints: {e: {}}\n");
-    const auto runtime = load_runtime(dir.write("relais.yaml", relais_yaml()));
+    const auto runtime = load_runtime(dir.write("relais.yaml", test::relais_yaml()));
     ASSERT_NE(runtime->find("test-config", "b"), nullptr);
     EXPECT_EQ(runtime->find("test-config", "b")->max_concurrency, 64U);
 }
@@ -108,7 +87,7 @@ TEST(ConfigRuntime, EveryFileIsCheckedAndEveryErrorReported) {
     dir.write("connectors/j-common.yaml", "slug: j\nkind: test-config\nfamily: nope\n");
     dir.write("connectors/k-both.yaml",
               "slug: k\nkind: test-config\nfamily: nope\ntimeout: 5 s\nendpoints: {e: {}}\n");
-    const Lines errors = errors_of(dir.write("relais.yaml", relais_yaml()));
+    const Lines errors = test::runtime_errors(dir.write("relais.yaml", test::relais_yaml()));
     const std::string plugins = std::filesystem::canonical(test::test_plugin_dir()).string();
     EXPECT_EQ(errors,
               (Lines{
@@ -144,7 +123,7 @@ TEST(ConfigRuntime, GrantsAreCheckedByTheClientRegistry) {
     test::TempDir dir;
     dir.write("connectors/b.yaml",
               "slug: b\nkind: test-config\nfamily: sante\nendpoints: {e: {}}\n");
-    const Lines errors = errors_of(dir.write("relais.yaml", relais_yaml(R"(clients:
+    const Lines errors = test::runtime_errors(dir.write("relais.yaml", test::relais_yaml(R"(clients:
   wcs:
     apikey: key-of-wcs
     families: [sante]
@@ -158,7 +137,7 @@ TEST(ConfigRuntime, GrantsToAFailedConnectorAddNoNoise) {
     test::TempDir dir;
     dir.write("connectors/b.yaml",
               "slug: b\nkind: test-config\nfamily: sante\nreject: x\nendpoints: {e: {}}\n");
-    const Lines errors = errors_of(dir.write("relais.yaml", relais_yaml(R"(clients:
+    const Lines errors = test::runtime_errors(dir.write("relais.yaml", test::relais_yaml(R"(clients:
   wcs:
     apikey: key-of-wcs
     families: [sante]
@@ -170,7 +149,8 @@ TEST(ConfigRuntime, GrantsToAFailedConnectorAddNoNoise) {
 TEST(ConfigRuntime, ErrorsOfRelaisYamlAndOfConnectorsTogether) {
     test::TempDir dir;
     dir.write("connectors/b.yaml", "slug: b\nkind: soapy\nfamily: sante\nendpoints: {e: {}}\n");
-    const Lines errors = errors_of(dir.write("relais.yaml", relais_yaml("server: {threads: x}\n")));
+    const Lines errors =
+        test::runtime_errors(dir.write("relais.yaml", test::relais_yaml("server: {threads: x}\n")));
     ASSERT_EQ(errors.size(), 2U);
     EXPECT_TRUE(errors[0].starts_with("relais.yaml:5:19: server.threads:")) << errors[0];
     EXPECT_TRUE(errors[1].starts_with("b.yaml:2:7: no plugin provides kind 'soapy'")) << errors[1];
@@ -178,7 +158,7 @@ TEST(ConfigRuntime, ErrorsOfRelaisYamlAndOfConnectorsTogether) {
 
 TEST(ConfigRuntime, MissingConnectorsDirectory) {
     test::TempDir dir;
-    EXPECT_EQ(errors_of(dir.write("relais.yaml", relais_yaml())),
+    EXPECT_EQ(test::runtime_errors(dir.write("relais.yaml", test::relais_yaml())),
               Lines{"relais.yaml:2:15: paths.connectors: directory " +
                     (dir.path() / "connectors").string() + " does not exist"});
 }

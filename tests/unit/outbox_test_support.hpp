@@ -4,7 +4,6 @@
 /// key, and the raw bytes of every file under a directory.
 
 #include <openssl/rand.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -12,33 +11,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "../fixtures/config/config_test_support.hpp"
 #include "outbox/crypto.hpp"
 
 namespace relais::outbox::testing {
 
-/// A fresh directory under the system's temporary directory, removed with
-/// everything in it when the object goes.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "relais-outbox-XXXXXX");
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const std::filesystem::path& path() const noexcept { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
+/// A fresh directory removed with everything in it when the object goes.
+using TempDir = relais::test::TempDir;
 
 inline Key random_key() {
     Key key;
