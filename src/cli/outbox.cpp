@@ -1,5 +1,7 @@
 #include "outbox/outbox.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -287,6 +289,9 @@ int drop(Found& found) {
 }  // namespace
 
 int manage_outbox(std::span<char* const> args) {
+    // SQLite may create the databases' -wal and -shm files: private, as the
+    // daemon makes them.
+    ::umask(077);
     if (args.empty()) {
         std::fputs(outbox_usage.data(), stderr);
         return 2;

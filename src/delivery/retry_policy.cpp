@@ -17,7 +17,8 @@ using Verdict = outbox::AttemptRecord::Verdict;
 using std::chrono::milliseconds;
 
 /// Beyond this a Retry-After is nonsense; capping keeps the arithmetic
-/// far from overflow (next_delay caps it at max_backoff anyway).
+/// far from overflow (settle dead-letters a message whose next attempt
+/// would fall after its max_age anyway).
 constexpr std::chrono::hours longest_retry_after{24 * 366};
 
 std::string slug(ErrorClass error) {
@@ -193,10 +194,12 @@ std::optional<milliseconds> parse_retry_after(std::string_view value,
 
 milliseconds next_delay(const DeliveryPolicy& policy, unsigned attempts_done,
                         std::optional<milliseconds> retry_after, std::mt19937_64& random) {
-    const milliseconds ceiling = std::max(policy.max_backoff, milliseconds(0));
+    // The upstream knows when it will be back: asking earlier only earns
+    // another 429 or 503. max_age still bounds the wait (see settle).
     if (retry_after) {
-        return std::clamp(*retry_after, milliseconds(0), ceiling);
+        return std::max(*retry_after, milliseconds(0));
     }
+    const milliseconds ceiling = std::max(policy.max_backoff, milliseconds(0));
     // Doubling stops at the ceiling, so that many attempts never overflow.
     milliseconds cap = std::clamp(policy.initial_backoff, milliseconds(0), ceiling);
     for (unsigned n = 1; n < attempts_done && cap < ceiling; ++n) {

@@ -46,7 +46,8 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
 
 /// Delay before the next attempt after `attempts_done` failed attempts:
 /// full jitter over min(max_backoff, initial_backoff * 2^(attempts_done-1)),
-/// or `retry_after` when given (capped at max_backoff).
+/// or `retry_after` when given (the upstream's word, beyond max_backoff
+/// if it says so; max_age still bounds it through settle).
 std::chrono::milliseconds next_delay(const DeliveryPolicy& policy, unsigned attempts_done,
                                      std::optional<std::chrono::milliseconds> retry_after,
                                      std::mt19937_64& random);

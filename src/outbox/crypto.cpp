@@ -14,6 +14,7 @@
 
 #include "core/url_encoding.hpp"
 #include "outbox/files.hpp"
+#include "outbox/outbox.hpp"
 
 namespace relais::outbox {
 
@@ -194,6 +195,14 @@ Key load_key(const std::optional<std::string>& configured, const std::filesystem
     }
     if (errno != ENOENT) {
         throw file_error("cannot read key file", file);
+    }
+    // A new key cannot open what the lost one sealed: starting would turn
+    // every message waiting for delivery into a dead letter.
+    if (const auto store = directory(data_dir); !families_in(store).empty()) {
+        throw std::runtime_error("the outbox key file " + file.string() +
+                                 " is missing but " + store.string() +
+                                 " holds messages sealed with a key: restore the key file (or "
+                                 "set outbox.key), or move the outbox databases away");
     }
     return create_key_file(file);
 }

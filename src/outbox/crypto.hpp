@@ -22,7 +22,8 @@ struct Key {
 /// the file `<data_dir>/outbox.key`, created with 32 random bytes (base64,
 /// mode 0600) on first start. Throws std::runtime_error naming the file or
 /// the setting, never the key: bad base64, wrong length, unreadable file,
-/// a key file readable by others.
+/// a key file readable by others, a missing key file while outbox
+/// databases exist (a new key could not open their messages).
 Key load_key(const std::optional<std::string>& configured, const std::filesystem::path& data_dir);
 
 /// nonce (12 bytes) | ciphertext | tag (16 bytes).

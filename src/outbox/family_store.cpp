@@ -263,12 +263,8 @@ Enqueued FamilyStore::enqueue(const NewMessage& message, Clock::time_point now) 
         throw std::logic_error("outbox opened without its key cannot enqueue");
     }
     if (!message.idempotency.empty()) {
-        Statement earlier(db_, family_,
-                          "SELECT tracking_id FROM messages WHERE connector = ?1 AND "
-                          "idempotency = ?2");
-        earlier.bind(1, message.connector).bind(2, message.idempotency);
-        if (earlier.step()) {
-            return {earlier.text(0), false};
+        if (auto earlier = find_idempotent(message.connector, message.idempotency)) {
+            return {std::move(*earlier), false};
         }
     }
     Enqueued enqueued{new_tracking_id(), true};
@@ -296,9 +292,21 @@ Enqueued FamilyStore::enqueue(const NewMessage& message, Clock::time_point now) 
     return enqueued;
 }
 
+std::optional<std::string> FamilyStore::find_idempotent(std::string_view connector,
+                                                        std::string_view idempotency) {
+    Statement earlier(db_, family_,
+                      "SELECT tracking_id FROM messages WHERE connector = ?1 AND idempotency = ?2");
+    earlier.bind(1, connector).bind(2, idempotency);
+    if (earlier.step()) {
+        return earlier.text(0);
+    }
+    return std::nullopt;
+}
+
 std::vector<DueMessage> FamilyStore::due(std::string_view connector, Kind kind,
                                          Clock::time_point now, std::size_t limit,
-                                         const std::vector<std::string>& skip) {
+                                         const std::vector<std::string>& skip,
+                                         std::chrono::milliseconds dead_letter_retention) {
     if (key_ == nullptr) {
         throw std::logic_error("outbox opened without its key cannot read payloads");
     }
@@ -334,12 +342,17 @@ std::vector<DueMessage> FamilyStore::due(std::string_view connector, Kind kind,
         }
     }
     for (const auto& tracking_id : unreadable) {
-        // No key this relais has opens it: keeping it would only keep bytes.
+        // Kept sealed for the dead-letter period: with the right key restored,
+        // an operator can still retry it.
         Statement dead(db_, family_,
                        "UPDATE messages SET state = 'dead', updated = ?2, error_class = "
-                       "'internal-error', reason = 'payload cannot be decrypted', payload = NULL, "
-                       "payload_erase_at = NULL WHERE tracking_id = ?1");
-        dead.bind(1, tracking_id).bind(2, to_millis(now)).run();
+                       "'internal-error', reason = 'payload cannot be decrypted', "
+                       "payload_erase_at = CASE WHEN payload IS NULL THEN NULL ELSE ?3 END "
+                       "WHERE tracking_id = ?1");
+        dead.bind(1, tracking_id)
+            .bind(2, to_millis(now))
+            .bind(3, to_millis(now + dead_letter_retention))
+            .run();
     }
     return due;
 }
@@ -468,6 +481,16 @@ void FamilyStore::remove_correlation(std::string_view connector, std::string_vie
 SweepCounts FamilyStore::sweep(Clock::time_point now, const Settings& settings) {
     SweepCounts counts;
     const auto now_ms = to_millis(now);
+    {
+        Statement expire(db_, family_,
+                         "UPDATE messages SET state = 'dead', updated = ?1, error_class = "
+                         "'max-age', reason = 'still undelivered after outbox.retention', "
+                         "payload_erase_at = ?2 WHERE state = 'pending' AND created < ?3");
+        counts.messages_expired = expire.bind(1, now_ms)
+                                      .bind(2, to_millis(now + settings.dead_letter_retention))
+                                      .bind(3, to_millis(now - settings.retention))
+                                      .run();
+    }
     {
         Statement erase(db_, family_,
                         "UPDATE messages SET payload = NULL, payload_erase_at = NULL WHERE "

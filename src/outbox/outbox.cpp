@@ -240,6 +240,7 @@ struct Outbox::Impl {
                 ++commits;
                 store->checkpoint();
                 deleted_since_checkpoint.erase(family);
+                total.messages_expired += counts.messages_expired;
                 total.payloads_erased += counts.payloads_erased;
                 total.messages_purged += counts.messages_purged;
                 total.correlations_purged += counts.correlations_purged;
@@ -310,9 +311,9 @@ asio::awaitable<std::vector<DueMessage>> Outbox::due(std::string family, std::st
                                                      Kind kind, std::size_t limit,
                                                      std::vector<std::string> skip) {
     check_family(family);
-    auto work = [connector = std::move(connector), kind, limit,
-                 skip = std::move(skip)](FamilyStore& store) {
-        return store.due(connector, kind, Clock::now(), limit, skip);
+    auto work = [connector = std::move(connector), kind, limit, skip = std::move(skip),
+                 retention = impl_->settings.dead_letter_retention](FamilyStore& store) {
+        return store.due(connector, kind, Clock::now(), limit, skip, retention);
     };
     auto operation = impl_->submit<std::vector<DueMessage>>(std::move(family), {}, std::move(work));
     co_return co_await std::move(operation);
@@ -348,6 +349,17 @@ asio::awaitable<std::optional<MessageInfo>> Outbox::find(std::string family,
     };
     auto operation =
         impl_->submit<std::optional<MessageInfo>>(std::move(family), {}, std::move(work));
+    co_return co_await std::move(operation);
+}
+
+asio::awaitable<std::optional<std::string>> Outbox::find_idempotent(std::string family,
+                                                                    std::string connector,
+                                                                    std::string idempotency) {
+    check_family(family);
+    auto work = [connector = std::move(connector), idempotency = std::move(idempotency)](
+                    FamilyStore& store) { return store.find_idempotent(connector, idempotency); };
+    auto operation =
+        impl_->submit<std::optional<std::string>>(std::move(family), {}, std::move(work));
     co_return co_await std::move(operation);
 }
 

@@ -109,6 +109,9 @@ struct AttemptRecord {
 
 /// What a sweep removed.
 struct SweepCounts {
+    /// Pending messages older than `retention` (e.g. of a connector no longer
+    /// configured), made dead letters so that no payload waits unbounded.
+    std::size_t messages_expired = 0;
     std::size_t payloads_erased = 0;  ///< dead letters past their payload retention
     std::size_t messages_purged = 0;  ///< finished messages past retention
     std::size_t correlations_purged = 0;
@@ -143,11 +146,17 @@ public:
     Enqueued enqueue(const NewMessage& message, Clock::time_point now);
     /// Up to `limit` pending messages of `connector` and `kind` due at
     /// `now`, oldest due first, leaving out `skip` (attempts in progress).
-    /// A payload that cannot be opened dead-letters its message (reason
-    /// "payload cannot be decrypted", payload erased) instead of being
-    /// returned.
+    /// A payload that cannot be opened (another key, damage) is not returned:
+    /// its message becomes a dead letter ("payload cannot be decrypted") that
+    /// keeps the sealed payload `dead_letter_retention`, so that restoring
+    /// the right key and retrying can still deliver it.
     std::vector<DueMessage> due(std::string_view connector, Kind kind, Clock::time_point now,
-                                std::size_t limit, const std::vector<std::string>& skip);
+                                std::size_t limit, const std::vector<std::string>& skip,
+                                std::chrono::milliseconds dead_letter_retention);
+    /// The tracking id of the message of `connector` enqueued with
+    /// `idempotency`, if any.
+    std::optional<std::string> find_idempotent(std::string_view connector,
+                                               std::string_view idempotency);
     /// The connectors with pending messages of `kind`.
     std::vector<std::string> pending_connectors(Kind kind);
     /// Records an attempt: attempts+1, last status and class; delivered
@@ -172,7 +181,7 @@ public:
                                                 std::string_view reference);
     void remove_correlation(std::string_view connector, std::string_view reference);
 
-    /// Erases and purges what retention says is over.
+    /// Expires, erases and purges what retention says is over.
     SweepCounts sweep(Clock::time_point now, const Settings& settings);
     /// PRAGMA wal_checkpoint(TRUNCATE): deleted bytes leave the WAL file.
     void checkpoint();
@@ -230,6 +239,9 @@ public:
                                         AttemptRecord record);
     boost::asio::awaitable<std::optional<MessageInfo>> find(std::string family,
                                                             std::string tracking_id);
+    boost::asio::awaitable<std::optional<std::string>> find_idempotent(std::string family,
+                                                                       std::string connector,
+                                                                       std::string idempotency);
     boost::asio::awaitable<void> put_correlation(std::string family, std::string connector,
                                                  std::string reference, std::string demand_url);
     boost::asio::awaitable<std::optional<std::string>> find_correlation(std::string family,

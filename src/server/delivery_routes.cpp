@@ -278,8 +278,18 @@ boost::asio::awaitable<HttpResponse> DeliveryRoutes::report(const ConnectorEntry
     if (auto refusal = take(idempotency_key(request), key)) {
         co_return std::move(*refusal);
     }
+    // Without a key from the caller, a report is the same report when it says
+    // the same status for the same reference. A replay gets the first
+    // report's tracking id and relays nothing, even once a terminal status
+    // has closed the correlation.
+    const std::string idempotency = key ? idempotency_digest("report-key", request.client, *key)
+                                        : idempotency_digest("report", reference, status);
     std::optional<std::string> demand;
     try {
+        if (const auto earlier =
+                co_await outbox_.find_idempotent(entry.family, entry.slug, idempotency)) {
+            co_return accepted(*earlier);
+        }
         demand = co_await outbox_.find_correlation(entry.family, entry.slug, reference);
     } catch (const std::exception& error) {
         co_return outbox_failure(error);
@@ -299,10 +309,7 @@ boost::asio::awaitable<HttpResponse> DeliveryRoutes::report(const ConnectorEntry
     message.endpoint = callbacks.endpoint;
     message.request_id = request.request_id;
     message.payload = delivery::encode(envelope);
-    // Without a key from the caller, a report is the same report when it
-    // says the same status for the same reference: a replay relays nothing.
-    message.idempotency = key ? idempotency_digest("report-key", request.client, *key)
-                              : idempotency_digest("report", reference, status);
+    message.idempotency = idempotency;
     HttpResponse response = co_await store(entry.family, message);
     co_return response;
 }

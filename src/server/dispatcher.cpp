@@ -93,8 +93,9 @@ boost::asio::awaitable<HttpResponse> Dispatcher::serve_route(const Runtime& runt
         co_return co_await deliveries_->push(runtime, entry, index, request);
     }
     if (entry.core_routes[index - endpoints.size()] == deliveries_route) {
-        const ConnectorEntry* owner = &entry;
-        co_return co_await deliveries_->status(request.method, request.rest, {&owner, 1});
+        const ConnectorEntry* const owner = &entry;
+        const std::span<const ConnectorEntry* const> owners(&owner, 1);
+        co_return co_await deliveries_->status(request.method, request.rest, owners);
     }
     co_return co_await deliveries_->report(entry, request);
 }

@@ -63,6 +63,18 @@ void apply_or_warn(AppliedSettings& applied, const RelaisConfig& next) {
     if (next.log_file != applied.log_file) {
         warn_restart_needed("logging.file");
     }
+    if (next.data_dir != applied.data_dir) {
+        warn_restart_needed("paths.data");
+    }
+    const OutboxSettings& outbox = applied.outbox;
+    if (next.outbox.key != outbox.key) {
+        warn_restart_needed("outbox.key");
+    }
+    if (next.outbox.retention != outbox.retention ||
+        next.outbox.dead_letter_retention != outbox.dead_letter_retention ||
+        next.outbox.correlation_retention != outbox.correlation_retention) {
+        warn_restart_needed("outbox retention");
+    }
     if (next.log_level != applied.log_level) {
         log::set_level(next.log_level);
         applied.log_level = next.log_level;

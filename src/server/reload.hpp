@@ -36,9 +36,15 @@ struct AppliedSettings {
     ServerSettings server;
     log::Level log_level;
     std::filesystem::path log_file;
+    std::filesystem::path data_dir;  ///< the outbox is opened there at start-up
+    OutboxSettings outbox;           ///< key and retentions are bound at start-up
 
     explicit AppliedSettings(const RelaisConfig& config)
-        : server(config.server), log_level(config.log_level), log_file(config.log_file) {}
+        : server(config.server),
+          log_level(config.log_level),
+          log_file(config.log_file),
+          data_dir(config.data_dir),
+          outbox(config.outbox) {}
 };
 
 /// Reloads `config_file` into `slot`, logging and counting the outcome.

@@ -7,6 +7,7 @@
 
 #include "core/url_encoding.hpp"
 #include "outbox/crypto.hpp"
+#include "outbox/outbox.hpp"
 #include "outbox_test_support.hpp"
 
 namespace relais::outbox {
@@ -82,6 +83,21 @@ TEST(OutboxCrypto, KeyFileIsCreatedPrivateThenReused) {
     EXPECT_EQ(std::distance(std::filesystem::directory_iterator(data),
                             std::filesystem::directory_iterator()),
               1);
+}
+
+TEST(OutboxCrypto, LostKeyFileIsNotReplacedWhileMessagesWait) {
+    const TempDir temp;
+    const Key key = load_key(std::nullopt, temp.path());
+    std::filesystem::create_directories(directory(temp.path()));
+    {
+        FamilyStore store(database_file(directory(temp.path()), "sante"), "sante", &key);
+        store.enqueue({Kind::push, "civil", "e", "req", "payload", {}}, Clock::now());
+    }
+    std::filesystem::remove(temp.path() / "outbox.key");
+    const std::string message = message_of([&] { load_key(std::nullopt, temp.path()); });
+    EXPECT_NE(message.find("is missing"), std::string::npos) << message;
+    EXPECT_NE(message.find("restore the key file"), std::string::npos) << message;
+    EXPECT_FALSE(std::filesystem::exists(temp.path() / "outbox.key"));
 }
 
 TEST(OutboxCrypto, KeyFileOpenToOthersIsRefused) {

@@ -72,7 +72,8 @@ protected:
                                      std::size_t limit = 10,
                                      const std::vector<std::string>& skip = {}) {
         std::vector<std::string> ids;
-        for (const auto& message : store.due(connector, kind, at, limit, skip)) {
+        for (const auto& message :
+             store.due(connector, kind, at, limit, skip, settings.dead_letter_retention)) {
             ids.push_back(message.info.tracking_id);
         }
         return ids;
@@ -114,7 +115,8 @@ TEST_F(OutboxStore, SameIdempotencyOnTheSameConnectorGivesTheFirstMessage) {
     EXPECT_FALSE(again.created);
     EXPECT_NE(push("other", "three", t0, Kind::push, "digest-1"), first);
     EXPECT_NE(push("civil", "four", t0), push("civil", "four", t0));
-    const auto due = store.due("civil", Kind::push, t0 + 1s, 10, {});
+    const auto due =
+        store.due("civil", Kind::push, t0 + 1s, 10, {}, settings.dead_letter_retention);
     ASSERT_EQ(due.size(), 3u);
     EXPECT_EQ(due[0].payload, "one");
 }
@@ -132,7 +134,7 @@ TEST_F(OutboxStore, DueTakesOldestFirstWithinConnectorKindLimitAndSkip) {
     EXPECT_EQ(due_ids("civil", Kind::push, t0 + 2s, 2, {b, a}), (std::vector{c}));
     EXPECT_EQ(due_ids("civil", Kind::trigger, t0 + 2s), (std::vector{trigger}));
     EXPECT_TRUE(due_ids("civil", Kind::push, t0 - 1ms).empty());
-    const auto due = store.due("civil", Kind::push, t0, 1, {});
+    const auto due = store.due("civil", Kind::push, t0, 1, {}, settings.dead_letter_retention);
     ASSERT_EQ(due.size(), 1u);
     EXPECT_EQ(due[0].payload, "a");
     EXPECT_EQ(due[0].info.tracking_id, a);
@@ -243,7 +245,8 @@ TEST_F(OutboxStore, OperatorRetriesADeadLetterWithItsPayload) {
     EXPECT_EQ(m.reason, "");
     EXPECT_EQ(m.next_attempt, t0 + 10s);
     EXPECT_FALSE(m.payload_erase_at);
-    const auto due = store.due("civil", Kind::push, t0 + 10s, 10, {});
+    const auto due =
+        store.due("civil", Kind::push, t0 + 10s, 10, {}, settings.dead_letter_retention);
     ASSERT_EQ(due.size(), 1u);
     EXPECT_EQ(due[0].payload, "a");
     EXPECT_FALSE(store.retry("00000000000000000000000000000000", t0));
@@ -263,11 +266,35 @@ TEST_F(OutboxStore, PayloadMovedToAnotherConnectorNoLongerOpens) {
         RawDatabase raw(file);
         raw.execute("UPDATE messages SET connector = 'other' WHERE tracking_id = '" + id + "'");
     }
-    EXPECT_TRUE(store.due("other", Kind::push, t0, 10, {}).empty());
+    EXPECT_TRUE(store.due("other", Kind::push, t0, 10, {}, settings.dead_letter_retention).empty());
     const MessageInfo m = info(id);
     EXPECT_EQ(m.state, State::dead);
     EXPECT_EQ(m.reason, "payload cannot be decrypted");
-    EXPECT_FALSE(m.has_payload);
+    // Kept sealed for the dead-letter period: with the right key (or row)
+    // back, an operator can still retry it.
+    EXPECT_TRUE(m.has_payload);
+    EXPECT_EQ(m.payload_erase_at, t0 + settings.dead_letter_retention);
+}
+
+TEST_F(OutboxStore, FindsAMessageByItsIdempotencyDigest) {
+    const std::string id = push("civil", "a", t0, Kind::trigger, "digest-1");
+    EXPECT_EQ(store.find_idempotent("civil", "digest-1"), id);
+    EXPECT_EQ(store.find_idempotent("other", "digest-1"), std::nullopt);
+    EXPECT_EQ(store.find_idempotent("civil", "digest-2"), std::nullopt);
+}
+
+TEST_F(OutboxStore, NoMessageStaysPendingBeyondRetention) {
+    // E.g. the messages of a connector removed from the configuration: no
+    // attempt will ever settle them.
+    const std::string id = push("removed", "a", t0);
+    EXPECT_EQ(store.sweep(t0 + settings.retention, settings).messages_expired, 0u);
+    const SweepCounts counts = store.sweep(t0 + settings.retention + 1ms, settings);
+    EXPECT_EQ(counts.messages_expired, 1u);
+    const MessageInfo m = info(id);
+    EXPECT_EQ(m.state, State::dead);
+    EXPECT_EQ(m.error_class, "max-age");
+    EXPECT_TRUE(m.has_payload);
+    EXPECT_EQ(m.payload_erase_at, t0 + settings.retention + 1ms + settings.dead_letter_retention);
 }
 
 TEST_F(OutboxStore, CorrelationsArePutFoundReplacedRemovedAndPurged) {
@@ -313,7 +340,7 @@ TEST_F(OutboxStore, FamiliesAreSeparateFiles) {
     FamilyStore other(database_file(temp.path(), "sante"), "sante", &key);
     EXPECT_EQ(other.find(id), std::nullopt);
     EXPECT_EQ(other.find_correlation("civil", "PC-1"), std::nullopt);
-    EXPECT_TRUE(other.due("civil", Kind::push, t0, 10, {}).empty());
+    EXPECT_TRUE(other.due("civil", Kind::push, t0, 10, {}, settings.dead_letter_retention).empty());
     EXPECT_EQ(families_in(temp.path()), (std::vector<std::string>{"etat-civil", "sante"}));
     EXPECT_EQ(database_file(temp.path(), "sante"), temp.path() / "sante.sqlite");
     EXPECT_EQ(directory("/var/lib/relais"), std::filesystem::path("/var/lib/relais/outbox"));
@@ -328,7 +355,8 @@ TEST_F(OutboxStore, WithoutTheKeyOnlyMetadataIsReachable) {
     FamilyStore metadata(file, "etat-civil", nullptr);
     EXPECT_EQ(metadata.find(id).value_or(MessageInfo{}).connector, "civil");
     EXPECT_THROW(metadata.enqueue({Kind::push, "civil", "e", "r", "p", {}}, t0), std::logic_error);
-    EXPECT_THROW(metadata.due("civil", Kind::push, t0, 10, {}), std::logic_error);
+    EXPECT_THROW(metadata.due("civil", Kind::push, t0, 10, {}, settings.dead_letter_retention),
+                 std::logic_error);
     EXPECT_TRUE(metadata.drop(id));
     // Nor does it create a database that is not there.
     EXPECT_THROW(FamilyStore(database_file(temp.path(), "sante"), "sante", nullptr),
