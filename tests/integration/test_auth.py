@@ -10,7 +10,8 @@ import unittest
 import urllib.parse
 
 import publik
-from relais_harness import RELAIS_BIN, TEST_PLUGIN_DIR, RelaisProcess, Workspace, written_bytes
+from relais_harness import (RELAIS_BIN, TEST_PLUGIN_DIR, Workspace, enter, start_relais,
+                            written_bytes)
 
 ORIG = "wcs.test"
 WCS_KEY = "wcs-key-3b9e1c7d5a"
@@ -68,19 +69,16 @@ ECHO_PATH = "/test-echo/echo/echo"
 class TestAuth(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.ws = Workspace()
-        cls.addClassCleanup(cls.ws.cleanup)
+        cls.ws = enter(cls.addClassCleanup, Workspace())
         cls.ws.write_config(CONFIG.format(plugins=TEST_PLUGIN_DIR, orig=ORIG))
         cls.ws.write_connector("echo.yaml", ECHO)
         cls.ws.write_connector("other.yaml", OTHER)
-        cls.relais = RelaisProcess(cls.ws, env={
+        cls.relais = start_relais(cls.addClassCleanup, cls.ws, env={
             "RELAIS_TEST_WCS_KEY": WCS_KEY,
             "RELAIS_TEST_API_KEY": API_KEY,
             "RELAIS_TEST_FAR_KEY": FAR_KEY,
             "RELAIS_TEST_BASIC_PASSWORD": BASIC_PASSWORD,
         })
-        cls.addClassCleanup(cls.relais.stop)
-        cls.relais.start()
 
     def signed(self, path, query="", key=WCS_KEY, **options):
         """`path?query` signed by publik.py as the wcs client."""

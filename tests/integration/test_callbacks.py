@@ -7,11 +7,11 @@ import unittest
 import uuid
 
 import fake_wcs
-from async_relais import (FAST_DELIVERY, TRACKING_ID, Caller, apikey_client, pick, push_endpoint,
-                          relais_config, rest_connector)
+from async_relais import (FAST_DELIVERY, TRACKING_ID, Caller, DeliveryTestMixin, apikey_client,
+                          pick, push_endpoint, quick_outbox, relais_config, rest_connector)
 from fake_wcs import FakeWcs
 from push_upstream import PushUpstream
-from relais_harness import RelaisProcess, Workspace, poll_until
+from relais_harness import Workspace, enter, poll_until, start_relais
 
 URBA = "economie-urbanisme"
 ETAT_CIVIL = "etat-civil-citoyennete"
@@ -37,18 +37,15 @@ def callbacks_spec():
             "fields": ["decision_date", "comment"], "statuses": STATUSES}
 
 
-class CallbackTest(unittest.TestCase):
+class CallbackTest(DeliveryTestMixin, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.wcs = FakeWcs(GRU_ORIG, GRU_KEY)
-        cls.addClassCleanup(cls.wcs.stop)
+        cls.wcs = enter(cls.addClassCleanup, FakeWcs(GRU_ORIG, GRU_KEY))
         cls.wcs.script("archive", [], default=fake_wcs.UNAVAILABLE)
         cls.wcs.script("interdit", [], default=fake_wcs.FORBIDDEN)
         cls.wcs.script("etudie", [fake_wcs.PROCESSING, fake_wcs.PROCESSING])
-        cls.app = PushUpstream()
-        cls.addClassCleanup(cls.app.stop)
-        cls.ws = Workspace()
-        cls.addClassCleanup(cls.ws.cleanup)
+        cls.app = enter(cls.addClassCleanup, PushUpstream())
+        cls.ws = enter(cls.addClassCleanup, Workspace())
         permit = push_endpoint("permits", parameters={"form_url": {}})
         cls.ws.write_connector("urbanisme.yaml", rest_connector(
             "urbanisme", URBA, cls.app.url + "/urba/", {"permit": permit},
@@ -64,12 +61,9 @@ class CallbackTest(unittest.TestCase):
                 "urba-app": apikey_client(URBA_APP_KEY, [URBA], {"urbanisme": "*"}),
                 "ec-app": apikey_client(EC_APP_KEY, [ETAT_CIVIL], {"etat-civil": "*"}),
             },
-            outbox={"retention": "1h", "dead_letter_retention": "1h",
-                    "sweep_interval": "200ms", "poll_interval": "100ms"},
+            outbox=quick_outbox(),
             gru={"url": cls.wcs.url + "/", "orig": GRU_ORIG, "key": GRU_KEY, "algo": "sha256"}))
-        cls.relais = RelaisProcess(cls.ws)
-        cls.addClassCleanup(cls.relais.stop)
-        cls.relais.start()
+        cls.relais = start_relais(cls.addClassCleanup, cls.ws)
         cls.gru = Caller(cls.relais, WCS_CLIENT_KEY)
         cls.urba_app = Caller(cls.relais, URBA_APP_KEY)
         cls.ec_app = Caller(cls.relais, EC_APP_KEY)
@@ -79,11 +73,6 @@ class CallbackTest(unittest.TestCase):
         self.assertEqual(self.wcs.refused, [], "w.c.s. refused a signature")
 
     # -- helpers -------------------------------------------------------------
-
-    def assert_error(self, response, status, err_class):
-        self.assertEqual(response.status, status, response)
-        body = response.json()
-        self.assertEqual((body["err"], body["err_class"], body["data"]), (1, err_class, None), body)
 
     def demand(self, slug="urbanisme", endpoint="permit"):
         """Pushes a new demand and waits until the business application took
@@ -163,6 +152,11 @@ class CallbackTest(unittest.TestCase):
             self.report(self.urba_app, reference, "received")), 5,
             message="the correlation outlived its terminal status")
         self.assert_error(r, 404, "unknown-reference")
+        # The terminal report itself, replayed (its 202 was lost, say): the
+        # same tracking id, nothing relayed again.
+        replay = self.report(self.urba_app, reference, "refused")
+        self.assertEqual(replay.status, 202, replay)
+        self.assertEqual(replay.json()["data"]["tracking_id"], tracking_id)
         self.assertEqual([t.trigger for t in self.wcs.triggers_on(form_url)], ["refuse"])
 
     # -- refusals ------------------------------------------------------------------

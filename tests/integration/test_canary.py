@@ -9,17 +9,18 @@ Logging is at debug level, the most talkative.
 The control shows the search works: a value of an endpoint declared
 `personal_data: false` is logged at debug level and found by the same
 search, and the tracking ids relais keeps are found in the databases."""
+import base64
 import os
 import signal
 import unittest
 import uuid
 
 import fake_wcs
-from async_relais import (FAST_DELIVERY, Caller, apikey_client, push_endpoint, relais_config,
-                          rest_connector)
+from async_relais import (FAST_DELIVERY, Caller, apikey_client, push_endpoint, quick_outbox,
+                          relais_config, rest_connector)
 from fake_wcs import FakeWcs
 from push_upstream import Behaviour, PushUpstream
-from relais_harness import RelaisProcess, Workspace, poll_until
+from relais_harness import Workspace, enter, poll_until, start_relais
 
 URBA = "economie-urbanisme"
 GRU_ORIG = "relais.canary"
@@ -32,19 +33,16 @@ LOG_FILE = "logs/relais.log"
 class CanaryTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.wcs = FakeWcs(GRU_ORIG, GRU_KEY)
-        cls.addClassCleanup(cls.wcs.stop)
+        cls.wcs = enter(cls.addClassCleanup, FakeWcs(GRU_ORIG, GRU_KEY))
         cls.wcs.script("archive", [], default=fake_wcs.UNAVAILABLE)
-        cls.app = PushUpstream()
-        cls.addClassCleanup(cls.app.stop)
+        cls.app = enter(cls.addClassCleanup, PushUpstream())
         cls.app.default = Behaviour(echo_body=True)
         cls.app.rules = {
             "/urba/reject": Behaviour(status=400, echo_body=True),
             "/urba/flaky": Behaviour(fail_first=1, fail_status=500, echo_body=True),
             "/urba/fail": Behaviour(status=500, echo_body=True),
         }
-        cls.ws = Workspace()
-        cls.addClassCleanup(cls.ws.cleanup)
+        cls.ws = enter(cls.addClassCleanup, Workspace())
         os.makedirs(os.path.join(cls.ws.root, "logs"))
         parameters = {"form_url": {}, "applicant": {}, "demand_id": {"pattern": "^[0-9]+$"}}
         schema = {"type": "object", "required": ["last_name"],
@@ -75,14 +73,11 @@ class CanaryTest(unittest.TestCase):
                     "reference": "*"}),
                 "urba-app": apikey_client(APP_KEY, [URBA], {"urbanisme": "*"}),
             },
-            outbox={"retention": "1h", "dead_letter_retention": "1s",
-                    "correlation_retention": "1h", "sweep_interval": "200ms",
-                    "poll_interval": "100ms"},
+            outbox=quick_outbox(dead_letter_retention="1s", correlation_retention="1h"),
             gru={"url": cls.wcs.url + "/", "orig": GRU_ORIG, "key": GRU_KEY},
             log_level="debug", log_file=LOG_FILE))
-        cls.relais = RelaisProcess(cls.ws, log_path=os.path.join(cls.ws.root, LOG_FILE))
-        cls.addClassCleanup(cls.relais.stop)
-        cls.relais.start()
+        cls.relais = start_relais(cls.addClassCleanup, cls.ws,
+                                  log_path=os.path.join(cls.ws.root, LOG_FILE))
         cls.gru = Caller(cls.relais, WCS_CLIENT_KEY)
         cls.business_app = Caller(cls.relais, APP_KEY)
 
@@ -96,6 +91,11 @@ class CanaryTest(unittest.TestCase):
         value = f"CANARY-{uuid.uuid4().hex}"
         self.canaries.append(value)
         return value
+
+    def leaks(self):
+        """The canaries found anywhere relais wrote, with the files holding them."""
+        found = {value: self.files_containing(value) for value in self.canaries}
+        return {value: files for value, files in found.items() if files}
 
     def files_containing(self, needle, under=None):
         """Every file under the workspace (or `under`) holding `needle`, as raw bytes."""
@@ -194,6 +194,9 @@ class CanaryTest(unittest.TestCase):
             poll_until(lambda: caller.delivery(tracking_id).json()["data"].get("payload_erase_at")
                        is None, 15, interval=0.1, message=f"{tracking_id} kept its payload")
 
+        # While relais still runs, its WAL files hold the last commits: they
+        # must be as clean as what a clean shutdown leaves.
+        self.assertEqual(self.leaks(), {})
         self.assertEqual(self.relais.stop(signal.SIGTERM), 0)
 
         # Every canary was really sent where it should go (the fakes got them).
@@ -203,9 +206,15 @@ class CanaryTest(unittest.TestCase):
             self.assertIn(value.encode(), sent)
 
         # Zero hits for any canary, anywhere relais wrote.
-        leaks = {value: self.files_containing(value) for value in self.canaries}
-        self.assertEqual({value: files for value, files in leaks.items() if files}, {})
+        self.assertEqual(self.leaks(), {})
         self.assertGreaterEqual(len(self.canaries), 40)
+        # The outbox key is in its own file only: never in a log or an output.
+        key_path = os.path.join(self.ws.data, "outbox.key")
+        with open(key_path, encoding="ascii") as f:
+            key_text = f.read().strip()
+        self.assertEqual(self.files_containing(key_text),
+                         [os.path.relpath(key_path, self.ws.root)])
+        self.assertEqual(self.files_containing(base64.b64decode(key_text)), [])
 
         # The same search finds the control in the log...
         self.assertIn(LOG_FILE, self.files_containing(control))

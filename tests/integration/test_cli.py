@@ -6,7 +6,7 @@ import subprocess
 import unittest
 
 from fake_upstream import FakeUpstream
-from relais_harness import PLUGIN_DIR, RELAIS_BIN, RelaisProcess, Workspace
+from relais_harness import PLUGIN_DIR, RELAIS_BIN, Workspace, enter, start_relais
 
 ORIG = "wcs.example.org"
 KEY = "cli-test-signing-key"
@@ -51,11 +51,9 @@ class Curl(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.fake = FakeUpstream()
-        cls.addClassCleanup(cls.fake.stop)
+        cls.fake = enter(cls.addClassCleanup, FakeUpstream())
         cls.fake.routes["/json/geo"] = (200, {}, GEOCODE)
-        cls.ws = Workspace()
-        cls.addClassCleanup(cls.ws.cleanup)
+        cls.ws = enter(cls.addClassCleanup, Workspace())
         cls.ws.write_connector("geo.yaml", json.dumps({
             "slug": "geo", "kind": "rest", "family": "reference",
             "upstream": {"base_url": cls.fake.url + "/", "timeout": "5s"},
@@ -78,9 +76,7 @@ class Curl(unittest.TestCase):
             f"  wcs: {{publik: {{orig: {ORIG}, key: {KEY}}}, families: [reference],"
             " grants: {geo: \"*\"}}\n"
             f"  trial: {{apikey: {API_KEY}, families: [reference], grants: {{geo: [search]}}}}\n")
-        cls.relais = RelaisProcess(cls.ws)
-        cls.addClassCleanup(cls.relais.stop)
-        cls.relais.start()
+        cls.relais = start_relais(cls.addClassCleanup, cls.ws)
         cls.base = f"http://127.0.0.1:{cls.relais.port}"
 
     def curl(self, *args):

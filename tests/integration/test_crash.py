@@ -5,9 +5,9 @@ file). Every push that got a 202 must reach the business application, and
 no push may reach it under two idempotency keys (a redelivery carries the
 same key, which the application can recognise).
 
-Kill points are drawn from a seed (RELAIS_CRASH_SEED overrides the base
-seed, to reproduce a run): during the pushes, during the deliveries, and
-both in one run.
+Kill points are drawn at random from a seed printed with the results (set
+RELAIS_CRASH_SEED to it to reproduce a run): during the pushes, during the
+deliveries, and both in one run.
 """
 import http.client
 import json
@@ -18,15 +18,16 @@ import threading
 import time
 import unittest
 
-from async_relais import TRACKING_ID, apikey_client, push_endpoint, relais_config, rest_connector
+from async_relais import (TRACKING_ID, DeliveryTestMixin, apikey_client, push_endpoint,
+                          quick_outbox, relais_config, rest_connector)
 from push_upstream import Behaviour, PushUpstream
-from relais_harness import RelaisProcess, Workspace, poll_until, run_relais
+from relais_harness import Workspace, enter, poll_until, start_relais
 
 PUSHES = 2048
 CLIENT_THREADS = 16
 API_KEY = "crash-test-key"
 FAMILY = "economie-urbanisme"
-BASE_SEED = int(os.environ.get("RELAIS_CRASH_SEED", "20261123"))
+BASE_SEED = int(os.environ.get("RELAIS_CRASH_SEED") or random.SystemRandom().randrange(1 << 32))
 
 
 class Pushers:
@@ -105,23 +106,18 @@ class Pushers:
             conn.close()
 
 
-class CrashTest(unittest.TestCase):
+class CrashTest(DeliveryTestMixin, unittest.TestCase):
     def setUp(self):
-        self.app = PushUpstream()
-        self.addCleanup(self.app.stop)
-        self.ws = Workspace()
-        self.addCleanup(self.ws.cleanup)
+        self.app = enter(self.addCleanup, PushUpstream())
+        self.ws = enter(self.addCleanup, Workspace())
         self.ws.write_connector("crash.yaml", rest_connector(
             "crash", FAMILY, self.app.url + "/crash/", {"permit": push_endpoint("permits")},
             delivery={"max_attempts": 200, "max_age": "10m", "initial_backoff": "50ms",
                       "max_backoff": "500ms", "concurrency": 16}))
         self.ws.write_config(relais_config(
             clients={"gru": apikey_client(API_KEY, [FAMILY], {"crash": "*"})},
-            outbox={"retention": "1h", "dead_letter_retention": "1h",
-                    "sweep_interval": "1s", "poll_interval": "100ms"}))
-        self.relais = RelaisProcess(self.ws)
-        self.addCleanup(self.relais.stop)
-        self.relais.start()
+            outbox=quick_outbox(sweep_interval="1s")))
+        self.relais = start_relais(self.addCleanup, self.ws)
 
     def crash_and_restart(self, pushers):
         with pushers._lock:
@@ -188,8 +184,7 @@ class CrashTest(unittest.TestCase):
               f"{len(self.app.requests())} upstream requests, {elapsed:.1f} s", file=sys.stderr)
 
     def outbox_rows(self, state):
-        r = run_relais("outbox", "list", "--config", self.ws.config, "--state", state,
-                       "--limit", "100000")
+        r = self.outbox_cli("list", "--state", state, "--limit", "100000")
         self.assertEqual(r.returncode, 0, r.stderr)
         return len([line for line in r.stdout.splitlines()[1:] if line])
 

@@ -8,10 +8,10 @@ import time
 import unittest
 import uuid
 
-from async_relais import (FAST_DELIVERY, TRACKING_ID, Caller, apikey_client, pick, push_endpoint,
-                          relais_config, rest_connector)
+from async_relais import (FAST_DELIVERY, TRACKING_ID, Caller, DeliveryTestMixin, apikey_client,
+                          pick, push_endpoint, quick_outbox, relais_config, rest_connector)
 from push_upstream import Behaviour, PushUpstream
-from relais_harness import RelaisProcess, Workspace, poll_until, run_relais
+from relais_harness import Workspace, enter, poll_until, start_relais
 
 GRU_KEY = "delivery-gru-key"
 OTHER_KEY = "delivery-other-key"
@@ -27,23 +27,20 @@ def cli_rows(output):
     return [dict(zip(header, line.split("\t"))) for line in lines[1:] if line]
 
 
-class PushDeliveryTest(unittest.TestCase):
+class PushDeliveryTest(DeliveryTestMixin, unittest.TestCase):
     dead_letter_retention = "1h"
 
     @classmethod
     def setUpClass(cls):
-        cls.app = PushUpstream()
-        cls.addClassCleanup(cls.app.stop)
+        cls.app = enter(cls.addClassCleanup, PushUpstream())
         cls.app.rules = {
             "/urba/slow": Behaviour(delay=1.0),
             "/urba/limited": Behaviour(fail_first=1, fail_status=429, retry_after=str(RETRY_AFTER)),
             "/urba/reject": Behaviour(status=400),
             "/urba/fixable": Behaviour(status=400),
         }
-        cls.down_app = PushUpstream()
-        cls.addClassCleanup(cls.down_app.stop)
-        cls.ws = Workspace()
-        cls.addClassCleanup(cls.ws.cleanup)
+        cls.down_app = enter(cls.addClassCleanup, PushUpstream())
+        cls.ws = enter(cls.addClassCleanup, Workspace())
         permit = push_endpoint(
             "permits", parameters={"demand_id": {"required": True, "pattern": "^[0-9]+$"}},
             body_schema={"type": "object", "required": ["last_name"],
@@ -68,20 +65,12 @@ class PushDeliveryTest(unittest.TestCase):
                 "gru": apikey_client(GRU_KEY, [URBA], {"urbanisme": "*", "urba-down": "*"}),
                 "other": apikey_client(OTHER_KEY, [ETAT_CIVIL], {"etat-civil": "*"}),
             },
-            outbox={"retention": "1h", "dead_letter_retention": cls.dead_letter_retention,
-                    "sweep_interval": "200ms", "poll_interval": "100ms"}))
-        cls.relais = RelaisProcess(cls.ws)
-        cls.addClassCleanup(cls.relais.stop)
-        cls.relais.start()
+            outbox=quick_outbox(dead_letter_retention=cls.dead_letter_retention)))
+        cls.relais = start_relais(cls.addClassCleanup, cls.ws)
         cls.gru = Caller(cls.relais, GRU_KEY)
         cls.other = Caller(cls.relais, OTHER_KEY)
 
     # -- helpers -----------------------------------------------------------
-
-    def assert_error(self, response, status, err_class):
-        self.assertEqual(response.status, status, response)
-        body = response.json()
-        self.assertEqual((body["err"], body["err_class"], body["data"]), (1, err_class, None), body)
 
     def push(self, endpoint, body=None, params=None, headers=None, slug="urbanisme"):
         """A push that must be accepted; returns its tracking id."""
@@ -96,14 +85,6 @@ class PushDeliveryTest(unittest.TestCase):
         self.assertEqual(set(body["data"]), {"tracking_id"}, body)
         self.assertRegex(body["data"]["tracking_id"], TRACKING_ID)
         return body["data"]["tracking_id"]
-
-    def outbox_cli(self, *args):
-        return run_relais("outbox", args[0], "--config", self.ws.config, *args[1:])
-
-    def show(self, tracking_id):
-        r = self.outbox_cli("show", tracking_id)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return json.loads(r.stdout)
 
     # -- the 202 and the delivered request ----------------------------------
 
@@ -289,32 +270,22 @@ class PushDeliveryTest(unittest.TestCase):
         self.assertEqual(self.outbox_cli("drop", dropped_id).returncode, 1)
 
 
-class DeadLetterErasureTest(unittest.TestCase):
+class DeadLetterErasureTest(DeliveryTestMixin, unittest.TestCase):
     """A short dead_letter_retention: the payload of a dead letter is erased."""
 
     @classmethod
     def setUpClass(cls):
-        cls.app = PushUpstream()
-        cls.addClassCleanup(cls.app.stop)
+        cls.app = enter(cls.addClassCleanup, PushUpstream())
         cls.app.default = Behaviour(status=400)
-        cls.ws = Workspace()
-        cls.addClassCleanup(cls.ws.cleanup)
+        cls.ws = enter(cls.addClassCleanup, Workspace())
         cls.ws.write_connector("urbanisme.yaml", rest_connector(
             "urbanisme", URBA, cls.app.url + "/urba/", {"reject": push_endpoint("reject")},
             delivery=FAST_DELIVERY))
         cls.ws.write_config(relais_config(
             clients={"gru": apikey_client(GRU_KEY, [URBA], {"urbanisme": "*"})},
-            outbox={"retention": "1h", "dead_letter_retention": "1s",
-                    "sweep_interval": "200ms", "poll_interval": "100ms"}))
-        cls.relais = RelaisProcess(cls.ws)
-        cls.addClassCleanup(cls.relais.stop)
-        cls.relais.start()
+            outbox=quick_outbox(dead_letter_retention="1s")))
+        cls.relais = start_relais(cls.addClassCleanup, cls.ws)
         cls.gru = Caller(cls.relais, GRU_KEY)
-
-    def show(self, tracking_id):
-        r = run_relais("outbox", "show", "--config", self.ws.config, tracking_id)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return json.loads(r.stdout)
 
     def test_always_400_is_dead_after_one_attempt_then_its_payload_erased(self):
         r = self.gru.push("urbanisme", "reject", {"x": 1})
@@ -330,7 +301,7 @@ class DeadLetterErasureTest(unittest.TestCase):
         # Its metadata stays for the operator; nothing can be retried.
         data = self.gru.wait_state(tracking_id, "dead")
         self.assertIsNone(data.get("payload_erase_at"), data)
-        r = run_relais("outbox", "retry", "--config", self.ws.config, tracking_id)
+        r = self.outbox_cli("retry", tracking_id)
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertEqual(len(self.app.attempts_of(tracking_id)), 1)
 

@@ -6,7 +6,7 @@ import subprocess
 import unittest
 
 from fake_upstream import FakeUpstream
-from relais_harness import PLUGIN_DIR, RELAIS_BIN, RelaisProcess, Workspace, poll_until
+from relais_harness import PLUGIN_DIR, RELAIS_BIN, Workspace, enter, poll_until, start_relais
 
 UNKNOWN_ID = "0123456789abcdef0123456789abcdef"
 HEADER = ("tracking_id\tfamily\tkind\tconnector\tendpoint\tstate\tattempts\tlast_status\t"
@@ -20,8 +20,7 @@ def relais(*args):
 
 class Usage(unittest.TestCase):
     def setUp(self):
-        self.ws = Workspace()
-        self.addCleanup(self.ws.cleanup)
+        self.ws = enter(self.addCleanup, Workspace())
         self.ws.write_config("paths: {connectors: connectors, data: var}\n")
 
     def test_every_subcommand_has_help(self):
@@ -79,11 +78,9 @@ class DeadLetters(unittest.TestCase):
     while the daemon runs."""
 
     def setUp(self):
-        self.fake = FakeUpstream()
-        self.addCleanup(self.fake.stop)
+        self.fake = enter(self.addCleanup, FakeUpstream())
         self.fake.routes["/json/permits"] = (400, {}, {"error": "refused"})
-        self.ws = Workspace()
-        self.addCleanup(self.ws.cleanup)
+        self.ws = enter(self.addCleanup, Workspace())
         self.ws.write_connector("urba.yaml", json.dumps({
             "slug": "urba", "kind": "rest", "family": "economie-urbanisme",
             "upstream": {"base_url": self.fake.url + "/", "timeout": "5s"},
@@ -96,8 +93,7 @@ class DeadLetters(unittest.TestCase):
             "outbox: {poll_interval: 100ms}\n"
             "clients:\n"
             "  wcs: {apikey: cli-key, families: [economie-urbanisme], grants: {urba: \"*\"}}\n")
-        self.relais = RelaisProcess(self.ws).start()
-        self.addCleanup(self.relais.stop)
+        self.relais = start_relais(self.addCleanup, self.ws)
         self.outputs = []
 
     def outbox(self, *args):

@@ -11,7 +11,8 @@ import urllib.parse
 import uuid
 
 from fake_upstream import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeUpstream
-from relais_harness import PLUGIN_DIR, SOURCE_DIR, RelaisProcess, Workspace, written_bytes
+import relais_harness
+from relais_harness import PLUGIN_DIR, SOURCE_DIR, Workspace, enter, written_bytes
 
 API_KEY = "rest-integration-key"
 AUTH = {"Authorization": "Bearer " + API_KEY}
@@ -53,20 +54,15 @@ def start_relais(test_class, families, granted, threads=1, log_level=None):
         f"    apikey: {API_KEY}\n"
         f"    families: [{', '.join(families)}]\n"
         "    grants:\n" + "".join(f"      {slug}: \"*\"\n" for slug in granted))
-    relais = RelaisProcess(test_class.ws)
-    test_class.addClassCleanup(relais.stop)
-    relais.start()
-    return relais
+    return relais_harness.start_relais(test_class.addClassCleanup, test_class.ws)
 
 
 class RestConnectorTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.fake = FakeUpstream()
-        cls.addClassCleanup(cls.fake.stop)
+        cls.fake = enter(cls.addClassCleanup, FakeUpstream())
         cls.fake.routes["/json/geo"] = (200, {}, GEOCODE)
-        cls.ws = Workspace()
-        cls.addClassCleanup(cls.ws.cleanup)
+        cls.ws = enter(cls.addClassCleanup, Workspace())
         base = {"base_url": cls.fake.url + "/", "timeout": "5s"}
         # JSON is YAML: the connector files are written with json.dumps so
         # that hostile test strings need no YAML quoting.
@@ -385,10 +381,8 @@ class RestTlsTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.fake = FakeUpstream(tls=True)
-        cls.addClassCleanup(cls.fake.stop)
-        cls.ws = Workspace()
-        cls.addClassCleanup(cls.ws.cleanup)
+        cls.fake = enter(cls.addClassCleanup, FakeUpstream(tls=True))
+        cls.ws = enter(cls.addClassCleanup, Workspace())
         base = {"base_url": cls.fake.url + "/", "timeout": "5s"}
         cls.ws.write_connector("tls-trusted.yaml", connector(
             "tls-trusted", "reference", dict(base, tls={"ca_file": cls.fake.ca_file}),
@@ -412,10 +406,8 @@ class RestMutualTlsTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.fake = FakeUpstream(tls=True, require_client_cert=True)
-        cls.addClassCleanup(cls.fake.stop)
-        cls.ws = Workspace()
-        cls.addClassCleanup(cls.ws.cleanup)
+        cls.fake = enter(cls.addClassCleanup, FakeUpstream(tls=True, require_client_cert=True))
+        cls.ws = enter(cls.addClassCleanup, Workspace())
         tls = {"ca_file": cls.fake.ca_file}
         base = {"base_url": cls.fake.url + "/", "timeout": "5s"}
         cls.ws.write_connector("mtls.yaml", connector(
@@ -446,8 +438,7 @@ class DemoConnectorsTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.ws = Workspace()
-        cls.addClassCleanup(cls.ws.cleanup)
+        cls.ws = enter(cls.addClassCleanup, Workspace())
         for name in ("demo-adresses.yaml", "demo-etat-civil.yaml"):
             with open(os.path.join(SOURCE_DIR, "connectors", name), encoding="utf-8") as f:
                 cls.ws.write_connector(name, f.read())

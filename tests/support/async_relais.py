@@ -9,7 +9,7 @@ import json
 import re
 import urllib.parse
 
-from relais_harness import PLUGIN_DIR, poll_until
+from relais_harness import PLUGIN_DIR, poll_until, run_relais
 
 TRACKING_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -17,6 +17,16 @@ TRACKING_ID = re.compile(r"^[0-9a-f]{32}$")
 # max_attempts leave room for an upstream that is down a few seconds.
 FAST_DELIVERY = {"max_attempts": 60, "max_age": "2m", "initial_backoff": "100ms",
                  "max_backoff": "500ms", "concurrency": 4}
+
+
+# An outbox that sweeps and polls often, so that tests see its work soon.
+QUICK_OUTBOX = {"retention": "1h", "dead_letter_retention": "1h", "sweep_interval": "200ms",
+                "poll_interval": "100ms"}
+
+
+def quick_outbox(**changes):
+    """The `outbox` section of relais.yaml: QUICK_OUTBOX with `changes`."""
+    return dict(QUICK_OUTBOX, **changes)
 
 
 def pick(data, *names):
@@ -120,3 +130,24 @@ class Caller:
 
         return poll_until(reached, timeout, interval=0.05,
                           message=lambda: f"{tracking_id} not {states}: {last.get('r')}")
+
+
+class DeliveryTestMixin:
+    """Assertions and `relais outbox` calls of a unittest.TestCase whose
+    `ws` is the Workspace relais runs on."""
+
+    def assert_error(self, response, status, err_class):
+        """An error answer: that status, err 1, that err_class, no data."""
+        self.assertEqual(response.status, status, response)
+        body = response.json()
+        self.assertEqual((body["err"], body["err_class"], body["data"]), (1, err_class, None), body)
+
+    def outbox_cli(self, *args):
+        """`relais outbox <args[0]> --config <ws config> <args[1:]>`."""
+        return run_relais("outbox", args[0], "--config", self.ws.config, *args[1:])
+
+    def show(self, tracking_id):
+        """`relais outbox show` of a delivery, which must succeed, parsed."""
+        r = self.outbox_cli("show", tracking_id)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)

@@ -42,13 +42,11 @@ server accepts only clients presenting a certificate issued by that CA.
 """
 import argparse
 import base64
-import http.server
 import json
 import os
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -57,6 +55,8 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+
+from loopback_server import LoopbackHandler, LoopbackServer, parse_target
 
 DEFAULT_CLIENT_ID = "relais"
 DEFAULT_CLIENT_SECRET = "s3cret"
@@ -137,59 +137,12 @@ class _Tls:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    # 50 clients connecting at once must not overflow the listen backlog
-    # (the default of 5 makes the kernel drop SYNs: 1 s retransmits).
-    request_queue_size = 256
-
-    def __init__(self, fake, address):
-        self.fake = fake
-        super().__init__(address, _Handler)
-
-    def finish_request(self, request, client_address):
-        # The TLS handshake runs here, in the connection's own thread, so
-        # that a slow or failing client never blocks the accept loop.
-        wrapped = self.fake.tls_context is not None
-        if wrapped:
-            try:
-                request = self.fake.tls_context.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError):
-                return
-        self.fake._track(request)
-        try:
-            super().finish_request(request, client_address)
-        finally:
-            self.fake._untrack(request)
-            if wrapped:
-                # The server closes only the plain socket it accepted.
-                try:
-                    request.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                request.close()
-
-    def handle_error(self, request, client_address):
-        # Clients that go away (timeouts, cancelled transfers) are expected;
-        # anything else is a bug in the fake worth seeing.
-        if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError, TimeoutError)):
-            super().handle_error(request, client_address)
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
     server_version = "FakeUpstream/1"
-    # Headers and body leave in one segment (the server flushes after each
-    # request): written apart, Nagle and delayed ACKs add 40 ms per request.
-    wbufsize = 1 << 16
-    disable_nagle_algorithm = True
 
     def setup(self):
         super().setup()
-        self.connection_id = self.server.fake._new_connection()
-
-    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's name
-        pass
+        self.connection_id = self.owner._new_connection()
 
     def do_GET(self):
         self._dispatch()
@@ -199,47 +152,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # -- plumbing ---------------------------------------------------------
 
     def _dispatch(self):
-        fake = self.server.fake
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        raw_path, _, raw_query = self.path.partition("?")
+        fake = self.owner
+        target = parse_target(self.path)
         record = RecordedRequest(
             method=self.command,
             raw_path=self.path,
-            path=urllib.parse.unquote(raw_path),
-            raw_query=raw_query,
-            query=urllib.parse.parse_qsl(raw_query, keep_blank_values=True),
+            path=target.path,
+            raw_query=target.raw_query,
+            query=target.query,
             headers=list(self.headers.items()),
-            body=body,
+            body=self.read_body(),
             connection_id=self.connection_id,
         )
         for name, value in record.headers:
             key = name.lower()
             previous = record.headers_dict.get(key)
             record.headers_dict[key] = value if previous is None else previous + ", " + value
-        if not raw_path.startswith("/_control/"):
+        if not target.raw_path.startswith("/_control/"):
             fake._record(record)
         try:
             self._route(record)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-
-    def _send(self, status, body=b"", headers=None, content_type="application/json"):
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
-        elif isinstance(body, str):
-            body = body.encode()
-        self.send_response(status)
-        names = {name.lower() for name, _ in (headers or [])}
-        if content_type and "content-type" not in names:
-            self.send_header("Content-Type", content_type)
-        for name, value in headers or []:
-            self.send_header(name, value)
-        if status >= 200 and status not in (204, 304):
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD" and status not in (204, 304):
-            self.wfile.write(body)
 
     def _send_chunked(self, status, body):
         self.send_response(status)
@@ -256,43 +190,43 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # -- behaviours -------------------------------------------------------
 
     def _route(self, record):
-        fake = self.server.fake
+        fake = self.owner
         parts = record.path.split("/")
         head = parts[1] if len(parts) > 1 else ""
         if head == "echo":
-            return self._send(200, self._describe(record))
+            return self.send(200, self._describe(record))
         if head == "status" and len(parts) > 2 and parts[2].isdigit():
             code = int(parts[2])
             if not 200 <= code <= 599:
-                return self._send(400, {"error": "status must be 200-599"})
-            return self._send(code, {"status": code})
+                return self.send(400, {"error": "status must be 200-599"})
+            return self.send(code, {"status": code})
         if head == "delay" and len(parts) > 2 and parts[2].isdigit():
             time.sleep(int(parts[2]) / 1000)
-            return self._send(200, {"delayed_ms": int(parts[2])})
+            return self.send(200, {"delayed_ms": int(parts[2])})
         if record.path == "/invalid-json":
-            return self._send(200, "this is not JSON {")
+            return self.send(200, "this is not JSON {")
         if head == "big" and len(parts) > 2 and parts[2].isdigit():
             body = _json_of_size(int(parts[2]))
             if ("chunked", "1") in record.query:
                 return self._send_chunked(200, body)
-            return self._send(200, body)
+            return self.send(200, body)
         if head == "json":
             route = fake.routes.get(record.path)
             if route is None:
-                return self._send(404, {"error": "no canned document"})
+                return self.send(404, {"error": "no canned document"})
             status, headers, body = route
-            return self._send(status, body, headers=list((headers or {}).items()))
+            return self.send(status, body, headers=list((headers or {}).items()))
         if record.path == "/oauth/token":
             return self._token(record)
         if head == "protected":
             return self._protected(record)
         if head == "flaky" and len(parts) > 2 and parts[2].isdigit():
             if fake._count_attempt(record.path) <= int(parts[2]):
-                return self._send(503, {"error": "try again"}, headers=[("Retry-After", "0")])
-            return self._send(200, self._describe(record))
+                return self.send(503, {"error": "try again"}, headers=[("Retry-After", "0")])
+            return self.send(200, self._describe(record))
         if head == "_control":
             return self._control(record)
-        return self._send(404, {"error": "unknown fake upstream path"})
+        return self.send(404, {"error": "unknown fake upstream path"})
 
     def _describe(self, record):
         text = record.body.decode("utf-8", errors="replace")
@@ -313,9 +247,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         }
 
     def _token(self, record):
-        fake = self.server.fake
+        fake = self.owner
         if record.method != "POST":
-            return self._send(405, {"error": "invalid_request"})
+            return self.send(405, {"error": "invalid_request"})
         form = dict(urllib.parse.parse_qsl(record.body.decode("ascii", errors="replace")))
         client_id, secret = form.get("client_id"), form.get("client_secret")
         authorization = record.header("authorization") or ""
@@ -328,41 +262,41 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             client_id = urllib.parse.unquote_plus(user)
             secret = urllib.parse.unquote_plus(password)
         if form.get("grant_type") != "client_credentials":
-            return self._send(400, {"error": "unsupported_grant_type"})
+            return self.send(400, {"error": "unsupported_grant_type"})
         if client_id is None or fake.oauth_clients.get(client_id) != secret:
-            return self._send(401, {"error": "invalid_client"},
-                              headers=[("WWW-Authenticate", 'Basic realm="token"')])
+            return self.send(401, {"error": "invalid_client"},
+                             headers=[("WWW-Authenticate", 'Basic realm="token"')])
         token, expires_in = fake._issue_token(form.get("scope"))
         answer = {"access_token": token, "token_type": "Bearer", "expires_in": expires_in}
         if form.get("scope"):
             answer["scope"] = form["scope"]
-        return self._send(200, answer, headers=[("Cache-Control", "no-store")])
+        return self.send(200, answer, headers=[("Cache-Control", "no-store")])
 
     def _protected(self, record):
         authorization = record.header("authorization") or ""
         token = authorization[7:] if authorization.lower().startswith("bearer ") else None
-        if token is None or not self.server.fake._token_valid(token):
-            return self._send(401, {"error": "invalid_token"},
-                              headers=[("WWW-Authenticate", 'Bearer error="invalid_token"')])
-        return self._send(200, self._describe(record))
+        if token is None or not self.owner._token_valid(token):
+            return self.send(401, {"error": "invalid_token"},
+                             headers=[("WWW-Authenticate", 'Bearer error="invalid_token"')])
+        return self.send(200, self._describe(record))
 
     def _control(self, record):
-        fake = self.server.fake
+        fake = self.owner
         if record.path == "/_control/stats":
-            return self._send(200, fake.stats())
+            return self.send(200, fake.stats())
         if record.path == "/_control/requests":
             with fake._lock:
                 recorded = list(fake.requests)
-            return self._send(200, [self._describe(r) for r in recorded])
+            return self.send(200, [self._describe(r) for r in recorded])
         if record.path == "/_control/config" and record.method == "POST":
             settings = json.loads(record.body or b"{}")
             if "token_expires_in" in settings:
                 fake.token_expires_in = settings["token_expires_in"]
-            return self._send(200, {"ok": True})
+            return self.send(200, {"ok": True})
         if record.path == "/_control/revoke" and record.method == "POST":
             fake.revoke_tokens()
-            return self._send(200, {"ok": True})
-        return self._send(404, {"error": "unknown control path"})
+            return self.send(200, {"ok": True})
+        return self.send(404, {"error": "unknown control path"})
 
 
 def _json_of_size(size):
@@ -372,8 +306,11 @@ def _json_of_size(size):
     return b'{"data":"' + b"x" * (size - 11) + b'"}'
 
 
-class FakeUpstream:
+class FakeUpstream(LoopbackServer):
     """The fake business application, serving in a background thread."""
+
+    handler_class = _Handler
+    thread_name = "fake-upstream"
 
     def __init__(self, tls=False, require_client_cert=False, host="127.0.0.1", port=0):
         self.routes = {}
@@ -384,25 +321,15 @@ class FakeUpstream:
         self.tokens_issued = 0
         self._tokens = {}  # token -> expiry (monotonic seconds)
         self._attempts = {}
-        self._open = set()
         self._lock = threading.Lock()
         self._tls = _Tls() if (tls or require_client_cert) else None
-        self.tls_context = (self._tls.server_context(require_client_cert)
-                            if self._tls else None)
         try:
-            self._server = _Server(self, (host, port))
+            super().__init__(host, port, self._tls.server_context(require_client_cert)
+                             if self._tls else None)
         except BaseException:
             if self._tls:
                 self._tls.cleanup()
             raise
-        self.host = host
-        self.port = self._server.server_address[1]
-        scheme = "https" if self._tls else "http"
-        self.url = f"{scheme}://{host}:{self.port}"
-        # A short poll interval makes stop() quick.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="fake-upstream", daemon=True)
-        self._thread.start()
 
     # TLS material (None without TLS).
     @property
@@ -421,27 +348,9 @@ class FakeUpstream:
     def client_key_file(self):
         return self._tls.client_key_file if self._tls else None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
     def stop(self):
         """Stops serving, closes open connections and removes TLS files."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        with self._lock:
-            open_sockets = list(self._open)
-        for sock in open_sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self._thread.join(timeout=5)
-        self._server = None
+        super().stop()
         if self._tls:
             self._tls.cleanup()
 
@@ -465,14 +374,6 @@ class FakeUpstream:
         with self._lock:
             self.connections += 1
             return self.connections
-
-    def _track(self, sock):
-        with self._lock:
-            self._open.add(sock)
-
-    def _untrack(self, sock):
-        with self._lock:
-            self._open.discard(sock)
 
     def _record(self, record):
         with self._lock:

@@ -15,16 +15,14 @@ What a trigger answers is scripted per trigger name:
 
 The default answer is 200 `{"err": 0}`.
 """
-import http.server
 import json
 import re
-import sys
 import threading
 import time
-import urllib.parse
 from dataclasses import dataclass
 
 import publik
+from loopback_server import LoopbackHandler, LoopbackServer, parse_target
 
 OK = (200, {"err": 0})
 PROCESSING = (403, {"err": 1, "err_desc": "formdata currently processing actions"})
@@ -58,43 +56,22 @@ class Refused:
     reason: str
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64
-
-    def __init__(self, wcs, address):
-        self.wcs = wcs
-        super().__init__(address, _Handler)
-
-    def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
     server_version = "FakeWcs/1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's name
-        pass
 
     def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        status, answer = self.server.wcs._handle(self.command, self.path, self.headers, body)
-        payload = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        status, answer = self.owner._handle(self.command, self.path, self.headers,
+                                            self.read_body())
+        self.send(status, answer)
 
     do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
 
 
-class FakeWcs:
+class FakeWcs(LoopbackServer):
     """The fake GRU core; `url` ends without a slash."""
+
+    handler_class = _Handler
+    thread_name = "fake-wcs"
 
     def __init__(self, orig, key, host="127.0.0.1"):
         self.orig = orig
@@ -104,26 +81,7 @@ class FakeWcs:
         self._scripts = {}
         self._nonces = publik.NonceMemory()
         self._lock = threading.Lock()
-        self._server = _Server(self, (host, 0))
-        self.port = self._server.server_address[1]
-        self.url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="fake-wcs", daemon=True)
-        self._thread.start()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def stop(self):
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-        self._server = None
+        super().__init__(host)
 
     def form_url(self, formdef, number):
         """A demand URL as w.c.s. gives it (trailing slash)."""
@@ -146,8 +104,8 @@ class FakeWcs:
             return answers.pop(0) if answers else default
 
     def _handle(self, method, raw_target, headers, body):
-        raw_path, _, query = raw_target.partition("?")
-        path = urllib.parse.unquote(raw_path)
+        target = parse_target(raw_target)
+        path, query = target.path, target.raw_query
         match = TRIGGER_PATH.match(path)
         if method != "POST" or match is None:
             return 404, {"err": 1, "err_desc": "no such page"}

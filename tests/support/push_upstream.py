@@ -27,15 +27,13 @@ again on the same port.
         ... app.url ...
         app.delivered_keys()
 """
-import http.server
 import json
 import random
-import socket
-import sys
 import threading
 import time
-import urllib.parse
 from dataclasses import dataclass, field
+
+from loopback_server import LoopbackHandler, LoopbackServer, parse_target
 
 
 @dataclass
@@ -73,64 +71,32 @@ class Received:
         return json.loads(self.body)
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-
-    def __init__(self, app, address):
-        self.app = app
-        super().__init__(address, _Handler)
-
-    def finish_request(self, request, client_address):
-        self.app._track(request)
-        try:
-            super().finish_request(request, client_address)
-        finally:
-            self.app._untrack(request)
-
-    def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError, OSError)):
-            super().handle_error(request, client_address)
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
     server_version = "PushUpstream/1"
-    wbufsize = 1 << 16
-    disable_nagle_algorithm = True
-
-    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's name
-        pass
 
     def do_POST(self):
-        app = self.server.app
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        raw_path, _, raw_query = self.path.partition("?")
+        app = self.owner
+        body = self.read_body()
+        target = parse_target(self.path)
         headers = {k.lower(): v for k, v in self.headers.items()}
         record = Received(
-            method=self.command, path=urllib.parse.unquote(raw_path), raw_path=self.path,
-            query=urllib.parse.parse_qsl(raw_query, keep_blank_values=True), headers=headers,
-            body=body, idempotency_key=headers.get("idempotency-key"),
+            method=self.command, path=target.path, raw_path=self.path, query=target.query,
+            headers=headers, body=body, idempotency_key=headers.get("idempotency-key"),
             request_id=headers.get("x-request-id"), at=time.monotonic())
         status, extra_headers, answer = app._decide(record)
         record.status = status
         app._record(record)
-        payload = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in extra_headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        self.send(status, answer, headers=extra_headers)
 
     do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
 
 
-class PushUpstream:
+class PushUpstream(LoopbackServer):
     """The fake business application, serving in a background thread."""
+
+    handler_class = _Handler
+    thread_name = "push-upstream"
+    quiet_errors = (OSError,)   # go_down() cuts connections mid-request
 
     def __init__(self, host="127.0.0.1"):
         self.default = Behaviour()
@@ -138,56 +104,19 @@ class PushUpstream:
         self.received = []
         self._references = {}
         self._attempts = {}
-        self._open = set()
         self._lock = threading.Lock()
-        self.host = host
-        self._server = None
-        self._thread = None
-        self._listen(0)
-        self.port = self._server.server_address[1]
-        self.url = f"http://{host}:{self.port}"
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().__init__(host)
 
     # -- availability ---------------------------------------------------
 
-    def _listen(self, port):
-        self._server = _Server(self, (self.host, port))
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="push-upstream", daemon=True)
-        self._thread.start()
-
     def go_down(self):
         """Stops listening (connections are refused) and cuts open ones."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        with self._lock:
-            open_sockets = list(self._open)
-        for sock in open_sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self._thread.join(timeout=5)
-        self._server = None
+        self._stop_serving()
 
     def come_up(self):
         """Listens again, on the same port."""
-        if self._server is None:
-            self._listen(self.port)
-
-    @property
-    def is_up(self):
-        return self._server is not None
-
-    def stop(self):
-        self.go_down()
+        if not self.is_up:
+            self._serve(self.port)
 
     # -- what was received ------------------------------------------------
 
@@ -261,11 +190,3 @@ class PushUpstream:
     def _record(self, record):
         with self._lock:
             self.received.append(record)
-
-    def _track(self, sock):
-        with self._lock:
-            self._open.add(sock)
-
-    def _untrack(self, sock):
-        with self._lock:
-            self._open.discard(sock)

@@ -51,6 +51,12 @@ class Workspace:
     def cleanup(self):
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
 
 class Response:
     def __init__(self, status, headers, body):
@@ -188,6 +194,25 @@ class RelaisProcess:
 
     def post(self, path, body=None, **kw):
         return self.request("POST", path, body=body, **kw)
+
+
+def enter(add_cleanup, context):
+    """Enters `context` (a Workspace, a fake server) and has `add_cleanup`
+    (a test's addCleanup, or its class's addClassCleanup) exit it; returns
+    what entering gave. unittest's enterContext / enterClassContext, which
+    only Python 3.11 brings."""
+    value = context.__enter__()
+    add_cleanup(context.__exit__, None, None, None)
+    return value
+
+
+def start_relais(add_cleanup, workspace, **kwargs):
+    """A RelaisProcess (`kwargs` as its own) started on `workspace` and
+    stopped by `add_cleanup` (as for enter())."""
+    relais = RelaisProcess(workspace, **kwargs)
+    add_cleanup(relais.stop)
+    relais.start()
+    return relais
 
 
 def poll_until(predicate, timeout, interval=0.02, message="condition not met"):
