@@ -84,8 +84,11 @@ void log_attempt(const std::string& family, const outbox::MessageInfo& info,
 }  // namespace
 
 struct Engine::Impl {
-    Impl(outbox::Outbox& store, RuntimeSource source)
-        : outbox(store), runtime(std::move(source)), timer(io) {}
+    Impl(outbox::Outbox& store, RuntimeSource source, AttemptObserver attempt_observer)
+        : outbox(store),
+          runtime(std::move(source)),
+          observer(std::move(attempt_observer)),
+          timer(io) {}
 
     /// Pushes and triggers of one connector take slots apart: a business
     /// application that is down must not hold up the reports relayed to the
@@ -120,6 +123,7 @@ struct Engine::Impl {
 
     outbox::Outbox& outbox;
     RuntimeSource runtime;
+    AttemptObserver observer;
     boost::asio::io_context io;
     boost::asio::steady_timer timer;
     std::thread thread;
@@ -266,6 +270,10 @@ awaitable<void> Engine::Impl::attempt(std::shared_ptr<const Runtime> current,
             payload_deleted = true;
         }
         log_attempt(family, message.info, outcome);
+        if (observer) {
+            observer(message.info.connector, outbox::name(message.info.kind),
+                     verdict_name(outcome.record.verdict));
+        }
     } catch (const std::exception& error) {
         // Stopping aborts attempts on purpose: their messages stay pending.
         if (!stopping) {
@@ -308,8 +316,8 @@ void Engine::Impl::cancel_all() {
     }
 }
 
-Engine::Engine(outbox::Outbox& outbox, RuntimeSource runtime)
-    : impl_(std::make_unique<Impl>(outbox, std::move(runtime))) {}
+Engine::Engine(outbox::Outbox& outbox, RuntimeSource runtime, AttemptObserver observer)
+    : impl_(std::make_unique<Impl>(outbox, std::move(runtime), std::move(observer))) {}
 
 Engine::~Engine() {
     stop();

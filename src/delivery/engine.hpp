@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <memory>
+#include <string_view>
 
 namespace relais {
 class Runtime;
@@ -32,8 +33,13 @@ public:
     /// Returns the configuration in force (it changes on SIGHUP).
     using RuntimeSource = std::function<std::shared_ptr<const Runtime>()>;
 
+    /// Told of every attempt once recorded (for metrics), on the delivery
+    /// thread: connector slug, kind and verdict names.
+    using AttemptObserver = std::function<void(std::string_view connector, std::string_view kind,
+                                               std::string_view verdict)>;
+
     /// `outbox` must outlive the engine: stop the engine first.
-    Engine(outbox::Outbox& outbox, RuntimeSource runtime);
+    Engine(outbox::Outbox& outbox, RuntimeSource runtime, AttemptObserver observer = {});
     /// Stops if still running.
     ~Engine();
     Engine(const Engine&) = delete;

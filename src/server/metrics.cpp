@@ -125,6 +125,12 @@ std::atomic<unsigned>& MetricsRegistry::in_flight(std::string_view connector) {
     return *found->second;
 }
 
+void MetricsRegistry::delivery_attempted(std::string_view connector, std::string_view kind,
+                                         std::string_view verdict) {
+    const std::scoped_lock lock(mutex_);
+    ++delivery_attempts_[{std::string(connector), std::string(kind), std::string(verdict)}];
+}
+
 std::string MetricsRegistry::render() const {
     std::string out;
     out.reserve(4096);
@@ -231,6 +237,21 @@ std::string MetricsRegistry::render() const {
     out += "\nrelais_config_reloads_total{result=\"error\"} ";
     append_number(out, reloads_error_.load(std::memory_order_relaxed));
     out += '\n';
+
+    append_header(out, "relais_delivery_attempts_total", "counter",
+                  "Delivery attempts of the outbox, by connector, kind (push or trigger) and "
+                  "verdict (delivered, retry, dead).");
+    for (const auto& [key, count] : delivery_attempts_) {
+        out += "relais_delivery_attempts_total{connector=\"";
+        append_label_value(out, key[0]);
+        out += "\",kind=\"";
+        append_label_value(out, key[1]);
+        out += "\",verdict=\"";
+        append_label_value(out, key[2]);
+        out += "\"} ";
+        append_number(out, count);
+        out += '\n';
+    }
 
     append_header(out, "relais_build_info", "gauge", "Always 1; the version is in the label.");
     out += "relais_build_info{version=\"";

@@ -12,6 +12,7 @@
 /// | `relais_open_connections`            | gauge     |                             |
 /// | `relais_rejected_connections_total`  | counter   |                             |
 /// | `relais_config_reloads_total`        | counter   | result (`ok`, `error`)      |
+/// | `relais_delivery_attempts_total`     | counter   | connector, kind, verdict    |
 /// | `relais_build_info`                  | gauge     | version                     |
 ///
 /// Label values come from configuration only (connector slugs, endpoint
@@ -86,6 +87,12 @@ public:
         (ok ? reloads_ok_ : reloads_error_).fetch_add(1, std::memory_order_relaxed);
     }
 
+    /// Counts one delivery attempt of the outbox: `kind` push or trigger,
+    /// `verdict` delivered, retry or dead. Attempts are few next to
+    /// requests: a lock is fine.
+    void delivery_attempted(std::string_view connector, std::string_view kind,
+                            std::string_view verdict);
+
     /// Every metric in Prometheus text format 0.0.4.
     std::string render() const;
 
@@ -98,6 +105,8 @@ private:
     std::atomic<std::uint64_t> rejected_{0};
     std::atomic<std::uint64_t> reloads_ok_{0};
     std::atomic<std::uint64_t> reloads_error_{0};
+    /// (connector, kind, verdict) -> attempts; guarded by mutex_.
+    std::map<std::array<std::string, 3>, std::uint64_t, std::less<>> delivery_attempts_;
 };
 
 /// Content-Type of the rendered metrics.

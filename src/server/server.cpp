@@ -108,12 +108,16 @@ struct Server::Impl {
           tls(runtime->config().server.tls ? make_tls_context(*runtime->config().server.tls)
                                            : nullptr),
           outbox(open_outbox(runtime->config())),
-          engine(*outbox,
-                 [this] {
-                     // Aliasing: the runtime pointer keeps its serving state alive.
-                     auto state = slot.load();
-                     return std::shared_ptr<const Runtime>(state, &state->runtime());
-                 }),
+          engine(
+              *outbox,
+              [this] {
+                  // Aliasing: the runtime pointer keeps its serving state alive.
+                  auto state = slot.load();
+                  return std::shared_ptr<const Runtime>(state, &state->runtime());
+              },
+              [this](std::string_view connector, std::string_view kind, std::string_view verdict) {
+                  metrics.delivery_attempted(connector, kind, verdict);
+              }),
           routes(*outbox, [this] { engine.wake(); }),
           dispatcher(slot, metrics, nonces, draining, &routes),
           env{dispatcher, metrics, slot, draining, tls.get()},

@@ -101,6 +101,24 @@ TEST(Metrics, ConnectionsReloadsAndBuildInfo) {
     EXPECT_TRUE(has_line(text, "# TYPE relais_open_connections gauge"));
 }
 
+TEST(Metrics, DeliveryAttemptsByConnectorKindAndVerdict) {
+    MetricsRegistry metrics;
+    metrics.delivery_attempted("urba", "push", "retry");
+    metrics.delivery_attempted("urba", "push", "retry");
+    metrics.delivery_attempted("urba", "push", "delivered");
+    metrics.delivery_attempted("urba", "trigger", "dead");
+    const auto text = metrics.render();
+    EXPECT_TRUE(has_line(text, "# TYPE relais_delivery_attempts_total counter")) << text;
+    EXPECT_TRUE(has_line(
+        text, R"(relais_delivery_attempts_total{connector="urba",kind="push",verdict="retry"} 2)"));
+    EXPECT_TRUE(has_line(
+        text,
+        R"(relais_delivery_attempts_total{connector="urba",kind="push",verdict="delivered"} 1)"));
+    EXPECT_TRUE(has_line(
+        text,
+        R"(relais_delivery_attempts_total{connector="urba",kind="trigger",verdict="dead"} 1)"));
+}
+
 TEST(Metrics, RouteSeriesAreStableAndLabelsEscaped) {
     MetricsRegistry metrics;
     auto& a = metrics.route("x", "y");
