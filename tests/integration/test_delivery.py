@@ -38,6 +38,7 @@ class PushDeliveryTest(DeliveryTestMixin, unittest.TestCase):
             "/urba/limited": Behaviour(fail_first=1, fail_status=429, retry_after=str(RETRY_AFTER)),
             "/urba/reject": Behaviour(status=400),
             "/urba/fixable": Behaviour(status=400),
+            "/bounded/unavailable": Behaviour(status=503),
         }
         cls.down_app = enter(cls.addClassCleanup, PushUpstream())
         cls.ws = enter(cls.addClassCleanup, Workspace())
@@ -57,12 +58,25 @@ class PushDeliveryTest(DeliveryTestMixin, unittest.TestCase):
         cls.ws.write_connector("urba-down.yaml", rest_connector(
             "urba-down", URBA, cls.down_app.url + "/down/", {"permit": push_endpoint("permits")},
             delivery=FAST_DELIVERY))
+        # Retries end: after max_attempts, or when the next one would fall
+        # after max_age.
+        cls.ws.write_connector("urba-bounded.yaml", rest_connector(
+            "urba-bounded", URBA, cls.app.url + "/bounded/",
+            {"permit": push_endpoint("unavailable")},
+            delivery={"max_attempts": 3, "max_age": "2m", "initial_backoff": "50ms",
+                      "max_backoff": "100ms", "concurrency": 2}))
+        cls.ws.write_connector("urba-aged.yaml", rest_connector(
+            "urba-aged", URBA, cls.app.url + "/bounded/",
+            {"permit": push_endpoint("unavailable")},
+            delivery={"max_attempts": 1000, "max_age": "1s", "initial_backoff": "200ms",
+                      "max_backoff": "200ms", "concurrency": 2}))
         cls.ws.write_connector("etat-civil.yaml", rest_connector(
             "etat-civil", ETAT_CIVIL, cls.app.url + "/ec/", {"request": push_endpoint("requests")},
             delivery=FAST_DELIVERY))
         cls.ws.write_config(relais_config(
             clients={
-                "gru": apikey_client(GRU_KEY, [URBA], {"urbanisme": "*", "urba-down": "*"}),
+                "gru": apikey_client(GRU_KEY, [URBA], {"urbanisme": "*", "urba-down": "*",
+                                                        "urba-bounded": "*", "urba-aged": "*"}),
                 "other": apikey_client(OTHER_KEY, [ETAT_CIVIL], {"etat-civil": "*"}),
             },
             outbox=quick_outbox(dead_letter_retention=cls.dead_letter_retention)))
@@ -216,6 +230,19 @@ class PushDeliveryTest(DeliveryTestMixin, unittest.TestCase):
             self.assertEqual(self.gru.wait_state(tracking_id, "delivered")["last_status"], 200)
         bodies = sorted(r.json()["n"] for r in self.down_app.delivered())
         self.assertEqual(sorted(set(bodies)), list(range(20)))
+
+    def test_retries_end_at_max_attempts(self):
+        tracking_id = self.push("permit", slug="urba-bounded")
+        data = self.gru.wait_state(tracking_id, "dead", slug="urba-bounded")
+        self.assertEqual(pick(data, "attempts", "last_status", "error_class"),
+                         (3, 503, "max-attempts"), data)
+        self.assertEqual(len(self.app.attempts_of(tracking_id)), 3)
+
+    def test_retries_end_at_max_age(self):
+        tracking_id = self.push("permit", slug="urba-aged")
+        data = self.gru.wait_state(tracking_id, "dead", slug="urba-aged")
+        self.assertEqual(pick(data, "last_status", "error_class"), (503, "max-age"), data)
+        self.assertGreaterEqual(data["attempts"], 2, data)
 
     def test_retry_after_is_honoured(self):
         tracking_id = self.push("limited", {"x": 1})
