@@ -1,7 +1,9 @@
 #include "rest/body_json.hpp"
 
 #include <rapidjson/document.h>
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 // RapidJSON 1.1.0's validator destroys its sub-validators through a pointer
 // GCC cannot prove non-null once inlined; the warning is about the library.
 #pragma GCC diagnostic push
@@ -9,6 +11,10 @@
 #include <rapidjson/schema.h>
 #pragma GCC diagnostic pop
 #include <rapidjson/stringbuffer.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
 
 namespace relais::rest {
 
@@ -41,6 +47,125 @@ void avoid_pattern_properties_crash(rapidjson::Value& schema,
     for (auto& m : schema.GetObject()) {
         avoid_pattern_properties_crash(m.value, allocator);
     }
+}
+
+/// Hands the reader's events to the document being built and stops the
+/// parse past max_json_depth: the depth is checked while parsing instead of
+/// in a separate pass over the text.
+class DepthLimitedHandler {
+public:
+    explicit DepthLimitedHandler(rapidjson::Document& document) : document_(document) {}
+
+    bool Null() { return document_.Null(); }
+    bool Bool(bool value) { return document_.Bool(value); }
+    bool Int(int value) { return document_.Int(value); }
+    bool Uint(unsigned value) { return document_.Uint(value); }
+    bool Int64(std::int64_t value) { return document_.Int64(value); }
+    bool Uint64(std::uint64_t value) { return document_.Uint64(value); }
+    bool Double(double value) { return document_.Double(value); }
+    bool RawNumber(const char* text, rapidjson::SizeType length, bool copy) {
+        return document_.RawNumber(text, length, copy);
+    }
+    bool String(const char* text, rapidjson::SizeType length, bool copy) {
+        return document_.String(text, length, copy);
+    }
+    bool Key(const char* text, rapidjson::SizeType length, bool copy) {
+        return document_.Key(text, length, copy);
+    }
+    bool StartObject() { return ++depth_ <= max_json_depth && document_.StartObject(); }
+    bool EndObject(rapidjson::SizeType members) {
+        --depth_;
+        return document_.EndObject(members);
+    }
+    bool StartArray() { return ++depth_ <= max_json_depth && document_.StartArray(); }
+    bool EndArray(rapidjson::SizeType elements) {
+        --depth_;
+        return document_.EndArray(elements);
+    }
+
+private:
+    rapidjson::Document& document_;
+    unsigned depth_ = 0;
+};
+
+/// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no
+/// surrogates, nothing above U+10FFFF). Runs of ASCII, most of a JSON
+/// answer, are checked eight bytes at a time: RapidJSON's own validation
+/// (kParseValidateEncodingFlag) looks at every byte of every string and was
+/// the largest single cost of parsing an upstream answer.
+bool valid_utf8(std::string_view text) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const auto* const end = p + text.size();
+    while (p < end) {
+        std::uint64_t word = 0;
+        while (end - p >= 8 && (std::memcpy(&word, p, 8), (word & 0x8080808080808080U) == 0)) {
+            p += 8;
+        }
+        if (p == end) {
+            break;
+        }
+        const unsigned char lead = *p;
+        if (lead < 0x80) {
+            ++p;
+            continue;
+        }
+        std::ptrdiff_t follow = 0;
+        std::uint32_t code = 0;
+        std::uint32_t smallest = 0;
+        if ((lead & 0xE0U) == 0xC0U) {
+            follow = 1;
+            code = lead & 0x1FU;
+            smallest = 0x80;
+        } else if ((lead & 0xF0U) == 0xE0U) {
+            follow = 2;
+            code = lead & 0x0FU;
+            smallest = 0x800;
+        } else if ((lead & 0xF8U) == 0xF0U) {
+            follow = 3;
+            code = lead & 0x07U;
+            smallest = 0x10000;
+        } else {
+            return false;
+        }
+        if (end - p <= follow) {
+            return false;
+        }
+        for (std::ptrdiff_t i = 1; i <= follow; ++i) {
+            if ((p[i] & 0xC0U) != 0x80U) {
+                return false;
+            }
+            code = (code << 6) | (p[i] & 0x3FU);
+        }
+        if (code < smallest || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+            return false;
+        }
+        p += follow + 1;
+    }
+    return true;
+}
+
+/// Parses `text` into `doc` with the depth checked on the way; false if it
+/// is not UTF-8 JSON or nests too deep (`doc` is then left as it was).
+bool parse_limited(std::string_view text, rapidjson::Document& doc) {
+    if (!valid_utf8(text)) {
+        return false;
+    }
+    rapidjson::MemoryStream memory(text.data(), text.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(memory);
+    bool parsed = false;
+    auto generate = [&](rapidjson::Document& target) {
+        DepthLimitedHandler handler(target);
+        rapidjson::Reader reader;
+        parsed = !reader.Parse<rapidjson::kParseIterativeFlag>(stream, handler).IsError();
+        return parsed;
+    };
+    doc.Populate(generate);
+    return parsed;
+}
+
+CallError too_deep() {
+    return {ErrorClass::invalid_json,
+            "the body nests deeper than " + std::to_string(max_json_depth) + " levels"};
 }
 
 std::string pointer_text(const rapidjson::Pointer& pointer) {
@@ -99,16 +224,17 @@ std::optional<CallError> parse_body(std::string_view body, const BodySchema* sch
     if (body.find('\0') != std::string_view::npos) {
         return CallError{ErrorClass::invalid_json, "the body is not valid JSON"};
     }
-    if (exceeds_depth(body, max_json_depth)) {
-        return CallError{ErrorClass::invalid_json, "the body nests deeper than " +
-                                                       std::to_string(max_json_depth) + " levels"};
-    }
     if (schema == nullptr) {
-        doc.Parse<parse_flags>(body.data(), body.size());
-        if (doc.HasParseError()) {
-            return CallError{ErrorClass::invalid_json, "the body is not valid JSON"};
+        if (!parse_limited(body, doc)) {
+            return exceeds_depth(body, max_json_depth)
+                       ? too_deep()
+                       : CallError{ErrorClass::invalid_json, "the body is not valid JSON"};
         }
         return std::nullopt;
+    }
+    // The validating reader builds the document itself: the depth is checked first.
+    if (exceeds_depth(body, max_json_depth)) {
+        return too_deep();
     }
     rapidjson::MemoryStream stream(body.data(), body.size());
     rapidjson::SchemaValidatingReader<parse_flags, rapidjson::MemoryStream, rapidjson::UTF8<>>
@@ -127,11 +253,7 @@ std::optional<CallError> parse_body(std::string_view body, const BodySchema* sch
 }
 
 bool parse_json(std::string_view text, rapidjson::Document& doc) {
-    if (text.find('\0') != std::string_view::npos || exceeds_depth(text, max_json_depth)) {
-        return false;
-    }
-    doc.Parse<parse_flags>(text.data(), text.size());
-    return !doc.HasParseError();
+    return text.find('\0') == std::string_view::npos && parse_limited(text, doc);
 }
 
 }  // namespace relais::rest

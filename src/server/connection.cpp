@@ -6,6 +6,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -18,6 +19,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <type_traits>
 #include <vector>
 
@@ -91,6 +93,54 @@ bool connector_header_allowed(const Header& header) noexcept {
     return true;
 }
 
+/// The status line and headers of `response`, written by hand: Beast's
+/// field container and serializer cost more than the request's own routing.
+/// Content-Length is the body's size, also for HEAD, whose body is not sent.
+std::string response_head(const HttpResponse& response, std::string_view request_id,
+                          unsigned version, bool keep_alive) {
+    if (response.status > 999) {
+        // What Beast's serializer did: the connection fails, nothing is sent.
+        throw std::invalid_argument("invalid status-code");
+    }
+    // A type with a line break would split the response.
+    const std::string_view content_type =
+        response.content_type.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos
+            ? std::string_view(response.content_type)
+            : std::string_view("application/octet-stream");
+    const auto reason = http::obsolete_reason(http::int_to_status(response.status));
+    std::size_t size = 96 + reason.size() + content_type.size() + request_id.size();
+    for (const auto& header : response.headers) {
+        size += header.name.size() + header.value.size() + 4;
+    }
+    std::string out;
+    out.reserve(size);
+    out.append("HTTP/")
+        .append(std::to_string(version / 10))
+        .append(".")
+        .append(std::to_string(version % 10))
+        .append(" ")
+        .append(std::to_string(response.status))
+        .append(" ")
+        .append(reason.data(), reason.size())
+        .append("\r\nContent-Type: ")
+        .append(content_type)
+        .append("\r\n");
+    for (const auto& header : response.headers) {
+        if (connector_header_allowed(header)) {
+            out.append(header.name).append(": ").append(header.value).append("\r\n");
+        }
+    }
+    out.append("X-Request-ID: ").append(request_id).append("\r\n");
+    // HTTP/1.1 keeps the connection unless told otherwise, HTTP/1.0 the reverse.
+    if (version >= 11 && !keep_alive) {
+        out.append("Connection: close\r\n");
+    } else if (version < 11 && keep_alive) {
+        out.append("Connection: keep-alive\r\n");
+    }
+    out.append("Content-Length: ").append(std::to_string(response.body.size())).append("\r\n\r\n");
+    return out;
+}
+
 /// Errors of a request that cannot be read: nullopt means the client went
 /// away (or never sent a whole request) and gets no answer.
 std::optional<ErrorClass> refusal_class(const boost::system::error_code& ec, bool timed_out) {
@@ -131,6 +181,10 @@ public:
     Connection& operator=(const Connection&) = delete;
 
     net::awaitable<void> run(bool rejected) {
+        struct WatchdogStopper {
+            Connection& connection;
+            ~WatchdogStopper() { connection.stop_watchdog(); }
+        } const stopper{*this};
         if (!co_await handshake()) {
             co_await close(false);
             co_return;
@@ -193,23 +247,48 @@ private:
 
     // A watchdog rather than beast::tcp_stream's timeouts: those close the
     // socket, and a 408 must still be written after a read times out.
+    // Arming only records the deadline: the timer is restarted only when it
+    // would fire too late, and when it fires early it checks the deadline
+    // and waits again. Re-arming a timer three times per request (cancel,
+    // completion, new wait) cost more than the request's own parsing.
     void arm(std::chrono::steady_clock::duration timeout) {
         timed_out_ = false;
-        const auto generation = ++generation_;
-        deadline_.expires_after(timeout);
-        deadline_.async_wait(
-            [self = this->shared_from_this(), generation](const boost::system::error_code& ec) {
-                if (ec || generation != self->generation_) {
-                    return;
-                }
-                self->timed_out_ = true;
-                boost::system::error_code ignored;
-                self->socket().cancel(ignored);
-            });
+        deadline_at_ = std::chrono::steady_clock::now() + timeout;
+        if (!watchdog_pending_ || watchdog_expiry_ > deadline_at_) {
+            start_watchdog();
+        }
     }
 
-    void disarm() {
+    void disarm() { deadline_at_ = std::chrono::steady_clock::time_point::max(); }
+
+    void start_watchdog() {
+        watchdog_pending_ = true;
+        watchdog_expiry_ = deadline_at_;
+        deadline_.expires_at(deadline_at_);
+        deadline_.async_wait([self = this->shared_from_this(),
+                              generation = ++generation_](const boost::system::error_code& ec) {
+            if (generation != self->generation_) {
+                return;
+            }
+            self->watchdog_pending_ = false;
+            if (ec || self->deadline_at_ == std::chrono::steady_clock::time_point::max()) {
+                return;
+            }
+            if (std::chrono::steady_clock::now() < self->deadline_at_) {
+                self->start_watchdog();
+                return;
+            }
+            self->timed_out_ = true;
+            boost::system::error_code ignored;
+            self->socket().cancel(ignored);
+        });
+    }
+
+    /// The pending watchdog holds the connection: it must go when the
+    /// connection is done.
+    void stop_watchdog() {
         ++generation_;
+        watchdog_pending_ = false;
         deadline_.cancel();
     }
 
@@ -355,26 +434,13 @@ private:
     net::awaitable<bool> write_response(HttpResponse& response, std::string_view request_id,
                                         unsigned version, bool keep_alive, bool head,
                                         const ServerLimits& limits) {
-        http::response<http::string_body> out;
-        out.version(version);
-        out.result(response.status);
-        out.set(http::field::content_type, response.content_type);
-        for (const auto& header : response.headers) {
-            if (connector_header_allowed(header)) {
-                out.insert(header.name, header.value);
-            }
-        }
-        out.set("X-Request-ID", request_id);
-        out.keep_alive(keep_alive);
-        const auto length = response.body.size();
-        if (!head) {
-            out.body() = std::move(response.body);
-        }
-        out.content_length(length);
+        const std::string out = response_head(response, request_id, version, keep_alive);
+        const std::string_view body = head ? std::string_view() : std::string_view(response.body);
+        const std::array<net::const_buffer, 2> buffers{net::buffer(out), net::buffer(body)};
         // A client that does not read its response is as slow as one that
         // does not send its request.
         arm(limits.read_timeout);
-        auto [ec, n] = co_await http::async_write(stream_, out, use_tuple);
+        auto [ec, n] = co_await net::async_write(stream_, buffers, use_tuple);
         disarm();
         co_return !ec;
     }
@@ -412,7 +478,11 @@ private:
     beast::flat_buffer buffer_;
     net::ip::address remote_;
     std::string remote_text_;
+    std::chrono::steady_clock::time_point deadline_at_ =
+        std::chrono::steady_clock::time_point::max();
+    std::chrono::steady_clock::time_point watchdog_expiry_;
     std::uint64_t generation_ = 0;
+    bool watchdog_pending_ = false;
     bool timed_out_ = false;
     bool waiting_ = false;
     bool draining_ = false;

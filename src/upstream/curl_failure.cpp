@@ -1,29 +1,6 @@
 #include "upstream/curl_failure.hpp"
 
-#include <cerrno>
-
 namespace relais::upstream {
-
-namespace {
-
-std::pair<Failure, std::string> too_large(const TransferFacts& facts) {
-    return {Failure::too_large,
-            "response body larger than " + std::to_string(facts.max_response_bytes) + " bytes"};
-}
-
-std::pair<Failure, std::string> could_not_connect(long os_errno) {
-    switch (os_errno) {
-        case ECONNREFUSED:
-            return {Failure::unreachable, "connection refused"};
-        case ENETUNREACH:
-        case EHOSTUNREACH:
-            return {Failure::unreachable, "host unreachable"};
-        default:
-            return {Failure::unreachable, "could not connect"};
-    }
-}
-
-}  // namespace
 
 std::pair<Failure, std::string> classify(CURLcode code, const TransferFacts& facts) {
     switch (code) {
@@ -66,14 +43,13 @@ std::pair<Failure, std::string> classify(CURLcode code, const TransferFacts& fac
         case CURLE_SSL_INVALIDCERTSTATUS:
             return {Failure::unreachable, "TLS certificate verification failed"};
         case CURLE_FILESIZE_EXCEEDED:
-            return too_large(facts);
+            return body_too_large(facts.max_response_bytes);
         case CURLE_WRITE_ERROR:
             if (facts.body_too_large) {
-                return too_large(facts);
+                return body_too_large(facts.max_response_bytes);
             }
             if (facts.headers_too_large) {
-                return {Failure::too_large, "response headers larger than " +
-                                                std::to_string(max_header_bytes) + " bytes"};
+                return headers_too_large();
             }
             return {Failure::internal, "response could not be stored"};
         default:

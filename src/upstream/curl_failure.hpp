@@ -10,12 +10,9 @@
 #include <string>
 #include <utility>
 
-#include "upstream/http_client.hpp"
+#include "upstream/exchange_rules.hpp"
 
 namespace relais::upstream {
-
-/// Response headers are capped at this many bytes, whatever the body limit.
-inline constexpr std::size_t max_header_bytes = 64 * 1024;
 
 /// What the transfer knew when it ended, beyond curl's code.
 struct TransferFacts {

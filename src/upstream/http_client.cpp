@@ -10,6 +10,8 @@
 
 #include "upstream/authenticator_impl.hpp"
 #include "upstream/curl_multi_service.hpp"
+#include "upstream/exchange_rules.hpp"
+#include "upstream/plain_http.hpp"
 
 namespace relais::upstream {
 
@@ -62,8 +64,17 @@ boost::asio::awaitable<Result> perform(Request request) {
             put_header(request.headers, {"Authorization", "Bearer " + bearer});
         }
     }
-    auto& service = boost::asio::use_service<CurlMultiService>(*context);
-    Result result = co_await service.async_perform(std::move(request), boost::asio::use_awaitable);
+    // After authentication: its headers come from configuration and are checked too.
+    if (auto refused = check_request(request)) {
+        co_return Result{Failure::internal, std::move(*refused), {}, elapsed()};
+    }
+    Result result;
+    if (const auto target = plain_target_of(request)) {
+        result = co_await perform_plain(*context, request, *target);
+    } else {
+        auto& service = boost::asio::use_service<CurlMultiService>(*context);
+        result = co_await service.async_perform(std::move(request), boost::asio::use_awaitable);
+    }
     if (oauth && result.failure == Failure::none && result.response.status == 401) {
         oauth->reject(bearer);
     }

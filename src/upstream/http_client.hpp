@@ -1,10 +1,11 @@
 #pragma once
 /// @file
-/// Outbound HTTP for connectors: libcurl's multi interface driven by the
-/// Asio event loop of the calling thread. No thread per request and no
-/// blocking call: `perform` suspends the coroutine until curl is done.
-/// Each I/O thread (io_context) has its own multi handle, hence its own
-/// connection pool; connections are reused across requests.
+/// Outbound HTTP for connectors, on the Asio event loop of the calling
+/// thread: a plain HTTP/1.1 client for direct `http://` upstreams, libcurl's
+/// multi interface for the rest (https, proxies). No thread per request and
+/// no blocking call: `perform` suspends the coroutine until the answer is
+/// in. Each I/O thread (io_context) has its own connection pools;
+/// connections are reused across requests (docs/upstream.md).
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>

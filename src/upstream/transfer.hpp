@@ -38,8 +38,8 @@ struct Transfer {
 };
 
 /// Sets every option of `transfer.easy` (a fresh or reset handle) for
-/// `transfer.request`. Returns why the request cannot be sent (unsupported
-/// method, header with a line break...), or nullopt when it is ready.
+/// `transfer.request`, already accepted by check_request(). Returns why curl
+/// cannot send it (malformed URL, out of memory), or nullopt when it is ready.
 std::optional<std::string> configure_easy(Transfer& transfer);
 
 }  // namespace relais::upstream

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "server/request_target.hpp"
 
 using namespace relais;
@@ -107,4 +109,12 @@ TEST(ServerTarget, GeneratedRequestIdsAreRandomHex) {
     EXPECT_NE(a, b);
     EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
     EXPECT_EQ(request_id_from(nullptr).size(), 32u);
+}
+
+TEST(ServerTarget, EachThreadGeneratesItsOwnRequestIds) {
+    std::string other;
+    std::thread([&] { other = new_request_id(); }).join();
+    const auto mine = new_request_id();
+    EXPECT_EQ(other.size(), 32u);
+    EXPECT_NE(other, mine);
 }
