@@ -144,23 +144,29 @@ bool valid_utf8(std::string_view text) noexcept {
     return true;
 }
 
-/// Parses `text` into `doc` with the depth checked on the way; false if it
-/// is not UTF-8 JSON or nests too deep (`doc` is then left as it was).
-bool parse_limited(std::string_view text, rapidjson::Document& doc) {
+/// Parses `stream` into `doc` with the depth checked on the way; false if
+/// it is not JSON or nests too deep (`doc` is then left as it was). The
+/// caller has checked the encoding.
+template <unsigned flags, typename Stream>
+bool parse_limited(Stream& stream, rapidjson::Document& doc) {
+    bool parsed = false;
+    auto generate = [&](rapidjson::Document& target) {
+        DepthLimitedHandler handler(target);
+        rapidjson::Reader reader;
+        parsed = !reader.Parse<flags | rapidjson::kParseIterativeFlag>(stream, handler).IsError();
+        return parsed;
+    };
+    doc.Populate(generate);
+    return parsed;
+}
+
+bool parse_view(std::string_view text, rapidjson::Document& doc) {
     if (!valid_utf8(text)) {
         return false;
     }
     rapidjson::MemoryStream memory(text.data(), text.size());
     rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(memory);
-    bool parsed = false;
-    auto generate = [&](rapidjson::Document& target) {
-        DepthLimitedHandler handler(target);
-        rapidjson::Reader reader;
-        parsed = !reader.Parse<rapidjson::kParseIterativeFlag>(stream, handler).IsError();
-        return parsed;
-    };
-    doc.Populate(generate);
-    return parsed;
+    return parse_limited<rapidjson::kParseDefaultFlags>(stream, doc);
 }
 
 CallError too_deep() {
@@ -225,7 +231,7 @@ std::optional<CallError> parse_body(std::string_view body, const BodySchema* sch
         return CallError{ErrorClass::invalid_json, "the body is not valid JSON"};
     }
     if (schema == nullptr) {
-        if (!parse_limited(body, doc)) {
+        if (!parse_view(body, doc)) {
             return exceeds_depth(body, max_json_depth)
                        ? too_deep()
                        : CallError{ErrorClass::invalid_json, "the body is not valid JSON"};
@@ -252,8 +258,14 @@ std::optional<CallError> parse_body(std::string_view body, const BodySchema* sch
     return std::nullopt;
 }
 
-bool parse_json(std::string_view text, rapidjson::Document& doc) {
-    return text.find('\0') == std::string_view::npos && parse_limited(text, doc);
+bool parse_json(std::string& text, rapidjson::Document& doc) {
+    if (text.find('\0') != std::string::npos || !valid_utf8(text)) {
+        return false;
+    }
+    // In place: the document's strings point into `text` (unescaped there)
+    // instead of being copied into the document's allocator.
+    rapidjson::InsituStringStream stream(text.data());
+    return parse_limited<rapidjson::kParseInsituFlag>(stream, doc);
 }
 
 }  // namespace relais::rest

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "rest/parameters.hpp"
@@ -46,7 +47,11 @@ private:
 std::optional<CallError> parse_body(std::string_view body, const BodySchema* schema,
                                     rapidjson::Document& doc);
 
-/// Parses an upstream answer; false if it is not UTF-8 JSON or nests too deep.
-bool parse_json(std::string_view text, rapidjson::Document& doc);
+/// Parses an upstream answer in place; false if it is not UTF-8 JSON or nests
+/// too deep. The document's strings point into `text`, which the parse
+/// rewrites (escapes decoded, terminators written): `text` must outlive
+/// `doc` and is no longer the answer afterwards, whether the parse succeeds
+/// or not.
+bool parse_json(std::string& text, rapidjson::Document& doc);
 
 }  // namespace relais::rest

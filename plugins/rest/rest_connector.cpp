@@ -126,8 +126,7 @@ public:
             }
         }
         UpstreamStats stats;
-        const upstream::Result result =
-            co_await call_upstream(endpoint, call, request.request_id, stats);
+        upstream::Result result = co_await call_upstream(endpoint, call, request.request_id, stats);
         HttpResponse response = answer(endpoint, result, cache, call.cache_key);
         response.upstream = stats;
         co_return response;
@@ -261,7 +260,8 @@ private:
                                           {"parameters", parameters}});
     }
 
-    HttpResponse answer(const EndpointSpec& endpoint, const upstream::Result& result,
+    /// The answer to the caller; parses the upstream body in place.
+    HttpResponse answer(const EndpointSpec& endpoint, upstream::Result& result,
                         ResponseCache* cache, const std::string& cache_key) const {
         switch (result.failure) {
             case upstream::Failure::none:
@@ -287,7 +287,7 @@ private:
                     upstream::error_class_of(result.failure),
                     "the upstream request could not be made: " + result.detail);
         }
-        const upstream::Response& response = result.response;
+        upstream::Response& response = result.response;
         if (response.status < 200 || response.status > 299) {
             std::string description = "upstream answered " + std::to_string(response.status);
             if (endpoint.error_body && !response.body.empty()) {

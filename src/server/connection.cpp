@@ -323,7 +323,9 @@ private:
             http::response<http::empty_body> go_on{http::status::continue_, 11};
             std::tie(ec, n) = co_await http::async_write(stream_, go_on, use_tuple);
         }
-        if (!ec) {
+        // A request without a body is complete with its head: another read
+        // operation would only cost a trip through the executor.
+        if (!ec && !parser.is_done()) {
             std::tie(ec, n) = co_await http::async_read(stream_, buffer_, parser, use_tuple);
         }
         disarm();

@@ -21,7 +21,8 @@ TEST(RestParseJson, WellFormedUtf8IsAccepted) {
              "plain", "caf\xC3\xA9", "\xE2\x82\xAC 5", "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF",
              "\xEF\xBF\xBD", std::string(20, 'a') + "\xC3\xA9" + std::string(20, 'b')}) {
         rapidjson::Document doc;
-        ASSERT_TRUE(parse_json(quoted(text), doc)) << text;
+        std::string json = quoted(text);
+        ASSERT_TRUE(parse_json(json, doc)) << text;
         EXPECT_EQ(std::string(doc["long ascii prefix"].GetString()), text);
     }
 }
@@ -38,22 +39,45 @@ TEST(RestParseJson, MalformedUtf8IsRefused) {
              "\xC3\x28",  // lead without a continuation
          }) {
         rapidjson::Document doc;
-        EXPECT_FALSE(parse_json(quoted(text), doc)) << testing::PrintToString(text);
+        std::string json = quoted(text);
+        EXPECT_FALSE(parse_json(json, doc)) << testing::PrintToString(text);
     }
     rapidjson::Document doc;
-    EXPECT_FALSE(parse_json("\"\xE2\x82", doc));
+    std::string truncated = "\"\xE2\x82";
+    EXPECT_FALSE(parse_json(truncated, doc));
 }
 
 TEST(RestParseJson, DepthIsCheckedWhileParsing) {
     rapidjson::Document doc;
-    const std::string at_limit =
-        std::string(max_json_depth, '[') + std::string(max_json_depth, ']');
+    std::string at_limit = std::string(max_json_depth, '[') + std::string(max_json_depth, ']');
     EXPECT_TRUE(parse_json(at_limit, doc));
-    const std::string over =
-        std::string(max_json_depth + 1, '[') + std::string(max_json_depth + 1, ']');
+    std::string over = std::string(max_json_depth + 1, '[') + std::string(max_json_depth + 1, ']');
     EXPECT_FALSE(parse_json(over, doc));
     // Brackets inside strings do not count.
-    EXPECT_TRUE(parse_json("[\"" + std::string(500, '[') + "\"]", doc));
+    std::string in_string = "[\"" + std::string(500, '[') + "\"]";
+    EXPECT_TRUE(parse_json(in_string, doc));
+}
+
+TEST(RestParseJson, StringsAreDecodedInPlace) {
+    rapidjson::Document doc;
+    std::string json = R"({"k\u00e9y": ["a\nb", "caf\u00e9", "x\"y"]})";
+    ASSERT_TRUE(parse_json(json, doc));
+    const rapidjson::Value& values = doc["k\xC3\xA9y"];
+    ASSERT_TRUE(values.IsArray());
+    EXPECT_EQ(std::string(values[0].GetString(), values[0].GetStringLength()), "a\nb");
+    EXPECT_EQ(std::string(values[1].GetString()), "caf\xC3\xA9");
+    EXPECT_EQ(std::string(values[2].GetString()), "x\"y");
+    // The values are views into the text, not copies.
+    EXPECT_GE(values[1].GetString(), json.data());
+    EXPECT_LT(values[1].GetString(), json.data() + json.size());
+}
+
+TEST(RestParseJson, NulBytesAndTrailingTextAreRefused) {
+    rapidjson::Document doc;
+    std::string nul = std::string("{\"a\": 1}") + '\0' + "garbage";
+    EXPECT_FALSE(parse_json(nul, doc));
+    std::string trailing = "{\"a\": 1} {}";
+    EXPECT_FALSE(parse_json(trailing, doc));
 }
 
 }  // namespace
