@@ -147,7 +147,8 @@ boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
                 owners.push_back(entry.get());
             }
         }
-        out.response = co_await deliveries_->status(request.method, target->segments[2], owners);
+        const std::span<const ConnectorEntry* const> searched(owners);
+        out.response = co_await deliveries_->status(request.method, target->segments[2], searched);
         co_return out;
     }
 
