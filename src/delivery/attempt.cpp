@@ -7,6 +7,7 @@
 #include <boost/system/system_error.hpp>
 
 #include "auth/publik_signature.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "delivery/envelope.hpp"
 #include "delivery/retry_policy.hpp"
@@ -76,8 +77,7 @@ std::optional<std::string> reference_in(std::string_view answer, const std::stri
         return std::nullopt;
     }
     rapidjson::Document document;
-    document.Parse(answer.data(), answer.size());
-    if (document.HasParseError()) {
+    if (!parse_untrusted_json(answer, document)) {
         return std::nullopt;
     }
     const rapidjson::Value* value = path.Get(document);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/digest.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/url_encoding.hpp"
 #include "delivery/envelope.hpp"
@@ -22,12 +23,6 @@ namespace relais::server {
 
 namespace {
 
-/// Iterative parsing: a hostile body cannot exhaust the stack however deep
-/// it nests.
-constexpr unsigned parse_flags = rapidjson::kParseIterativeFlag |
-                                 rapidjson::kParseValidateEncodingFlag |
-                                 rapidjson::kParseStopWhenDoneFlag;
-
 constexpr std::size_t max_idempotency_key = 255;
 constexpr std::size_t max_identifier = 256;
 
@@ -36,8 +31,7 @@ template <typename T>
 using Checked = std::variant<T, HttpResponse>;
 
 bool parse_object(std::string_view text, rapidjson::Document& doc) {
-    doc.Parse<parse_flags>(text.data(), text.size());
-    return !doc.HasParseError() && doc.IsObject();
+    return parse_untrusted_json(text, doc) && doc.IsObject();
 }
 
 HttpResponse accepted(const std::string& tracking_id) {

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "core/json.hpp"
 #include "upstream/credentials.hpp"
 
 namespace relais::upstream {
@@ -71,8 +72,7 @@ std::pair<TokenOutcome, std::chrono::steady_clock::duration> read_token_response
         return failed("token endpoint answered " + std::to_string(status));
     }
     rapidjson::Document document;
-    document.Parse(result.response.body.data(), result.response.body.size());
-    if (document.HasParseError() || !document.IsObject()) {
+    if (!parse_untrusted_json(result.response.body, document) || !document.IsObject()) {
         return failed("token endpoint answered no JSON object");
     }
     const auto token = document.FindMember("access_token");

@@ -1,0 +1,36 @@
+// JSON from outside relais: no depth exhausts the stack, UTF-8 is checked.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <string>
+
+#include "core/json.hpp"
+
+namespace relais {
+namespace {
+
+TEST(CoreJson, ParsesObjects) {
+    rapidjson::Document doc;
+    ASSERT_TRUE(parse_untrusted_json(R"({"id":"PC-1","n":[1,2]})", doc));
+    EXPECT_STREQ(doc["id"].GetString(), "PC-1");
+}
+
+TEST(CoreJson, DeepNestingDoesNotExhaustTheStack) {
+    // A recursive parser would need far more stack than a thread has.
+    const std::size_t depth = 1'000'000;
+    const std::string nested = std::string(depth, '[') + std::string(depth, ']');
+    rapidjson::Document doc;
+    EXPECT_TRUE(parse_untrusted_json(nested, doc));
+    EXPECT_FALSE(parse_untrusted_json(std::string(depth, '['), doc));
+}
+
+TEST(CoreJson, RefusesBrokenTextTrailingTextAndBadUtf8) {
+    rapidjson::Document doc;
+    EXPECT_FALSE(parse_untrusted_json(R"({"a":)", doc));
+    EXPECT_FALSE(parse_untrusted_json(R"({"a":1} trailing)", doc));
+    EXPECT_FALSE(parse_untrusted_json("{\"a\":\"\xff\xfe\"}", doc));
+    EXPECT_FALSE(parse_untrusted_json("", doc));
+}
+
+}  // namespace
+}  // namespace relais
