@@ -3,55 +3,28 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
-#include <array>
-#include <charconv>
-#include <filesystem>
-#include <fstream>
 #include <stdexcept>
 
 #include "auth/client_registry.hpp"
 #include "config/config_document.hpp"
-#include "core/duration.hpp"
+#include "config/upstream_fields.hpp"
 
 namespace relais::rest {
 
 namespace {
 
+using config::find_member;
+using config::scalar_text;
+using config::text_of;
 using rapidjson::Value;
+
+// Where a REST connector file takes what a URL must not hold.
+constexpr config::UrlHints url_hints{"put query parameters in the endpoints' request.query",
+                                     "use upstream.auth"};
 
 std::string child(std::string pointer, std::string_view key) {
     config::append_pointer_token(pointer, key);
     return pointer;
-}
-
-const Value* find(const Value& object, const char* name) {
-    if (!object.IsObject()) {
-        return nullptr;
-    }
-    const auto it = object.FindMember(name);
-    return it == object.MemberEnd() ? nullptr : &it->value;
-}
-
-std::string text_of(const Value* v, std::string fallback = {}) {
-    return v != nullptr && v->IsString() ? std::string(v->GetString(), v->GetStringLength())
-                                         : fallback;
-}
-
-// YAML lets integrators write `limit: 10`; query and header values are text.
-std::string scalar_text(const Value& v) {
-    if (v.IsString()) {
-        return {v.GetString(), v.GetStringLength()};
-    }
-    if (v.IsBool()) {
-        return v.GetBool() ? "true" : "false";
-    }
-    if (v.IsNumber()) {
-        char buf[32];
-        const auto r = v.IsInt64() ? std::to_chars(buf, buf + sizeof buf, v.GetInt64())
-                                   : std::to_chars(buf, buf + sizeof buf, v.GetDouble());
-        return {buf, r.ptr};
-    }
-    return {};
 }
 
 bool bool_of(const Value* v, bool fallback) {
@@ -87,15 +60,6 @@ bool accepts_body(std::string_view method) {
     return method == "POST" || method == "PUT" || method == "PATCH";
 }
 
-// Headers relais sets itself, or that would let a template reshape the
-// upstream request's framing.
-bool is_reserved_header(std::string_view name) {
-    static constexpr std::array<std::string_view, 6> reserved = {
-        "host", "content-length", "transfer-encoding", "connection", "x-request-id", "te"};
-    return std::ranges::any_of(reserved,
-                               [&](std::string_view r) { return iequals_ascii(name, r); });
-}
-
 constexpr std::string_view idempotency_header = "Idempotency-Key";
 constexpr const char* async_idempotency_message =
     "relais sets Idempotency-Key on the deliveries of async endpoints (the same value on every "
@@ -103,18 +67,17 @@ constexpr const char* async_idempotency_message =
 
 class Loader {
 public:
-    explicit Loader(const ConnectorSource& source)
-        : source_(source), dir_(std::filesystem::path(source.locations.file()).parent_path()) {}
+    explicit Loader(const ConnectorSource& source) : source_(source) {}
 
     ConnectorSpec load() {
         ConnectorSpec spec;
         const Value& doc = source_.document;
-        if (const Value* upstream = find(doc, "upstream")) {
+        if (const Value* upstream = find_member(doc, "upstream")) {
             spec.upstream = load_upstream(*upstream, "/upstream");
         } else {
             fail("", "missing required property 'upstream'");
         }
-        const Value* endpoints = find(doc, "endpoints");
+        const Value* endpoints = find_member(doc, "endpoints");
         if (endpoints == nullptr || !endpoints->IsObject() || endpoints->MemberCount() == 0) {
             fail("/endpoints", "a rest connector needs at least one endpoint");
         }
@@ -144,77 +107,6 @@ private:
         throw source_.error_at(pointer, message);
     }
 
-    std::chrono::milliseconds duration(const Value* v, std::chrono::milliseconds fallback,
-                                       const std::string& at) const {
-        if (v == nullptr) {
-            return fallback;
-        }
-        const auto parsed = parse_duration(text_of(v));
-        if (!parsed || parsed->count() == 0) {
-            fail(at, "expected a duration such as 500ms, 10s or 5m, greater than zero");
-        }
-        return *parsed;
-    }
-
-    void check_http_url(const std::string& url, const std::string& at, bool base) const {
-        const bool http = url.size() > 7 && iequals_ascii(url.substr(0, 7), "http://");
-        const bool https = url.size() > 8 && iequals_ascii(url.substr(0, 8), "https://");
-        if (!http && !https) {
-            fail(at, "expected an absolute http:// or https:// URL");
-        }
-        if (std::ranges::any_of(
-                url, [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7F; })) {
-            fail(at, "the URL must not contain spaces or control characters");
-        }
-        if (url.find('#') != std::string::npos || (base && url.find('?') != std::string::npos)) {
-            fail(at, base ? "base_url must not have a query or a fragment: put query parameters "
-                            "in the endpoints' request.query"
-                          : "the URL must not have a fragment");
-        }
-        const std::size_t host_start = http ? 7 : 8;
-        const std::size_t host_end = url.find_first_of("/?", host_start);
-        const std::string authority = url.substr(
-            host_start, host_end == std::string::npos ? std::string::npos : host_end - host_start);
-        if (authority.empty()) {
-            fail(at, "the URL has no host");
-        }
-        if (authority.find('@') != std::string::npos) {
-            fail(at, "the URL must not carry credentials: use upstream.auth");
-        }
-    }
-
-    std::string readable_file(const Value* v, const std::string& at) const {
-        std::filesystem::path path(text_of(v));
-        if (path.is_relative()) {
-            path = dir_ / path;
-        }
-        if (!std::ifstream(path).good()) {
-            fail(at, "cannot read file '" + path.string() + "'");
-        }
-        // libcurl opens it later, from whatever the working directory is then.
-        return std::filesystem::absolute(path).string();
-    }
-
-    upstream::SharedPem pem_file(const Value* v, const std::string& at) const {
-        auto pem = upstream::read_pem_file(readable_file(v, at));
-        if (!pem) {
-            fail(at, "cannot read the file");
-        }
-        return pem;
-    }
-
-    void check_header(std::string_view name, const std::string& at, bool has_auth) const {
-        if (!is_header_name(name)) {
-            fail(at, "'" + std::string(name) + "' is not a valid header name");
-        }
-        if (is_reserved_header(name)) {
-            fail(at, "header '" + std::string(name) + "' is set by relais");
-        }
-        if (has_auth && iequals_ascii(name, "authorization")) {
-            fail(at, "the Authorization header comes from upstream.auth; remove one of them");
-        }
-    }
-
     void check_secret(const std::string& value, const std::string& at) const {
         if (value.empty()) {
             fail(at, "must not be empty");
@@ -225,13 +117,14 @@ private:
     }
 
     upstream::AuthConfig load_auth(const Value& v, const std::string& at) const {
-        if (const Value* b = find(v, "bearer")) {
-            upstream::BearerAuth auth{text_of(find(*b, "token"))};
+        if (const Value* b = find_member(v, "bearer")) {
+            upstream::BearerAuth auth{text_of(find_member(*b, "token"))};
             check_secret(auth.token, at + "/bearer/token");
             return auth;
         }
-        if (const Value* b = find(v, "basic")) {
-            upstream::BasicAuth auth{text_of(find(*b, "username")), text_of(find(*b, "password"))};
+        if (const Value* b = find_member(v, "basic")) {
+            upstream::BasicAuth auth{text_of(find_member(*b, "username")),
+                                     text_of(find_member(*b, "password"))};
             if (auth.username.find(':') != std::string::npos) {
                 fail(at + "/basic/username", "a Basic username cannot contain ':'");
             }
@@ -239,18 +132,19 @@ private:
             check_secret(auth.password, at + "/basic/password");
             return auth;
         }
-        if (const Value* k = find(v, "api_key")) {
-            upstream::ApiKeyHeaderAuth auth{text_of(find(*k, "header")),
-                                            text_of(find(*k, "value"))};
-            check_header(auth.header, at + "/api_key/header", false);
+        if (const Value* k = find_member(v, "api_key")) {
+            upstream::ApiKeyHeaderAuth auth{text_of(find_member(*k, "header")),
+                                            text_of(find_member(*k, "value"))};
+            config::check_header_name(source_, auth.header, at + "/api_key/header", false);
             check_secret(auth.value, at + "/api_key/value");
             return auth;
         }
-        if (const Value* o = find(v, "oauth2")) {
+        if (const Value* o = find_member(v, "oauth2")) {
             upstream::OAuth2ClientCredentials auth{
-                text_of(find(*o, "token_url")), text_of(find(*o, "client_id")),
-                text_of(find(*o, "client_secret")), text_of(find(*o, "scope"))};
-            check_http_url(auth.token_url, at + "/oauth2/token_url", false);
+                text_of(find_member(*o, "token_url")), text_of(find_member(*o, "client_id")),
+                text_of(find_member(*o, "client_secret")), text_of(find_member(*o, "scope"))};
+            config::check_http_url(source_, auth.token_url, at + "/oauth2/token_url", false,
+                                   url_hints);
             check_secret(auth.client_id, at + "/oauth2/client_id");
             check_secret(auth.client_secret, at + "/oauth2/client_secret");
             return auth;
@@ -260,50 +154,24 @@ private:
 
     UpstreamSpec load_upstream(const Value& v, const std::string& at) const {
         UpstreamSpec u;
-        u.base_url = text_of(find(v, "base_url"));
-        check_http_url(u.base_url, at + "/base_url", true);
-        u.timeout = duration(find(v, "timeout"), u.timeout, at + "/timeout");
-        u.connect_timeout =
-            duration(find(v, "connect_timeout"), u.connect_timeout, at + "/connect_timeout");
-        if (const Value* m = find(v, "max_response_bytes"); m != nullptr && m->IsUint64()) {
+        u.base_url = text_of(find_member(v, "base_url"));
+        config::check_http_url(source_, u.base_url, at + "/base_url", true, url_hints);
+        u.timeout = config::positive_duration(source_, find_member(v, "timeout"), u.timeout,
+                                              at + "/timeout");
+        u.connect_timeout = config::positive_duration(source_, find_member(v, "connect_timeout"),
+                                                      u.connect_timeout, at + "/connect_timeout");
+        if (const Value* m = find_member(v, "max_response_bytes"); m != nullptr && m->IsUint64()) {
             u.max_response_bytes = static_cast<std::size_t>(m->GetUint64());
         }
-        const Value* auth = find(v, "auth");
+        const Value* auth = find_member(v, "auth");
         if (auth != nullptr) {
             u.auth = load_auth(*auth, at + "/auth");
         }
-        if (const Value* tls = find(v, "tls")) {
-            u.tls.verify = bool_of(find(*tls, "verify"), true);
-            if (const Value* ca = find(*tls, "ca_file")) {
-                u.tls.ca_file = readable_file(ca, at + "/tls/ca_file");
-            }
-            const Value* cert = find(*tls, "client_cert");
-            const Value* key = find(*tls, "client_key");
-            if ((cert == nullptr) != (key == nullptr)) {
-                fail(at + "/tls", "client_cert and client_key go together");
-            }
-            if (cert != nullptr) {
-                u.tls.client_cert = pem_file(cert, at + "/tls/client_cert");
-                u.tls.client_key = pem_file(key, at + "/tls/client_key");
-            }
+        if (const Value* tls = find_member(v, "tls")) {
+            u.tls = config::load_tls(source_, *tls, at + "/tls");
         }
-        bool has_accept = false;
-        if (const Value* headers = find(v, "headers")) {
-            for (const auto& h : headers->GetObject()) {
-                const std::string name(h.name.GetString(), h.name.GetStringLength());
-                const std::string hat = child(at + "/headers", name);
-                check_header(name, hat, auth != nullptr);
-                std::string value = scalar_text(h.value);
-                if (has_control_chars(value)) {
-                    fail(hat, "header values must not contain control characters");
-                }
-                has_accept = has_accept || iequals_ascii(name, "accept");
-                u.headers.push_back(Header{name, std::move(value)});
-            }
-        }
-        if (!has_accept) {
-            u.headers.push_back(Header{"Accept", "application/json"});
-        }
+        u.headers = config::load_upstream_headers(source_, find_member(v, "headers"),
+                                                  at + "/headers", auth != nullptr);
         return u;
     }
 
@@ -324,7 +192,7 @@ private:
             const Value& p = m.value;
             ParameterSpec s;
             s.name = name;
-            const std::string type = text_of(find(p, "type"), "string");
+            const std::string type = text_of(find_member(p, "type"), "string");
             if (type == "integer") {
                 s.type = ParamType::integer;
             } else if (type == "number") {
@@ -332,14 +200,14 @@ private:
             } else if (type == "boolean") {
                 s.type = ParamType::boolean;
             }
-            s.required = bool_of(find(p, "required"), false);
-            s.pattern = text_of(find(p, "pattern"));
-            if (const Value* ml = find(p, "max_length"); ml != nullptr && ml->IsUint64()) {
+            s.required = bool_of(find_member(p, "required"), false);
+            s.pattern = text_of(find_member(p, "pattern"));
+            if (const Value* ml = find_member(p, "max_length"); ml != nullptr && ml->IsUint64()) {
                 s.max_length = static_cast<std::size_t>(ml->GetUint64());
             }
             const bool numeric = s.type == ParamType::integer || s.type == ParamType::number;
             for (const char* bound : {"minimum", "maximum"}) {
-                const Value* b = find(p, bound);
+                const Value* b = find_member(p, bound);
                 if (b == nullptr || !b->IsNumber()) {
                     continue;
                 }
@@ -352,7 +220,7 @@ private:
             if (s.minimum && s.maximum && *s.minimum > *s.maximum) {
                 fail(pat, "minimum is greater than maximum");
             }
-            const Value* def = find(p, "default");
+            const Value* def = find_member(p, "default");
             if (def != nullptr && s.required) {
                 fail(pat + "/required",
                      "a parameter with a default is never missing: remove 'required' or "
@@ -419,8 +287,8 @@ private:
 
     void load_request(const Value& r, const std::string& at, EndpointSpec& e) const {
         const RefResolver resolve = resolver(e);
-        e.upstream_method = text_of(find(r, "method"), "GET");
-        if (const Value* path = find(r, "path")) {
+        e.upstream_method = text_of(find_member(r, "method"), "GET");
+        if (const Value* path = find_member(r, "path")) {
             try {
                 e.path = PathTemplate::parse(text_of(path), resolve);
             } catch (const TemplateError& err) {
@@ -437,7 +305,7 @@ private:
                 }
             }
         }
-        if (const Value* query = find(r, "query")) {
+        if (const Value* query = find_member(r, "query")) {
             for (const auto& m : query->GetObject()) {
                 const std::string key(m.name.GetString(), m.name.GetStringLength());
                 if (key.empty()) {
@@ -450,11 +318,11 @@ private:
                 }
             }
         }
-        if (const Value* headers = find(r, "headers")) {
+        if (const Value* headers = find_member(r, "headers")) {
             for (const auto& m : headers->GetObject()) {
                 const std::string name(m.name.GetString(), m.name.GetStringLength());
                 const std::string hat = child(at + "/headers", name);
-                check_header(name, hat, false);
+                config::check_header_name(source_, name, hat, false);
                 try {
                     e.headers.add(name, scalar_text(m.value), resolve);
                 } catch (const TemplateError& err) {
@@ -462,7 +330,7 @@ private:
                 }
             }
         }
-        if (const Value* body = find(r, "body")) {
+        if (const Value* body = find_member(r, "body")) {
             if (!accepts_body(e.upstream_method)) {
                 fail(at + "/body",
                      "a " + e.upstream_method + " request carries no body: use POST, PUT or PATCH");
@@ -477,7 +345,7 @@ private:
 
     void load_response(const Value& r, const std::string& at, EndpointSpec& e) const {
         std::vector<std::pair<std::string, std::string>> fields;
-        if (const Value* f = find(r, "fields")) {
+        if (const Value* f = find_member(r, "fields")) {
             for (const auto& m : f->GetObject()) {
                 if (m.name.GetStringLength() == 0) {
                     fail(at + "/fields", "an output field needs a name");
@@ -486,7 +354,7 @@ private:
                                     text_of(&m.value));
             }
         }
-        const std::string data = text_of(find(r, "data"));
+        const std::string data = text_of(find_member(r, "data"));
         try {
             compile_pointer(data);
         } catch (const std::invalid_argument& err) {
@@ -499,7 +367,7 @@ private:
                 fail(child(at + "/fields", name), err.what());
             }
         }
-        e.response = ResponseMapping(data, bool_of(find(r, "list"), false), fields);
+        e.response = ResponseMapping(data, bool_of(find_member(r, "list"), false), fields);
     }
 
     // An async endpoint answers 202 at once and is delivered later by the
@@ -508,35 +376,35 @@ private:
     // both sides must be writes.
     void check_async(const Value& v, const std::string& at, const EndpointSpec& e) const {
         if (!accepts_body(e.method)) {
-            fail(at + (find(v, "method") != nullptr ? "/method" : "/async"),
+            fail(at + (find_member(v, "method") != nullptr ? "/method" : "/async"),
                  "an async endpoint is a push: callers must use POST, PUT or PATCH (set "
                  "method)");
         }
-        if (find(v, "response") != nullptr) {
+        if (find_member(v, "response") != nullptr) {
             fail(at + "/response",
                  "an async endpoint answers 202 with a tracking id, never the upstream's answer: "
                  "remove response (declare callbacks.reference to read the business reference "
                  "from the answer)");
         }
-        if (find(v, "retries") != nullptr) {
+        if (find_member(v, "retries") != nullptr) {
             fail(at + "/retries",
                  "the outbox retries the deliveries of an async endpoint: remove retries and set "
                  "the connector's delivery: policy instead");
         }
         for (const char* key : {"cache_ttl", "cache_size"}) {
-            if (find(v, key) != nullptr) {
+            if (find_member(v, key) != nullptr) {
                 fail(child(at, key), std::string("an async endpoint's answer is never cached: "
                                                  "remove ") +
                                          key);
             }
         }
-        if (find(v, "error_body") != nullptr) {
+        if (find_member(v, "error_body") != nullptr) {
             fail(at + "/error_body",
                  "an async endpoint's upstream errors are never shown to the caller: remove "
                  "error_body");
         }
-        const Value* request = find(v, "request");
-        const Value* method = request != nullptr ? find(*request, "method") : nullptr;
+        const Value* request = find_member(v, "request");
+        const Value* method = request != nullptr ? find_member(*request, "method") : nullptr;
         const std::string upstream_method = text_of(method, "GET");
         if (upstream_method == "GET" || upstream_method == "HEAD") {
             fail(at + (method != nullptr    ? "/request/method"
@@ -545,7 +413,7 @@ private:
                  "an async endpoint delivers a push, whose answer nobody reads: set "
                  "request.method to POST, PUT, PATCH or DELETE");
         }
-        const Value* headers = request != nullptr ? find(*request, "headers") : nullptr;
+        const Value* headers = request != nullptr ? find_member(*request, "headers") : nullptr;
         if (headers != nullptr && headers->IsObject()) {
             for (const auto& h : headers->GetObject()) {
                 const std::string_view header(h.name.GetString(), h.name.GetStringLength());
@@ -560,17 +428,17 @@ private:
                                const UpstreamSpec& upstream) const {
         EndpointSpec e;
         e.name = name;
-        e.description = text_of(find(v, "description"));
-        e.method = text_of(find(v, "method"), "GET");
-        e.personal_data = bool_of(find(v, "personal_data"), true);
-        e.async = bool_of(find(v, "async"), false);
+        e.description = text_of(find_member(v, "description"));
+        e.method = text_of(find_member(v, "method"), "GET");
+        e.personal_data = bool_of(find_member(v, "personal_data"), true);
+        e.async = bool_of(find_member(v, "async"), false);
         if (e.async) {
             check_async(v, at, e);
         }
-        if (const Value* params = find(v, "parameters")) {
+        if (const Value* params = find_member(v, "parameters")) {
             load_parameters(*params, at + "/parameters", e);
         }
-        if (const Value* schema = find(v, "body_schema")) {
+        if (const Value* schema = find_member(v, "body_schema")) {
             if (!accepts_body(e.method)) {
                 fail(at + "/body_schema", "an endpoint called with " + e.method +
                                               " receives no body: set method to POST, PUT "
@@ -579,14 +447,16 @@ private:
             e.body_schema = std::make_unique<const BodySchema>(*schema);
             e.uses_body = true;
         }
-        if (const Value* request = find(v, "request")) {
+        if (const Value* request = find_member(v, "request")) {
             load_request(*request, at + "/request", e);
         }
-        if (const Value* response = find(v, "response")) {
+        if (const Value* response = find_member(v, "response")) {
             load_response(*response, at + "/response", e);
         }
-        e.timeout = duration(find(v, "timeout"), upstream.timeout, at + "/timeout");
-        if (const Value* retries = find(v, "retries"); retries != nullptr && retries->IsUint()) {
+        e.timeout = config::positive_duration(source_, find_member(v, "timeout"), upstream.timeout,
+                                              at + "/timeout");
+        if (const Value* retries = find_member(v, "retries");
+            retries != nullptr && retries->IsUint()) {
             e.retries = retries->GetUint();
         }
         if (e.retries > 0 && !is_idempotent(e.upstream_method)) {
@@ -596,15 +466,15 @@ private:
                      e.upstream_method +
                      " that failed may still have been applied, and a retry would apply it twice");
         }
-        if (const Value* ttl = find(v, "cache_ttl")) {
+        if (const Value* ttl = find_member(v, "cache_ttl")) {
             if (e.personal_data) {
                 fail(at + "/cache_ttl",
                      "cache_ttl needs 'personal_data: false': answers carrying personal data are "
                      "never stored");
             }
-            e.cache_ttl = duration(ttl, {}, at + "/cache_ttl");
+            e.cache_ttl = config::positive_duration(source_, ttl, {}, at + "/cache_ttl");
         }
-        if (const Value* size = find(v, "cache_size")) {
+        if (const Value* size = find_member(v, "cache_size")) {
             if (!e.cache_ttl) {
                 fail(at + "/cache_size", "cache_size has no effect without cache_ttl");
             }
@@ -612,7 +482,7 @@ private:
                 e.cache_size = static_cast<std::size_t>(size->GetUint64());
             }
         }
-        e.error_body = bool_of(find(v, "error_body"), false);
+        e.error_body = bool_of(find_member(v, "error_body"), false);
         if (e.error_body && e.personal_data) {
             fail(at + "/error_body",
                  "error_body needs 'personal_data: false': an upstream error body may quote "
@@ -622,7 +492,6 @@ private:
     }
 
     const ConnectorSource& source_;
-    std::filesystem::path dir_;
 };
 
 }  // namespace

@@ -17,7 +17,7 @@
 #include "rest/body_json.hpp"
 #include "rest/json_template.hpp"
 #include "rest/parameters.hpp"
-#include "rest/response_cache.hpp"
+#include "core/response_cache.hpp"
 #include "rest/response_mapping.hpp"
 #include "rest/text_template.hpp"
 #include "upstream/http_client.hpp"

@@ -170,31 +170,6 @@ const ValueRef* TextTemplate::render(const CallValues& values, std::string& out,
     return nullptr;
 }
 
-bool has_control_chars(std::string_view text) noexcept {
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20 || c == 0x7F) {
-            return true;
-        }
-    }
-    return false;
-}
-
-bool is_header_name(std::string_view name) noexcept {
-    static constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
-    if (name.empty()) {
-        return false;
-    }
-    for (const char c : name) {
-        const bool alnum =
-            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && extra.find(c) == std::string_view::npos) {
-            return false;
-        }
-    }
-    return true;
-}
-
 PathTemplate PathTemplate::parse(std::string_view text, const RefResolver& resolve) {
     while (!text.empty() && text.front() == '/') {
         text.remove_prefix(1);

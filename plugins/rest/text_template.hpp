@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/http_types.hpp"
+#include "core/strings.hpp"
 #include "rest/parameters.hpp"
 
 namespace relais::rest {
@@ -91,9 +92,6 @@ private:
     std::vector<Part> parts_;
 };
 
-/// True if `text` holds a control character (0x00–0x1F or 0x7F).
-bool has_control_chars(std::string_view text) noexcept;
-
 /// The path appended to base_url. A segment holding a placeholder must not
 /// come out empty, `.` or `..`.
 class PathTemplate {
@@ -147,8 +145,5 @@ private:
     };
     std::vector<Entry> entries_;
 };
-
-/// True if `name` is a valid HTTP header name (RFC 9110 token).
-bool is_header_name(std::string_view name) noexcept;
 
 }  // namespace relais::rest

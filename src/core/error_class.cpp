@@ -50,6 +50,8 @@ ErrorInfo describe(ErrorClass error) noexcept {
             return {502, "upstream-error"};
         case ErrorClass::upstream_invalid_response:
             return {502, "upstream-invalid-response"};
+        case ErrorClass::upstream_rate_limited:
+            return {503, "upstream-rate-limited"};
         case ErrorClass::overloaded:
             return {503, "overloaded"};
         case ErrorClass::outbox_unavailable:

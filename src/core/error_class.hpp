@@ -33,10 +33,12 @@ enum class ErrorClass : unsigned char {
     upstream_unreachable,       ///< 502 `upstream-unreachable`: refused, DNS, TLS
     upstream_error,             ///< 502 `upstream-error`: upstream answered 4xx/5xx
     upstream_invalid_response,  ///< 502 `upstream-invalid-response`: not the JSON expected
-    overloaded,                 ///< 503 `overloaded`: connection or concurrency limit
-    shutting_down,              ///< 503 `shutting-down`
-    outbox_unavailable,         ///< 503 `outbox-unavailable`: the outbox could not store a message
-    upstream_timeout,           ///< 504 `upstream-timeout`
+    upstream_rate_limited,  ///< 503 `upstream-rate-limited`: over the upstream's rate (ours or its
+                            ///< 429)
+    overloaded,             ///< 503 `overloaded`: connection or concurrency limit
+    shutting_down,          ///< 503 `shutting-down`
+    outbox_unavailable,     ///< 503 `outbox-unavailable`: the outbox could not store a message
+    upstream_timeout,       ///< 504 `upstream-timeout`
 };
 
 /// HTTP status and envelope slug of an error class.

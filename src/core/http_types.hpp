@@ -4,6 +4,7 @@
 /// Beast's, so that the plugin ABI does not depend on the server's internals.
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,8 @@
 #include "core/error_class.hpp"
 
 namespace relais {
+
+class ResponseStream;
 
 /// One HTTP header; names compare case-insensitively through `find_header`.
 struct Header {
@@ -60,6 +63,9 @@ struct HttpResponse {
     std::string body;
     std::optional<ErrorClass> error;
     UpstreamStats upstream;
+    /// When set, `body` is sent first and then whatever the stream yields,
+    /// until it ends (see core/response_stream.hpp). Only with status 200.
+    std::shared_ptr<ResponseStream> stream;
 
     /// `{"err":0,"data":<data_json>}`; `data_json` must be serialized JSON.
     static HttpResponse data(std::string_view data_json);

@@ -1,17 +1,16 @@
 #include "outbox/crypto.hpp"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
 
+#include "core/key_file.hpp"
 #include "core/url_encoding.hpp"
 #include "outbox/files.hpp"
 #include "outbox/outbox.hpp"
@@ -23,31 +22,6 @@ namespace {
 constexpr std::size_t nonce_size = 12;
 constexpr std::size_t tag_size = 16;
 constexpr std::size_t key_size = std::tuple_size_v<decltype(Key::bytes)>;
-/// Base64 of 32 bytes is 44 characters; a file much larger than that is
-/// not a key file.
-constexpr std::size_t key_file_limit = 256;
-
-/// Text that held key material: wiped when it goes.
-struct SecretText {
-    std::string text;
-    SecretText() = default;
-    explicit SecretText(std::string t) : text(std::move(t)) {}
-    SecretText(const SecretText&) = delete;
-    SecretText& operator=(const SecretText&) = delete;
-    ~SecretText() { OPENSSL_cleanse(text.data(), text.size()); }
-};
-
-struct FileDescriptor {
-    int fd = -1;
-    explicit FileDescriptor(int f) : fd(f) {}
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-    ~FileDescriptor() {
-        if (fd >= 0) {
-            ::close(fd);
-        }
-    }
-};
 
 struct CipherContext {
     EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
@@ -57,13 +31,17 @@ struct CipherContext {
     ~CipherContext() { EVP_CIPHER_CTX_free(ctx); }
 };
 
-std::runtime_error file_error(const std::string& what, const std::filesystem::path& file) {
-    return std::runtime_error(what + " " + file.string() + ": " + std::strerror(errno));
+/// The key bytes in `raw` (key_size of them), which is wiped.
+Key key_from(std::string raw) {
+    const SecretText bytes(std::move(raw));
+    Key key;
+    std::memcpy(key.bytes.data(), bytes.text.data(), key_size);
+    return key;
 }
 
 /// The key that `base64` encodes; `source` names it in errors.
 Key decode_key(std::string_view base64, const std::string& source) {
-    const SecretText decoded(base64_decode(base64).value_or(std::string{}));
+    SecretText decoded(base64_decode(base64).value_or(std::string{}));
     if (decoded.text.empty() && !base64.empty()) {
         throw std::runtime_error(source + " is not valid base64");
     }
@@ -71,114 +49,7 @@ Key decode_key(std::string_view base64, const std::string& source) {
         throw std::runtime_error(source + " must be the base64 of 32 bytes, not of " +
                                  std::to_string(decoded.text.size()));
     }
-    Key key;
-    std::memcpy(key.bytes.data(), decoded.text.data(), key_size);
-    return key;
-}
-
-Key read_key_file(const std::filesystem::path& file) {
-    const FileDescriptor in(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (in.fd < 0) {
-        throw file_error("cannot open key file", file);
-    }
-    struct stat status {};
-    if (::fstat(in.fd, &status) != 0) {
-        throw file_error("cannot read key file", file);
-    }
-    if (!S_ISREG(status.st_mode)) {
-        throw std::runtime_error("key file " + file.string() + " is not a regular file");
-    }
-    if ((status.st_mode & 077) != 0) {
-        throw std::runtime_error("key file " + file.string() +
-                                 " is open to other users: chmod 600 it (and consider the key "
-                                 "leaked: messages sealed with it can be read)");
-    }
-    SecretText content;
-    content.text.resize(key_file_limit + 1);
-    std::size_t size = 0;
-    while (size < content.text.size()) {
-        const auto n = ::read(in.fd, content.text.data() + size, content.text.size() - size);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            throw file_error("cannot read key file", file);
-        }
-        if (n == 0) {
-            break;
-        }
-        size += static_cast<std::size_t>(n);
-    }
-    if (size > key_file_limit) {
-        throw std::runtime_error("key file " + file.string() + " is too large to be a key");
-    }
-    std::string_view text(content.text.data(), size);
-    if (text.ends_with('\n')) {
-        text.remove_suffix(1);
-    }
-    return decode_key(text, "key file " + file.string());
-}
-
-void write_all(int fd, std::string_view bytes, const std::filesystem::path& file) {
-    while (!bytes.empty()) {
-        const auto n = ::write(fd, bytes.data(), bytes.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            throw file_error("cannot write key file", file);
-        }
-        bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
-
-/// Writes a new random key to `file` unless another process did first; the
-/// key in `file` afterwards either way. The key is written whole to a
-/// temporary file and linked into place, so that a reader never sees half a
-/// key and two first starts agree on one.
-Key create_key_file(const std::filesystem::path& file) {
-    std::array<unsigned char, 8> suffix{};
-    Key key;
-    if (RAND_bytes(suffix.data(), static_cast<int>(suffix.size())) != 1 ||
-        RAND_bytes(key.bytes.data(), static_cast<int>(key.bytes.size())) != 1) {
-        throw std::runtime_error("no random bytes for the outbox key");
-    }
-    const SecretText text(base64_encode(key.bytes) + "\n");
-    const std::filesystem::path temporary =
-        file.parent_path() / ("." + file.filename().string() + "." + hex_encode(suffix));
-    {
-        const FileDescriptor out(
-            ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-        if (out.fd < 0) {
-            throw file_error("cannot create key file", temporary);
-        }
-        try {
-            write_all(out.fd, text.text, temporary);
-            if (::fsync(out.fd) != 0) {
-                throw file_error("cannot write key file", temporary);
-            }
-        } catch (...) {
-            ::unlink(temporary.c_str());
-            throw;
-        }
-    }
-    const int linked = ::link(temporary.c_str(), file.c_str());
-    const int link_errno = errno;
-    ::unlink(temporary.c_str());
-    if (linked != 0) {
-        OPENSSL_cleanse(key.bytes.data(), key.bytes.size());
-        if (link_errno == EEXIST) {
-            return read_key_file(file);
-        }
-        errno = link_errno;
-        throw file_error("cannot create key file", file);
-    }
-    const FileDescriptor directory(
-        ::open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (directory.fd >= 0) {
-        ::fsync(directory.fd);
-    }
-    return key;
+    return key_from(std::move(decoded.text));
 }
 
 }  // namespace
@@ -190,21 +61,16 @@ Key load_key(const std::optional<std::string>& configured, const std::filesystem
     create_private_directory(data_dir);
     const auto file = data_dir / "outbox.key";
     struct stat status {};
-    if (::lstat(file.c_str(), &status) == 0) {
-        return read_key_file(file);
-    }
-    if (errno != ENOENT) {
-        throw file_error("cannot read key file", file);
-    }
+    const bool missing = ::lstat(file.c_str(), &status) != 0 && errno == ENOENT;
     // A new key cannot open what the lost one sealed: starting would turn
     // every message waiting for delivery into a dead letter.
-    if (const auto store = directory(data_dir); !families_in(store).empty()) {
-        throw std::runtime_error("the outbox key file " + file.string() +
-                                 " is missing but " + store.string() +
+    if (const auto store = directory(data_dir); missing && !families_in(store).empty()) {
+        throw std::runtime_error("the outbox key file " + file.string() + " is missing but " +
+                                 store.string() +
                                  " holds messages sealed with a key: restore the key file (or "
                                  "set outbox.key), or move the outbox databases away");
     }
-    return create_key_file(file);
+    return key_from(load_or_create_key_file(file, key_size, "outbox key"));
 }
 
 std::string seal(const Key& key, std::string_view plaintext, std::string_view associated) {

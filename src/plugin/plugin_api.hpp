@@ -21,9 +21,9 @@
 ///
 /// Minimal module:
 /// @code
-/// class EchoFactory final : public relais::ConnectorFactory { ... };
+/// std::unique_ptr<relais::Connector> make_echo(const relais::ConnectorSource&);
 /// RELAIS_PLUGIN_DEFINE("echo", [](relais::FactoryRegistry& r) {
-///     r.add(std::make_unique<EchoFactory>());
+///     r.add(std::make_unique<relais::FunctionFactory>("echo", echo_schema, &make_echo));
 /// })
 /// @endcode
 
@@ -33,7 +33,7 @@
 #include "core/connector.hpp"
 
 /// Version of the interface below. Bump on any incompatible change.
-#define RELAIS_PLUGIN_API_VERSION 2
+#define RELAIS_PLUGIN_API_VERSION 3
 
 namespace relais {
 
@@ -49,6 +49,25 @@ public:
     /// Builds a connector from a document valid against `schema()`. Throws
     /// ConfigError (see ConnectorSource::error_at) on semantic errors.
     virtual std::unique_ptr<Connector> create(const ConnectorSource& source) const = 0;
+};
+
+/// The usual factory: a kind name, its schema and a function that builds
+/// its connectors.
+class FunctionFactory final : public ConnectorFactory {
+public:
+    using Create = std::unique_ptr<Connector> (*)(const ConnectorSource&);
+    FunctionFactory(std::string_view kind, std::string_view schema, Create build) noexcept
+        : kind_(kind), schema_(schema), create_(build) {}
+    std::string_view kind() const override { return kind_; }
+    std::string_view schema() const override { return schema_; }
+    std::unique_ptr<Connector> create(const ConnectorSource& source) const override {
+        return create_(source);
+    }
+
+private:
+    std::string_view kind_;
+    std::string_view schema_;
+    Create create_;
 };
 
 /// Where a module registers its factories.

@@ -132,6 +132,14 @@ std::shared_ptr<PluginModule> PluginModule::load(const std::filesystem::path& pa
                           std::to_string(RELAIS_PLUGIN_API_VERSION));
     }
 
+    // An accepted module stays mapped until the process exits, even when no
+    // connector uses it any more: a kind may leave work behind a reload
+    // (background refreshes, sweepers, streams) whose code lives in it.
+    if (dlopen(real.c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) == nullptr) {
+        dlclose(handle);
+        throw PluginError("cannot keep plugin " + real.string() + " loaded: " + dl_error());
+    }
+
     std::shared_ptr<PluginModule> module(new PluginModule(real, handle));
     module->name_ = plugin->name != nullptr ? plugin->name : real.stem().string();
     if (plugin->register_factories != nullptr) {

@@ -30,7 +30,11 @@ public:
 
 /// A loaded module and the factories it registered. The factories (and
 /// the connectors they built) must be destroyed before the module: hold
-/// the module's shared_ptr for as long as any of them lives.
+/// the module's shared_ptr for as long as any of them lives. The code of an
+/// accepted module stays mapped until the process exits (RTLD_NODELETE),
+/// so that work a connector leaves behind (a background refresh, a sweeper
+/// timer, a response stream) never outlives its code; its statics persist
+/// across reloads too.
 class PluginModule {
 public:
     /// The module at `path` (absolute), loaded now or shared with earlier

@@ -15,6 +15,7 @@
 #include <boost/beast/http/write.hpp>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <limits>
 #include <memory>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/response_stream.hpp"
 #include "server/exception_type.hpp"
 #include "server/request_log.hpp"
 #include "server/request_target.hpp"
@@ -96,8 +98,16 @@ bool connector_header_allowed(const Header& header) noexcept {
 /// The status line and headers of `response`, written by hand: Beast's
 /// field container and serializer cost more than the request's own routing.
 /// Content-Length is the body's size, also for HEAD, whose body is not sent.
+/// A streamed response has no length and always closes the connection.
+/// How the end of a response body is known.
+enum class Framing {
+    length,   ///< Content-Length
+    chunked,  ///< streamed, HTTP/1.1
+    close,    ///< streamed, HTTP/1.0: the body ends with the connection
+};
+
 std::string response_head(const HttpResponse& response, std::string_view request_id,
-                          unsigned version, bool keep_alive) {
+                          unsigned version, bool keep_alive, Framing framing) {
     if (response.status > 999) {
         // What Beast's serializer did: the connection fails, nothing is sent.
         throw std::invalid_argument("invalid status-code");
@@ -137,7 +147,19 @@ std::string response_head(const HttpResponse& response, std::string_view request
     } else if (version < 11 && keep_alive) {
         out.append("Connection: keep-alive\r\n");
     }
-    out.append("Content-Length: ").append(std::to_string(response.body.size())).append("\r\n\r\n");
+    switch (framing) {
+        case Framing::length:
+            out.append("Content-Length: ")
+                .append(std::to_string(response.body.size()))
+                .append("\r\n");
+            break;
+        case Framing::chunked:
+            out.append("Transfer-Encoding: chunked\r\n");
+            break;
+        case Framing::close:
+            break;
+    }
+    out.append("\r\n");
     return out;
 }
 
@@ -219,9 +241,16 @@ public:
 
     void drain() override {
         draining_ = true;
+        end_stream();
         if (waiting_) {
             boost::system::error_code ignored;
             socket().cancel(ignored);
+        }
+    }
+
+    void end_stream() override {
+        if (streaming_) {
+            streaming_->stop();
         }
     }
 
@@ -361,6 +390,10 @@ private:
                        {{"request_id", request_id}, {"type", current_exception_type()}});
             outcome.response = HttpResponse::failure(ErrorClass::internal_error, "internal error");
         }
+        if (outcome.response.stream) {
+            co_await serve_stream(outcome, request_id, method, version, head, limits, started);
+            co_return false;
+        }
         const bool keep_alive = client_keeps_alive && !draining();
         const unsigned status = outcome.response.status;
         const auto error = outcome.response.error;
@@ -436,15 +469,97 @@ private:
     net::awaitable<bool> write_response(HttpResponse& response, std::string_view request_id,
                                         unsigned version, bool keep_alive, bool head,
                                         const ServerLimits& limits) {
-        const std::string out = response_head(response, request_id, version, keep_alive);
+        const std::string out =
+            response_head(response, request_id, version, keep_alive, Framing::length);
         const std::string_view body = head ? std::string_view() : std::string_view(response.body);
-        const std::array<net::const_buffer, 2> buffers{net::buffer(out), net::buffer(body)};
+        co_return co_await send(
+            std::array<net::const_buffer, 2>{net::buffer(out), net::buffer(body)}, limits);
+    }
+
+    template <class Buffers>
+    net::awaitable<bool> send(const Buffers& buffers, const ServerLimits& limits) {
         // A client that does not read its response is as slow as one that
         // does not send its request.
         arm(limits.read_timeout);
         auto [ec, n] = co_await net::async_write(stream_, buffers, use_tuple);
         disarm();
         co_return !ec;
+    }
+
+    /// Sends a streamed response (core/response_stream.hpp): the head, the
+    /// body, then each piece the stream yields, until it ends, the client
+    /// leaves, a write times out or relais drains. The request is logged
+    /// and counted once its head is sent. The connection closes afterwards.
+    net::awaitable<void> serve_stream(Outcome& outcome, const std::string& request_id,
+                                      const std::string& method, unsigned version, bool head,
+                                      const ServerLimits& limits,
+                                      std::chrono::steady_clock::time_point started) {
+        const std::shared_ptr<ResponseStream> stream = outcome.response.stream;
+        // Set before the first write so that a drain from now on stops it.
+        streaming_ = stream;
+        const Framing framing = version >= 11 ? Framing::chunked : Framing::close;
+        std::string out = response_head(outcome.response, request_id, version, false, framing);
+        if (!head) {
+            append_piece(out, outcome.response.body, framing);
+        }
+        bool sent = co_await send(net::buffer(out), limits);
+        record_request(env_.metrics,
+                       {request_id, remote_text_, method, outcome.labels, outcome.response.status,
+                        outcome.response.error, std::chrono::steady_clock::now() - started,
+                        outcome.response.upstream});
+        // A stream may last for hours: it must not pin the configuration
+        // it came from across reloads (core/response_stream.hpp).
+        outcome.state.reset();
+        if (sent && !head) {
+            if (!draining()) {
+                watch_for_close(stream);
+                while (const auto piece = co_await stream->next()) {
+                    if (piece->empty()) {
+                        continue;
+                    }
+                    out.clear();
+                    append_piece(out, *piece, framing);
+                    if (!co_await send(net::buffer(out), limits)) {
+                        sent = false;
+                        break;
+                    }
+                }
+            }
+            if (sent && framing == Framing::chunked) {
+                co_await send(net::buffer(std::string_view("0\r\n\r\n")), limits);
+            }
+        }
+        stream->stop();
+        streaming_.reset();
+        // The watch is the only operation left on the socket. TLS gets no
+        // close_notify: the watch may have consumed part of the client's.
+        boost::system::error_code ignored;
+        socket().cancel(ignored);
+        socket().shutdown(tcp::socket::shutdown_both, ignored);
+        socket().close(ignored);
+    }
+
+    static void append_piece(std::string& out, std::string_view piece, Framing framing) {
+        if (piece.empty()) {
+            return;
+        }
+        if (framing == Framing::chunked) {
+            char size[20];
+            const int length = std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+            out.append(size, static_cast<std::size_t>(length)).append(piece).append("\r\n");
+        } else {
+            out.append(piece);
+        }
+    }
+
+    /// A client that closes (or sends anything) while it receives a stream
+    /// is done with it: waiting for the next event to fail on write could
+    /// take until the next heartbeat.
+    void watch_for_close(const std::shared_ptr<ResponseStream>& stream) {
+        socket().async_read_some(
+            net::buffer(watch_byte_),
+            [self = this->shared_from_this(), stream](const boost::system::error_code&,
+                                                      std::size_t) { stream->stop(); });
     }
 
     /// Closes the connection. `linger`: the request may not have been read
@@ -488,6 +603,8 @@ private:
     bool timed_out_ = false;
     bool waiting_ = false;
     bool draining_ = false;
+    std::shared_ptr<ResponseStream> streaming_;  ///< the stream being sent, if any
+    std::array<char, 1> watch_byte_{};
 };
 
 void log_connection_failure(std::exception_ptr error) {
@@ -520,6 +637,12 @@ void ConnectionSet::drain_all() {
     // drain() only cancels I/O: no connection leaves the set during the loop.
     for (DrainableConnection* connection : members_) {
         connection->drain();
+    }
+}
+
+void ConnectionSet::end_streams() {
+    for (DrainableConnection* connection : members_) {
+        connection->end_stream();
     }
 }
 

@@ -35,6 +35,8 @@ public:
     /// Closes the connection at once if it is waiting for a request;
     /// otherwise it finishes the request in progress, then closes.
     virtual void drain() = 0;
+    /// Ends the response stream being sent, if any (core/response_stream.hpp).
+    virtual void end_stream() = 0;
 };
 
 /// The open connections of one I/O thread. Used only on that thread, so it
@@ -44,6 +46,7 @@ public:
     void add(DrainableConnection* connection) { members_.insert(connection); }
     void remove(DrainableConnection* connection) { members_.erase(connection); }
     void drain_all();
+    void end_streams();
 
 private:
     std::unordered_set<DrainableConnection*> members_;

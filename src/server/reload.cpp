@@ -96,7 +96,7 @@ std::shared_ptr<const Runtime> load_serving_runtime(const std::filesystem::path&
     return load_runtime(config_file);
 }
 
-void reload_configuration(const std::filesystem::path& config_file, AppliedSettings& applied,
+bool reload_configuration(const std::filesystem::path& config_file, AppliedSettings& applied,
                           StateSlot& slot, MetricsRegistry& metrics) {
     log::info("reload_started", {{"config", config_file.string()}});
     try {
@@ -106,6 +106,7 @@ void reload_configuration(const std::filesystem::path& config_file, AppliedSetti
         metrics.config_reloaded(true);
         log::info("config_reloaded", {{"connectors", runtime->connectors().size()},
                                       {"clients", runtime->config().clients.size()}});
+        return true;
     } catch (const ConfigErrors& errors) {
         // ConfigErrors never quote values, secrets included: they may be logged.
         for (const auto& error : errors.errors()) {
@@ -121,6 +122,7 @@ void reload_configuration(const std::filesystem::path& config_file, AppliedSetti
         metrics.config_reloaded(false);
         log::error("reload_failed", {{"type", current_exception_type()}});
     }
+    return false;
 }
 
 ReloadThread::ReloadThread(std::function<void()> job)

@@ -48,8 +48,8 @@ struct AppliedSettings {
 };
 
 /// Reloads `config_file` into `slot`, logging and counting the outcome.
-/// Never throws.
-void reload_configuration(const std::filesystem::path& config_file, AppliedSettings& applied,
+/// True when the new configuration is installed. Never throws.
+bool reload_configuration(const std::filesystem::path& config_file, AppliedSettings& applied,
                           StateSlot& slot, MetricsRegistry& metrics);
 
 /// Runs a job on a thread of its own, one run at a time. Requests made

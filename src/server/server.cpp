@@ -121,7 +121,11 @@ struct Server::Impl {
           routes(*outbox, [this] { engine.wake(); }),
           dispatcher(slot, metrics, nonces, draining, &routes),
           env{dispatcher, metrics, slot, draining, tls.get()},
-          reloads([this] { reload_configuration(config_file, applied, slot, metrics); }) {
+          reloads([this] {
+              if (reload_configuration(config_file, applied, slot, metrics)) {
+                  end_streams();
+              }
+          }) {
         const unsigned count = io_thread_count(runtime->config().server.threads);
         for (unsigned i = 0; i < count; ++i) {
             contexts.push_back(std::make_unique<net::io_context>(1));
@@ -132,6 +136,9 @@ struct Server::Impl {
     ~Impl() {
         acceptor.reset();
         signals.reset();
+        // The configuration goes while the event loops still exist: what a
+        // connector holds (a call book's streams) may post to them as it goes.
+        slot.exchange(nullptr);
         // Context 0 first: its pending accept may hold a socket of another context.
         for (auto& context : contexts) {
             context.reset();
@@ -210,6 +217,15 @@ struct Server::Impl {
                 co_return;
             }
             begin_drain(number);
+        }
+    }
+
+    /// Ends every open stream after a reload: its client and grants were
+    /// checked against the old configuration. Clients reconnect (EventSource
+    /// does so by itself) and are checked again.
+    void end_streams() {
+        for (std::size_t i = 0; i < contexts.size(); ++i) {
+            net::post(*contexts[i], [set = connection_sets[i].get()] { set->end_streams(); });
         }
     }
 

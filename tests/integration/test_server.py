@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from relais_harness import TEST_PLUGIN_DIR, RelaisProcess, Workspace
+from relais_harness import TEST_PLUGIN_DIR, RelaisProcess, Workspace, poll_until
 
 API_KEY = "srv-test-key-5f1d0c"
 
@@ -21,7 +21,7 @@ API_KEY = "srv-test-key-5f1d0c"
 def echo_connector(slug="echo", concurrency=None):
     limits = f"limits: {{concurrency: {concurrency}}}\n" if concurrency else ""
     return (f"slug: {slug}\nkind: test-echo\nfamily: reference\n{limits}"
-            "endpoints:\n  echo: {}\n  sleep: {}\n  fail: {}\n  throw: {}\n")
+            "endpoints:\n  echo: {}\n  sleep: {}\n  fail: {}\n  throw: {}\n  stream: {}\n")
 
 
 def relais_yaml(server_lines=(), grants=("echo",), log_level="info"):
@@ -365,6 +365,120 @@ class Shutdown(ServerTestCase):
         self.relais.wait_for_log(lambda l: l.get("event") == "grace_expired")
 
 
+class Streams(ServerTestCase):
+    """Responses sent as they are produced (Server-Sent Events)."""
+
+    def open_stream(self, query, version="HTTP/1.1"):
+        s = socket.create_connection(("127.0.0.1", self.relais.port), timeout=10)
+        self.addCleanup(s.close)
+        s.sendall(f"GET /test-echo/echo/stream?{query}&apikey={API_KEY} {version}\r\n"
+                  "Host: relais\r\n\r\n".encode())
+        return s
+
+    @staticmethod
+    def read_until_close(s):
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+        return data
+
+    def open_connections(self, scheme_context=None):
+        """Open connections, less the scrape's own (over TLS with a context)."""
+        if scheme_context is None:
+            text = self.relais.get("/_relais/metrics").body.decode()
+        else:
+            conn = http.client.HTTPSConnection("127.0.0.1", self.relais.port,
+                                               context=scheme_context, timeout=10)
+            conn.request("GET", "/_relais/metrics", headers={"Connection": "close"})
+            text = conn.getresponse().read().decode()
+            conn.close()
+        return metric_value(text, "relais_open_connections") - 1
+
+    def test_events_are_sent_chunked_then_the_connection_closes(self):
+        self.start()
+        conn = self.relais.connection()
+        self.addCleanup(conn.close)
+        conn.request("GET", f"/test-echo/echo/stream?count=3&interval_ms=20&apikey={API_KEY}")
+        r = conn.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("content-type"), "text/event-stream")
+        self.assertEqual(r.getheader("transfer-encoding"), "chunked")
+        self.assertEqual(r.getheader("connection"), "close")
+        self.assertIsNone(r.getheader("content-length"))
+        self.assertEqual(r.read().decode(),
+                         "retry: 1000\n\n" + "".join(f"event: tick\ndata: {i}\n\n" for i in (1, 2, 3)))
+        line = self.request_lines(1)[0]
+        self.assertEqual((line["endpoint"], line["status"]), ("stream", 200))
+
+    def test_http_1_0_stream_ends_with_the_connection(self):
+        self.start()
+        data = self.read_until_close(self.open_stream("count=2&interval_ms=10", "HTTP/1.0"))
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.0 200 OK"), head)
+        self.assertNotIn(b"Transfer-Encoding", head)
+        self.assertEqual(body, b"retry: 1000\n\nevent: tick\ndata: 1\n\nevent: tick\ndata: 2\n\n")
+
+    def test_heartbeat_keeps_a_quiet_stream_alive(self):
+        self.start()
+        s = self.open_stream("count=0&interval_ms=60000&heartbeat_ms=50")
+        data = b""
+        while data.count(b"3\r\n:\n\n\r\n") < 2:
+            chunk = s.recv(4096)
+            self.assertTrue(chunk, data)
+            data += chunk
+
+    def test_a_client_that_leaves_is_noticed_at_once(self):
+        self.start()
+        baseline = self.open_connections()
+        s = self.open_stream("count=0&interval_ms=60000")
+        self.assertIn(b"retry: 1000", s.recv(4096))
+        poll_until(lambda: self.open_connections() == baseline + 1, 5)
+        s.close()
+        # Neither an event nor a heartbeat is due for a minute: only the
+        # watch on the socket can see the client go.
+        poll_until(lambda: self.open_connections() == baseline, 5,
+                   message="the stream's connection stayed open")
+
+    def test_reload_ends_streams_so_that_clients_are_checked_again(self):
+        self.start()
+        s = self.open_stream("count=0&interval_ms=60000")
+        self.assertIn(b"retry: 1000", s.recv(4096))
+        # The client's grant goes: its stream must not outlive it.
+        self.ws.write_config(relais_yaml(grants=()))
+        self.relais.signal(signal.SIGHUP)
+        self.assertTrue(self.read_until_close(s).endswith(b"0\r\n\r\n"))
+        self.relais.wait_for_log(lambda l: l.get("event") == "config_reloaded")
+        data = self.open_stream("count=0").recv(4096)
+        self.assertTrue(data.startswith(b"HTTP/1.1 403 "), data)
+        self.assertIn(b'"err_class":"not-granted"', data)
+
+    def test_head_gets_only_the_head(self):
+        self.start()
+        s = socket.create_connection(("127.0.0.1", self.relais.port), timeout=10)
+        self.addCleanup(s.close)
+        s.sendall(f"HEAD /test-echo/echo/stream?count=0&apikey={API_KEY} HTTP/1.1\r\n"
+                  "Host: relais\r\n\r\n".encode())
+        data = self.read_until_close(s)
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 OK"), data)
+        self.assertTrue(data.endswith(b"\r\n\r\n"), data)
+        self.assertNotIn(b"retry", data)
+
+    def test_sigterm_ends_open_streams_promptly(self):
+        self.start(server_lines=["shutdown_grace: 10s"])
+        streams = [self.open_stream("count=0&interval_ms=60000") for _ in range(5)]
+        for s in streams:
+            self.assertIn(b"retry: 1000", s.recv(4096))
+        started = time.monotonic()
+        self.relais.signal(signal.SIGTERM)
+        self.assertEqual(self.relais.proc.wait(10), 0)
+        self.assertLess(time.monotonic() - started, 2)
+        for s in streams:
+            # The chunked body is ended properly before the close.
+            data = self.read_until_close(s)
+            self.assertTrue(data.endswith(b"0\r\n\r\n"), data)
+        self.assertNotIn("grace_expired", self.relais.stderr_text())
+
+
 class Tls(ServerTestCase):
     def make_certificate(self, folder):
         cert = os.path.join(folder, "cert.pem")
@@ -377,7 +491,8 @@ class Tls(ServerTestCase):
             check=True, capture_output=True)
         return cert, key
 
-    def test_serves_over_tls(self):
+    def start_tls(self):
+        """Starts relais over TLS; returns the client's context and a connection."""
         scratch = Workspace()
         self.addCleanup(scratch.cleanup)
         cert, key = self.make_certificate(scratch.root)
@@ -386,6 +501,10 @@ class Tls(ServerTestCase):
         conn = http.client.HTTPSConnection("127.0.0.1", self.relais.port, context=context,
                                            timeout=10)
         self.addCleanup(conn.close)
+        return context, conn
+
+    def test_serves_over_tls(self):
+        _, conn = self.start_tls()
         for _ in range(2):
             conn.request("GET", f"/test-echo/echo/echo?apikey={API_KEY}")
             r = conn.getresponse()
@@ -399,6 +518,24 @@ class Tls(ServerTestCase):
             plain.getresponse().read()
         conn.request("GET", "/_relais/health")
         self.assertEqual(conn.getresponse().status, 200)
+
+    def test_streams_over_tls(self):
+        context, conn = self.start_tls()
+        conn.request("GET", f"/test-echo/echo/stream?count=3&interval_ms=20&apikey={API_KEY}")
+        r = conn.getresponse()
+        self.assertEqual(r.getheader("transfer-encoding"), "chunked")
+        self.assertTrue(r.read().decode().endswith("event: tick\ndata: 3\n\n"))
+        # A TLS client that leaves an endless stream is noticed at once too.
+        baseline = Streams.open_connections(self, scheme_context=context)
+        raw = context.wrap_socket(socket.create_connection(("127.0.0.1", self.relais.port)),
+                                  server_hostname="127.0.0.1")
+        raw.sendall(f"GET /test-echo/echo/stream?count=0&interval_ms=60000&apikey={API_KEY} "
+                    "HTTP/1.1\r\nHost: relais\r\n\r\n".encode())
+        self.assertIn(b"retry: 1000", raw.recv(4096))
+        poll_until(lambda: Streams.open_connections(self, context) == baseline + 1, 5)
+        raw.close()
+        poll_until(lambda: Streams.open_connections(self, context) == baseline, 5,
+                   message="the TLS stream's connection stayed open")
 
 
 if __name__ == "__main__":

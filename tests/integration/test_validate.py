@@ -8,12 +8,16 @@ $RELAIS_TEST_PLUGIN_DIR from tests/fixtures/plugins).
 """
 import json
 import os
+import re
 import socket
 import subprocess
 import textwrap
 import unittest
 
 from relais_harness import PLUGIN_DIR, RELAIS_BIN, SOURCE_DIR, TEST_PLUGIN_DIR, Workspace
+
+with open(os.path.join(SOURCE_DIR, "src", "plugin", "plugin_api.hpp"), encoding="utf-8") as header:
+    API_VERSION = re.search(r"#define RELAIS_PLUGIN_API_VERSION (\d+)", header.read()).group(1)
 
 CANARY = "canary-secret-5b1e0d"
 
@@ -96,7 +100,7 @@ class BadConfigs:
         self.write_config_with_server()
         self.ws.write_connector("x.yaml", CONNECTOR.replace("test-config", "test-wrong-api"))
         module = os.path.join(os.path.realpath(TEST_PLUGIN_DIR), "relais_test_wrong_api.so")
-        return [f"connectors/x.yaml:2:7: plugin {module} has API version 9, relais needs 2"]
+        return [f"connectors/x.yaml:2:7: plugin {module} has API version 9, relais needs {API_VERSION}"]
 
     def missing_secret_env_var(self):
         self.write_config_with_server("""\
@@ -160,7 +164,7 @@ class ValidateTest(BadConfigs, unittest.TestCase):
         result = self.run_relais("validate", "--config",
                                  os.path.join(SOURCE_DIR, "config", "relais.yaml"))
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(result.stdout, "ok: 3 connectors, 3 clients\n")
+        self.assertEqual(result.stdout, "ok: 5 connectors, 5 clients\n")
 
     def test_invalid_yaml(self):
         self.assert_invalid(self.invalid_yaml())
@@ -364,7 +368,7 @@ class SchemaTest(unittest.TestCase):
         self.assertIn("family", schemas["connector"]["definitions"])
         self.assertEqual(schemas["test-config"]["title"], "test-config connector")
         # Modules that cannot be loaded are skipped with a reason.
-        self.assertIn("has API version 9, relais needs 2", result.stderr)
+        self.assertIn(f"has API version 9, relais needs {API_VERSION}", result.stderr)
 
     def test_one_schema_by_name(self):
         result = self.run_schema("--plugins", TEST_PLUGIN_DIR, "test-config")

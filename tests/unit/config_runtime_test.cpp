@@ -5,6 +5,7 @@
 #include "../fixtures/config/config_test_support.hpp"
 #include "auth/client_registry.hpp"
 #include "core/runtime.hpp"
+#include "plugin/plugin_api.hpp"
 
 namespace relais {
 namespace {
@@ -96,7 +97,8 @@ TEST(ConfigRuntime, EveryFileIsCheckedAndEveryErrorReported) {
                       test::test_plugin_dir().lexically_normal().string() + "/relais_soapx.so)",
                   "c-traversal.yaml:2:7: kind: expected a string matching ^[a-z][a-z0-9-]{0,31}$",
                   "d-wrong-api.yaml:2:7: plugin " + plugins +
-                      "/relais_test_wrong_api.so has API version 9, relais needs 2",
+                      "/relais_test_wrong_api.so has API version 9, relais needs " +
+                      std::to_string(RELAIS_PLUGIN_API_VERSION),
                   "e-kind-schema.yaml:5:15: endpoints.e.method: 'PUT' is not one of: GET, POST",
                   "f-rejected.yaml:4:9: rejected as the test asked",
                   "g-extra.yaml:5:1: kind 'test-config' built endpoints that differ from the "

@@ -32,5 +32,14 @@ TEST(CoreJson, RefusesBrokenTextTrailingTextAndBadUtf8) {
     EXPECT_FALSE(parse_untrusted_json("", doc));
 }
 
+TEST(CoreJson, RefusesNulBytesWhereverTheyAre) {
+    using namespace std::string_view_literals;
+    rapidjson::Document doc;
+    EXPECT_FALSE(parse_untrusted_json("{\"a\":1}\0 garbage\"}]"sv, doc));
+    EXPECT_FALSE(parse_untrusted_json("{\"a\":\"x\0y\"}"sv, doc));
+    EXPECT_FALSE(parse_untrusted_json("\0"sv, doc));
+    EXPECT_TRUE(parse_untrusted_json(R"({"a":"\u0000"})", doc));
+}
+
 }  // namespace
 }  // namespace relais

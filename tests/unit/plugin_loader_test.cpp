@@ -78,7 +78,7 @@ TEST(PluginLoader, WrongApiVersionIsRefused) {
     const PluginDirectory plugins(test::test_plugin_dir());
     EXPECT_EQ(error_of([&] { plugins.module_for("test-wrong-api"); }),
               "plugin " + (real_test_plugin_dir() / "relais_test_wrong_api.so").string() +
-                  " has API version 9, relais needs 2");
+                  " has API version 9, relais needs " + std::to_string(RELAIS_PLUGIN_API_VERSION));
 }
 
 TEST(PluginLoader, ModuleWithoutEntryPointIsRefused) {
@@ -127,7 +127,8 @@ TEST(PluginLoader, LoadAllSkipsBadModulesAndSaysWhy) {
         return std::any_of(failures.begin(), failures.end(),
                            [&](const auto& f) { return f.find(text) != std::string::npos; });
     };
-    EXPECT_TRUE(mentions("has API version 9, relais needs 2"));
+    EXPECT_TRUE(
+        mentions("has API version 9, relais needs " + std::to_string(RELAIS_PLUGIN_API_VERSION)));
     EXPECT_TRUE(mentions("does not export relais_plugin_entry"));
 }
 

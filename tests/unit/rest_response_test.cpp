@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/response_cache.hpp"
 #include "rest/body_json.hpp"
-#include "rest/response_cache.hpp"
 #include "rest/response_mapping.hpp"
 #include "rest_test_support.hpp"
 
@@ -198,4 +198,49 @@ TEST(RestCache, KeyIsTheCanonicalParameterValues) {
     EXPECT_NE(a.cache_key, d.cache_key);
     const auto personal = load_endpoint(R"({"parameters": {"q": {}}})");
     EXPECT_TRUE(prepare_ok(*personal, make_request("GET", {{"q", "paris"}})).cache_key.empty());
+}
+
+TEST(RestCache, StaleEntriesAreServedAndRefreshedOnce) {
+    ResponseCache cache(10, 1000ms, ResponseCache::default_max_bytes, 10'000ms);
+    const auto t0 = ResponseCache::Clock::now();
+    cache.store("k", "[1]", t0);
+    auto fresh = cache.lookup("k", t0 + 500ms);
+    ASSERT_TRUE(fresh);
+    EXPECT_FALSE(fresh->stale);
+    EXPECT_FALSE(fresh->refresh);
+
+    // Past the TTL: served stale, and only the first caller refreshes.
+    EXPECT_FALSE(cache.find("k", t0 + 1500ms));
+    auto first = cache.lookup("k", t0 + 1500ms);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->data, "[1]");
+    EXPECT_TRUE(first->stale);
+    EXPECT_TRUE(first->refresh);
+    auto second = cache.lookup("k", t0 + 1600ms);
+    ASSERT_TRUE(second);
+    EXPECT_TRUE(second->stale);
+    EXPECT_FALSE(second->refresh);
+
+    // A failed refresh is asked for again only after its retry time.
+    cache.refresh_failed("k", t0 + 3000ms);
+    EXPECT_FALSE(cache.lookup("k", t0 + 2000ms)->refresh);
+    EXPECT_TRUE(cache.lookup("k", t0 + 3000ms)->refresh);
+
+    // A successful refresh makes the entry fresh again.
+    cache.store("k", "[2]", t0 + 3500ms);
+    auto refreshed = cache.lookup("k", t0 + 4000ms);
+    EXPECT_EQ(refreshed->data, "[2]");
+    EXPECT_FALSE(refreshed->stale);
+
+    // Past max_stale too, the entry is gone.
+    EXPECT_FALSE(cache.lookup("k", t0 + 3500ms + 11'000ms));
+    EXPECT_EQ(cache.size(), 0u);
+}
+
+TEST(RestCache, WithoutMaxStaleNothingStaleIsServed) {
+    ResponseCache cache(10, 1000ms);
+    const auto t0 = ResponseCache::Clock::now();
+    cache.store("k", "[1]", t0);
+    EXPECT_FALSE(cache.lookup("k", t0 + 1000ms));
+    EXPECT_EQ(cache.size(), 0u);
 }

@@ -8,8 +8,12 @@
 // | `sleep` | after `?ms=N` (0..60000) on an Asio timer: `{"slept_ms":N}`          |
 // | `fail`  | the envelope failure whose err_class is `?class=…`                 |
 // | `throw` | throws, with the query's values in the message                     |
+// | `stream`| Server-Sent Events: `?count=N` events (0: until stopped), one every |
+// |         | `?interval_ms=M`, heartbeat every `?heartbeat_ms=H` (default 60000) |
 #include <rapidjson/document.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -23,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/event_channel.hpp"
 #include "plugin/plugin_api.hpp"
 
 namespace {
@@ -31,7 +36,7 @@ using relais::ErrorClass;
 using relais::HttpResponse;
 using relais::IncomingRequest;
 
-enum class Action { echo, sleep, fail, raise };
+enum class Action { echo, sleep, fail, raise, stream };
 
 constexpr long max_sleep_ms = 60'000;
 
@@ -57,7 +62,7 @@ constexpr std::string_view echo_schema = R"({
           "properties": {
             "action": {
               "description": "What the endpoint does.",
-              "enum": ["echo", "sleep", "fail", "throw"]
+              "enum": ["echo", "sleep", "fail", "throw", "stream"]
             },
             "description": {"$ref": "connector.schema.json#/definitions/description"},
             "personal_data": {"$ref": "connector.schema.json#/definitions/personal_data"}
@@ -83,6 +88,9 @@ std::optional<Action> action_named(std::string_view name) {
     }
     if (name == "throw") {
         return Action::raise;
+    }
+    if (name == "stream") {
+        return Action::stream;
     }
     return std::nullopt;
 }
@@ -141,6 +149,8 @@ public:
                 co_return HttpResponse::data(echo_data(request));
             case Action::sleep:
                 co_return co_await sleep(request);
+            case Action::stream:
+                co_return co_await stream(request);
             case Action::fail:
                 co_return fail(request);
             case Action::raise: {
@@ -160,17 +170,68 @@ private:
         if (text == nullptr) {
             co_return HttpResponse::failure(ErrorClass::missing_parameter, "ms is required");
         }
-        long ms = 0;
-        const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), ms);
-        if (ec != std::errc() || end != text->data() + text->size() || ms < 0 ||
-            ms > max_sleep_ms) {
+        const auto ms = integer_param(request, "ms", 0);
+        if (!ms) {
             co_return HttpResponse::failure(ErrorClass::invalid_parameter,
                                             "ms must be an integer from 0 to 60000");
         }
         boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
-        timer.expires_after(std::chrono::milliseconds(ms));
+        timer.expires_after(std::chrono::milliseconds(*ms));
         co_await timer.async_wait(boost::asio::use_awaitable);
-        co_return HttpResponse::data(R"({"slept_ms":)" + std::to_string(ms) + "}");
+        co_return HttpResponse::data(R"({"slept_ms":)" + std::to_string(*ms) + "}");
+    }
+
+    /// The value of the integer parameter `name` (`fallback` when absent),
+    /// or nullopt when it is not an integer from 0 to max_sleep_ms.
+    static std::optional<long> integer_param(const IncomingRequest& request, std::string_view name,
+                                             long fallback) {
+        const std::string* text = relais::find_param(request.query, name);
+        if (text == nullptr) {
+            return fallback;
+        }
+        long value = 0;
+        const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+        if (ec != std::errc() || end != text->data() + text->size() || value < 0 ||
+            value > max_sleep_ms) {
+            return std::nullopt;
+        }
+        return value;
+    }
+
+    static boost::asio::awaitable<HttpResponse> stream(const IncomingRequest& request) {
+        const auto count = integer_param(request, "count", 0);
+        const auto interval = integer_param(request, "interval_ms", 10);
+        const auto heartbeat = integer_param(request, "heartbeat_ms", max_sleep_ms);
+        if (!count || !interval || !heartbeat || *heartbeat == 0) {
+            co_return HttpResponse::failure(ErrorClass::invalid_parameter,
+                                            "count, interval_ms and heartbeat_ms are integers "
+                                            "from 0 to 60000, heartbeat_ms above 0");
+        }
+        const auto executor = co_await boost::asio::this_coro::executor;
+        relais::EventChannel::Options options;
+        options.heartbeat = std::chrono::milliseconds(*heartbeat);
+        auto channel = relais::EventChannel::create(executor, options);
+        // The producer runs beside the connection: it stops when the
+        // channel is stopped (the client left, relais drains).
+        boost::asio::co_spawn(executor, produce(channel, *count, *interval), boost::asio::detached);
+        HttpResponse response;
+        response.content_type = "text/event-stream";
+        response.body = "retry: 1000\n\n";
+        response.stream = std::move(channel);
+        co_return response;
+    }
+
+    static boost::asio::awaitable<void> produce(std::shared_ptr<relais::EventChannel> channel,
+                                                long count, long interval_ms) {
+        boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+        for (long i = 1; count == 0 || i <= count; ++i) {
+            timer.expires_after(std::chrono::milliseconds(interval_ms));
+            co_await timer.async_wait(boost::asio::use_awaitable);
+            if (!channel->push(relais::format_sse_event("tick", std::to_string(i)))) {
+                co_return;
+            }
+        }
+        channel->close();
     }
 
     static HttpResponse fail(const IncomingRequest& request) {
@@ -206,7 +267,7 @@ public:
             if (!action) {
                 throw source.error_at(
                     "/endpoints/" + name,
-                    "endpoint '" + name + "' needs an action: echo, sleep, fail or throw");
+                    "endpoint '" + name + "' needs an action: echo, sleep, fail, throw or stream");
             }
             const bool personal =
                 !body.HasMember("personal_data") || body["personal_data"].GetBool();

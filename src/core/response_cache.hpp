@@ -1,9 +1,15 @@
 #pragma once
 /// @file
-/// Cache of mapped answers for endpoints declared free of personal data.
+/// Cache of answers free of personal data (REST endpoints with `cache_ttl`,
+/// reference data of base-adresse).
 /// Bounded in entries and in bytes (least recently used entries go first),
 /// entries expire after the endpoint's `cache_ttl`, and it is shared by
 /// every I/O thread.
+///
+/// With a `max_stale` window, an entry past its TTL is not dropped at once:
+/// `lookup` still returns it, marked stale, for `max_stale` more, and hands
+/// the task of refreshing it to one caller at a time (serve-stale: reference
+/// data stays available while its upstream is down).
 
 #include <chrono>
 #include <cstddef>
@@ -13,7 +19,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace relais::rest {
+namespace relais {
 
 class ResponseCache {
 public:
@@ -26,13 +32,30 @@ public:
     static constexpr std::size_t default_max_bytes = 64 * 1024 * 1024;
 
     ResponseCache(std::size_t capacity, std::chrono::milliseconds ttl,
-                  std::size_t max_bytes = default_max_bytes);
+                  std::size_t max_bytes = default_max_bytes,
+                  std::chrono::milliseconds max_stale = {});
 
     /// The data stored under `key` if it has not expired.
     std::optional<std::string> find(const std::string& key, Clock::time_point now);
     /// Stores `data` under `key`, evicting the least recently used entries
-    /// while over a bound.
+    /// while over a bound. Ends the refresh of `key` if one was running.
     void store(const std::string& key, std::string data, Clock::time_point now);
+
+    /// What `lookup` found.
+    struct Lookup {
+        std::string data;
+        bool stale = false;  ///< past its TTL, within `max_stale`
+        /// The caller was chosen to refresh this stale entry: it must end
+        /// with `store` or `refresh_failed`. At most one caller at a time
+        /// holds this for a key.
+        bool refresh = false;
+    };
+    /// The data stored under `key`, fresh or stale; nothing once past
+    /// `max_stale` too.
+    std::optional<Lookup> lookup(const std::string& key, Clock::time_point now);
+    /// The refresh `lookup` asked for failed: the stale entry stays as it
+    /// is, and no refresh of it is asked for before `retry_at`.
+    void refresh_failed(const std::string& key, Clock::time_point retry_at);
 
     std::size_t size() const;
     std::size_t bytes() const;
@@ -42,6 +65,8 @@ private:
         std::string key;
         std::string data;
         Clock::time_point expires;
+        bool refreshing = false;
+        Clock::time_point retry_at;  ///< no refresh asked for before
     };
     using Order = std::list<Entry>;  ///< most recently used first
 
@@ -50,10 +75,11 @@ private:
     const std::size_t capacity_;
     const std::chrono::milliseconds ttl_;
     const std::size_t max_bytes_;
+    const std::chrono::milliseconds max_stale_;
     mutable std::mutex mutex_;
     std::size_t bytes_ = 0;
     Order order_;
     std::unordered_map<std::string, Order::iterator> index_;
 };
 
-}  // namespace relais::rest
+}  // namespace relais

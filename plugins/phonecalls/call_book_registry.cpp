@@ -1,0 +1,36 @@
+#include "phonecalls/call_book_registry.hpp"
+
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace relais::phonecalls {
+
+namespace {
+
+struct Registry {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::weak_ptr<CallBook>> books;
+};
+
+Registry& registry() {
+    static Registry instance;
+    return instance;
+}
+
+}  // namespace
+
+std::shared_ptr<CallBook> adopt_call_book(std::string_view slug, const Settings& settings) {
+    Registry& r = registry();
+    const std::lock_guard lock(r.mutex);
+    std::erase_if(r.books, [](const auto& entry) { return entry.second.expired(); });
+    std::weak_ptr<CallBook>& slot = r.books[std::string(slug)];
+    if (auto book = slot.lock()) {
+        return book;
+    }
+    auto book = std::make_shared<CallBook>(settings);
+    slot = book;
+    return book;
+}
+
+}  // namespace relais::phonecalls
