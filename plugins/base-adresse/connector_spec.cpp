@@ -11,6 +11,13 @@ namespace relais::base_adresse {
 
 namespace {
 
+// Bounds that keep time arithmetic far from overflow and requests from
+// piling up behind the rate limit.
+constexpr double min_rate = 0.01;
+constexpr double max_rate = 10'000;
+constexpr std::chrono::milliseconds max_rate_wait{10'000};
+constexpr std::chrono::milliseconds max_cache_age{std::chrono::hours(24 * 365)};
+
 using config::find_member;
 using config::text_of;
 using rapidjson::Value;
@@ -19,8 +26,9 @@ void load_rate_limit(const ConnectorSource& source, const Value& v, const std::s
                      RateLimitSpec& out) {
     if (const Value* rate = find_member(v, "per_second"); rate != nullptr && rate->IsNumber()) {
         out.per_second = rate->GetDouble();
-        if (!(out.per_second > 0)) {
-            throw source.error_at(at + "/per_second", "the rate must be greater than zero");
+        if (!(out.per_second >= min_rate && out.per_second <= max_rate)) {
+            throw source.error_at(at + "/per_second",
+                                  "the rate must be from 0.01 to 10000 calls per second");
         }
     }
     if (const Value* burst = find_member(v, "burst"); burst != nullptr && burst->IsUint()) {
@@ -28,8 +36,10 @@ void load_rate_limit(const ConnectorSource& source, const Value& v, const std::s
     }
     if (const Value* wait = find_member(v, "max_wait")) {
         const auto parsed = parse_duration(text_of(wait));
-        if (!parsed) {
-            throw source.error_at(at + "/max_wait", "expected a duration such as 0ms, 250ms or 1s");
+        if (!parsed || *parsed > max_rate_wait) {
+            throw source.error_at(at + "/max_wait",
+                                  "expected a duration from 0ms to 10s, such as 250ms: a longer "
+                                  "wait would pile requests up behind the limit");
         }
         out.max_wait = *parsed;
     }
@@ -78,12 +88,15 @@ ConnectorSpec load_connector_spec(const ConnectorSource& source) {
     if (const Value* cache = find_member(doc, "cache")) {
         spec.cache.ttl = config::positive_duration(source, find_member(*cache, "ttl"),
                                                    spec.cache.ttl, "/cache/ttl");
+        if (spec.cache.ttl > max_cache_age) {
+            throw source.error_at("/cache/ttl", "the ttl must be at most 8760h (a year)");
+        }
         if (const Value* stale = find_member(*cache, "max_stale")) {
             // Zero is meaningful here: no stale answer at all.
             const auto parsed = parse_duration(text_of(stale));
-            if (!parsed) {
+            if (!parsed || *parsed > max_cache_age) {
                 throw source.error_at("/cache/max_stale",
-                                      "expected a duration such as 30m, 24h or 168h");
+                                      "expected a duration up to 8760h, such as 30m, 24h or 168h");
             }
             spec.cache.max_stale = *parsed;
         }

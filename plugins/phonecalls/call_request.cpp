@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
+#include <string_view>
 #include <vector>
 
 #include "core/json.hpp"
@@ -72,7 +74,8 @@ Checked<std::vector<const QueryParams::value_type*>> read_extras(const QueryPara
                            "the call's data"};
         }
         const std::string& name = param.first;
-        // An invalid name is not quoted: it may be anything, a number included.
+        // Names are never quoted: a phone system may send anything as a
+        // name, a number included.
         if (name.empty() || name.size() > max_extra_name_length ||
             !std::all_of(name.begin(), name.end(), is_name_char)) {
             return Refusal{ErrorClass::invalid_parameter,
@@ -81,14 +84,42 @@ Checked<std::vector<const QueryParams::value_type*>> read_extras(const QueryPara
         }
         if (std::any_of(extras.begin(), extras.end(),
                         [&](const auto* seen) { return seen->first == name; })) {
-            return refuse(ErrorClass::invalid_parameter, name, "is given more than once");
+            return Refusal{ErrorClass::invalid_parameter,
+                           "a query parameter besides caller and callee is given more than once"};
         }
         if (param.second.size() > max_extra_value_bytes) {
-            return refuse(ErrorClass::invalid_parameter, name, "must be at most 256 bytes");
+            return Refusal{ErrorClass::invalid_parameter,
+                           "query parameters besides caller and callee must be at most 256 bytes"};
         }
         extras.push_back(&param);
     }
     return extras;
+}
+
+/// Whether an object anywhere in `root` has two members of one name, which
+/// readers of the data would understand differently. Iterative: no depth
+/// can exhaust the stack.
+bool has_repeated_member(const rapidjson::Value& root) {
+    std::vector<const rapidjson::Value*> pending{&root};
+    std::set<std::string_view> names;
+    while (!pending.empty()) {
+        const rapidjson::Value* value = pending.back();
+        pending.pop_back();
+        if (value->IsObject()) {
+            names.clear();
+            for (const auto& member : value->GetObject()) {
+                if (!names.emplace(member.name.GetString(), member.name.GetStringLength()).second) {
+                    return true;
+                }
+                pending.push_back(&member.value);
+            }
+        } else if (value->IsArray()) {
+            for (const auto& item : value->GetArray()) {
+                pending.push_back(&item);
+            }
+        }
+    }
+    return false;
 }
 
 }  // namespace
@@ -163,6 +194,9 @@ Checked<std::string> read_data(const QueryParams& query, std::string_view body) 
     } else if (!doc.IsObject()) {
         return Refusal{ErrorClass::invalid_body,
                        "the body (the call's data) must be a JSON object"};
+    } else if (has_repeated_member(doc)) {
+        return Refusal{ErrorClass::invalid_body,
+                       "an object in the body has the same member twice: its value is ambiguous"};
     }
     // Written again rather than kept as sent: the writer puts no line break
     // in an event, and nothing after the object survives. Writing recurses,
@@ -179,7 +213,8 @@ Checked<std::string> read_data(const QueryParams& query, std::string_view body) 
         }
         writer.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
         if (!writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()))) {
-            return refuse(ErrorClass::invalid_parameter, name, "must be UTF-8 text");
+            return Refusal{ErrorClass::invalid_parameter,
+                           "query parameters besides caller and callee must be UTF-8 text"};
         }
     }
     for (const auto& member : doc.GetObject()) {

@@ -97,6 +97,10 @@ TEST(BaseAdresseConfig, SemanticErrors) {
     refused(R"("api_geo": {"timeout": "0s"})", "greater than zero");
     refused(R"("api_geo": {"headers": {"Host": "x"}})", "set by relais");
     refused(R"("id_key": "0123456789abcdef0123456789abcde")", "32 bytes");
+    refused(R"("geocoder": {"rate_limit": {"per_second": 0.001}})", "from 0.01 to 10000");
+    refused(R"("geocoder": {"rate_limit": {"max_wait": "11s"}})", "from 0ms to 10s");
+    refused(R"("cache": {"ttl": "999999999h"})", "at most 8760h");
+    refused(R"("cache": {"max_stale": "8761h"})", "up to 8760h");
     try {
         load(R"({"slug": "ban", "kind": "base-adresse", "family": "reference",
                  "endpoints": {"geocode": {}}})");

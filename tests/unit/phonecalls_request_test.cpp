@@ -124,6 +124,8 @@ TEST(PhonecallsRequest, DataGarbageIsRefused) {
         {"{\"a\": \"\xff\"}", ErrorClass::invalid_json},
         {"{\"a\": \"" + std::string(5000, 'x') + "\"}", ErrorClass::payload_too_large},
         {std::string(2000, '[') + std::string(2000, ']'), ErrorClass::invalid_body},
+        {R"({"a": 1, "a": 2})", ErrorClass::invalid_body},
+        {R"({"a": [{"b": 1, "b": 1}]})", ErrorClass::invalid_body},
     };
     for (const auto& c : cases) {
         const auto r = refusal_of(read_data({}, c.body));
@@ -175,9 +177,11 @@ TEST(PhonecallsRequest, ExtraQueryParametersAreBounded) {
         QueryParams query;
         std::string description;
     } refused[] = {
-        {{{"note", std::string(257, 'x')}}, "note must be at most 256 bytes"},
-        {{{"note", "xxx\xff"}}, "note must be UTF-8 text"},
-        {{{"note", "xxx"}, {"other", "1"}, {"note", "xxx"}}, "note is given more than once"},
+        {{{"note", std::string(257, 'x')}},
+         "query parameters besides caller and callee must be at most 256 bytes"},
+        {{{"note", "xxx\xff"}}, "query parameters besides caller and callee must be UTF-8 text"},
+        {{{"note", "xxx"}, {"other", "1"}, {"note", "xxx"}},
+         "a query parameter besides caller and callee is given more than once"},
     };
     for (const auto& c : refused) {
         const auto r = refusal_of(read_data(c.query, ""));
