@@ -30,12 +30,24 @@ std::string iso8601_utc(std::chrono::system_clock::time_point t) {
     return std::string(buf, n);
 }
 
+namespace {
+
+/// A stream its connection has let go of, or that ended.
+bool gone(const std::weak_ptr<EventChannel>& held) {
+    const auto stream = held.lock();
+    return stream == nullptr || stream->closed();
+}
+
+}  // namespace
+
 CallBook::CallBook(const Settings& settings) : settings_(settings) {}
 
 CallBook::~CallBook() {
     for (auto& [callee, line] : lines_) {
-        for (auto& stream : line.streams) {
-            stream->close();
+        for (const auto& held : line.streams) {
+            if (const auto stream = held.lock()) {
+                stream->close();
+            }
         }
     }
 }
@@ -120,8 +132,8 @@ void CallBook::publish(Line& line, const std::string& event) {
     if (line.streams.empty()) {
         return;
     }
-    std::erase_if(line.streams, [&](const std::shared_ptr<EventChannel>& stream) {
-        if (stream->push(event)) {
+    std::erase_if(line.streams, [&](const std::weak_ptr<EventChannel>& held) {
+        if (const auto stream = held.lock(); stream != nullptr && stream->push(event)) {
             return false;
         }
         --stream_count_;
@@ -251,8 +263,7 @@ std::optional<std::string> CallBook::subscribe(std::string_view callee,
     if (stream_count_ >= settings_.max_streams) {
         for (auto it = lines_.begin(); it != lines_.end();) {
             auto next = std::next(it);
-            stream_count_ -=
-                std::erase_if(it->second.streams, [](const auto& s) { return s->closed(); });
+            stream_count_ -= std::erase_if(it->second.streams, gone);
             erase_if_idle(it);
             it = next;
         }
@@ -284,8 +295,7 @@ std::size_t CallBook::sweep(Instant now) {
             end_call(it, 0, now, prepare_end(it, 0, now));
             ++stopped;
         }
-        stream_count_ -=
-            std::erase_if(it->second.streams, [](const auto& s) { return s->closed(); });
+        stream_count_ -= std::erase_if(it->second.streams, gone);
         erase_if_idle(it);
         it = next;
     }

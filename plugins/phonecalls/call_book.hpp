@@ -133,7 +133,8 @@ private:
     struct Line {
         std::vector<Call> current;  ///< oldest first
         std::deque<Call> past;      ///< by end, oldest first
-        std::vector<std::shared_ptr<EventChannel>> streams;
+        /// Held weakly: a stream belongs to its connection, and goes with it.
+        std::vector<std::weak_ptr<EventChannel>> streams;
     };
     /// Looked up by the string_view of a request without copying it.
     struct NumberHash {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -20,6 +21,7 @@
 #include "core/event_channel.hpp"
 #include "core/log.hpp"
 #include "phonecalls/call_book_registry.hpp"
+#include "phonecalls/call_hook.hpp"
 #include "phonecalls/call_request.hpp"
 
 namespace relais::phonecalls {
@@ -118,34 +120,53 @@ HttpResponse method_not_allowed(std::string_view allowed) {
 
 class PhonecallsConnector final : public Connector {
 public:
-    PhonecallsConnector(std::string slug, const Settings& settings)
-        : slug_(std::move(slug)),
+    PhonecallsConnector(const ConnectorSource& source, const Settings& settings,
+                        std::optional<CallHook> hook)
+        : slug_(source.slug),
+          family_(source.family),
           settings_(settings),
+          hook_(std::move(hook)),
+          services_(source.services),
           generation_(++built),
           book_(adopt_call_book(slug_, settings_)),
           infos_{EndpointInfo{"call-start"}, EndpointInfo{"call-stop"}, EndpointInfo{"calls"}} {}
 
     std::span<const EndpointInfo> endpoints() const override { return infos_; }
 
+    // Not when built: a reload that is refused later must leave the live
+    // call book as it was. The core activates the connector once its
+    // configuration serves; the first request does too, for connectors
+    // built outside the daemon.
+    void activate() const override {
+        std::call_once(settings_applied_, [this] { book_->apply(settings_, generation_); });
+    }
+
     net::awaitable<HttpResponse> handle(std::size_t endpoint,
                                         const IncomingRequest& request) const override {
-        // Not when built: a reload that is refused later must leave the
-        // live call book as it was.
-        std::call_once(settings_applied_, [this] { book_->apply(settings_, generation_); });
+        activate();
         if (book_->claim_sweeper()) {
             net::co_spawn(co_await net::this_coro::executor, sweep_loop(book_, slug_),
                           net::detached);
         }
         switch (endpoint) {
             case call_start:
-            case call_stop:
+            case call_stop: {
                 if (!request.rest.empty()) {
                     co_return HttpResponse::failure(ErrorClass::not_found, "no such route");
                 }
                 if (request.method != "GET" && request.method != "POST") {
                     co_return method_not_allowed("GET, POST");
                 }
-                co_return endpoint == call_start ? start(request) : stop(request);
+                if (endpoint == call_stop) {
+                    co_return stop(request);
+                }
+                std::optional<GruDemand> demand;
+                HttpResponse response = start(request, demand);
+                if (demand) {
+                    co_await open_demand(std::move(*demand));
+                }
+                co_return response;
+            }
             case calls:
                 if (request.method != "GET") {
                     co_return method_not_allowed("GET");
@@ -164,7 +185,8 @@ public:
     }
 
 private:
-    HttpResponse start(const IncomingRequest& request) const {
+    /// Starts the call; `demand` receives what `on_call_start` opens, if any.
+    HttpResponse start(const IncomingRequest& request, std::optional<GruDemand>& demand) const {
         auto parties = read_parties(request.query);
         if (const auto* r = std::get_if<Refusal>(&parties)) {
             return refusal(*r);
@@ -176,14 +198,33 @@ private:
             return refusal(*r);
         }
         const auto& [caller, callee] = std::get<Parties>(parties);
-        auto call =
-            book_->start(caller, callee, std::move(std::get<std::string>(data)), Instant::now());
+        std::string& data_json = std::get<std::string>(data);
+        // Built before the book changes (its copy of the data is moved in):
+        // every call that starts, a restart of a current one included, opens
+        // one demand.
+        std::optional<GruDemand> opened;
+        if (hook_ && services_ != nullptr) {
+            opened = hook_demand(*hook_, caller, callee, data_json, request.request_id);
+        }
+        auto call = book_->start(caller, callee, std::move(data_json), Instant::now());
         if (!call) {
             log::warn("phonecalls_call_limit", {{"connector", slug_}});
             return HttpResponse::failure(ErrorClass::overloaded,
                                          "too many current calls on this connector");
         }
+        demand = std::move(opened);
         return HttpResponse::data(*call);
+    }
+
+    /// Queues the demand of `on_call_start`. The call has started whatever
+    /// happens here: a demand that cannot be queued is logged (by the core,
+    /// without values) and the call-start still succeeds.
+    net::awaitable<void> open_demand(GruDemand demand) const {
+        try {
+            co_await services_->submit_demand(slug_, family_, std::move(demand));
+        } catch (const std::exception&) {
+            log::error("phonecalls_demand_failed", {{"connector", slug_}});
+        }
     }
 
     HttpResponse stop(const IncomingRequest& request) const {
@@ -240,7 +281,11 @@ private:
     }
 
     std::string slug_;
+    std::string family_;
     Settings settings_;
+    std::optional<CallHook> hook_;
+    /// Null when relais only validates: then no demand is opened.
+    const ConnectorServices* services_;
     /// Later connectors (of a later configuration) have higher numbers.
     std::uint64_t generation_;
     std::shared_ptr<CallBook> book_;
@@ -264,7 +309,8 @@ Settings read_settings(const ConnectorSource& source) {
 }
 
 std::unique_ptr<Connector> make_phonecalls_connector(const ConnectorSource& source) {
-    return std::make_unique<PhonecallsConnector>(source.slug, read_settings(source));
+    return std::make_unique<PhonecallsConnector>(source, read_settings(source),
+                                                 read_call_hook(source));
 }
 
 }  // namespace relais::phonecalls

@@ -12,6 +12,7 @@
 #include "cli/options.hpp"
 #include "core/config_error.hpp"
 #include "core/log.hpp"
+#include "server/gru_demands.hpp"
 #include "server/reload.hpp"
 #include "server/server.hpp"
 
@@ -49,9 +50,11 @@ int serve(std::span<char* const> args) {
     std::signal(SIGPIPE, SIG_IGN);
     ::umask(077);
 
+    // Outlives the server and every connector built with it, reloads included.
+    server::GruDemands demands;
     std::shared_ptr<const Runtime> runtime;
     try {
-        runtime = server::load_serving_runtime(config_file);
+        runtime = server::load_serving_runtime(config_file, &demands);
     } catch (const ConfigErrors& errors) {
         for (const auto& error : errors.errors()) {
             std::fprintf(stderr, "%s\n", error.what());
@@ -71,7 +74,7 @@ int serve(std::span<char* const> args) {
     }
     const bool logs_to_file = !config.log_file.empty();
     try {
-        server::Server server(config_file, std::move(runtime));
+        server::Server server(config_file, std::move(runtime), demands);
         return server.run();
     } catch (const std::exception& error) {
         log::error("start_failed", {{"error", error.what()}});

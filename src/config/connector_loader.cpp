@@ -62,8 +62,13 @@ std::vector<std::filesystem::path> connector_files(const RelaisConfig& config,
 
 class Loader {
 public:
-    Loader(const RelaisConfig& config, std::vector<ConfigError>& errors, LoadedConnectors& out)
-        : config_(config), errors_(errors), out_(out), plugins_(config.plugins_dir) {}
+    Loader(const RelaisConfig& config, std::vector<ConfigError>& errors, LoadedConnectors& out,
+           const ConnectorServices* services)
+        : config_(config),
+          errors_(errors),
+          out_(out),
+          plugins_(config.plugins_dir),
+          services_(services) {}
 
     void load(const std::filesystem::path& file) {
         std::optional<ConfigDocument> doc;
@@ -181,8 +186,8 @@ private:
                 entry->max_concurrency = c->value.GetUint();
             }
         }
-        const ConnectorSource source{doc.json, doc.values,    slug,
-                                     kind,     entry->family, config_.data_dir};
+        const ConnectorSource source{doc.json,      doc.values,       slug,     kind,
+                                     entry->family, config_.data_dir, services_};
         try {
             entry->connector = factory.create(source);
         } catch (const ConfigError& e) {
@@ -255,15 +260,17 @@ private:
     std::vector<ConfigError>& errors_;
     LoadedConnectors& out_;
     PluginDirectory plugins_;
+    const ConnectorServices* services_;
     std::map<const ConnectorFactory*, ConfigSchema> schemas_;
     std::unordered_map<std::string, std::string> slugs_;  ///< slug -> "file:line"
 };
 
 }  // namespace
 
-LoadedConnectors load_connectors(const RelaisConfig& config, std::vector<ConfigError>& errors) {
+LoadedConnectors load_connectors(const RelaisConfig& config, std::vector<ConfigError>& errors,
+                                 const ConnectorServices* services) {
     LoadedConnectors out;
-    Loader loader(config, errors, out);
+    Loader loader(config, errors, out, services);
     for (const auto& file : connector_files(config, errors)) {
         loader.load(file);
     }

@@ -26,8 +26,10 @@ struct LoadedConnectors {
     std::set<std::string> failed_slugs;
 };
 
-/// Loads every connector file of `config`. Appends every error to `errors`
+/// Loads every connector file of `config`, building the connectors with
+/// `services` (null when only validating). Appends every error to `errors`
 /// and returns the connectors that loaded.
-LoadedConnectors load_connectors(const RelaisConfig& config, std::vector<ConfigError>& errors);
+LoadedConnectors load_connectors(const RelaisConfig& config, std::vector<ConfigError>& errors,
+                                 const ConnectorServices* services = nullptr);
 
 }  // namespace relais::config

@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -85,6 +86,42 @@ public:
     virtual boost::asio::awaitable<upstream::Result> deliver(std::size_t endpoint,
                                                              std::string_view message,
                                                              const DeliveryContext& context) const;
+
+    /// Called once the configuration the connector belongs to serves: at
+    /// start-up, and after a reload once the new configuration is
+    /// installed (never for a reload that is refused). Where a connector
+    /// takes over state shared with the connector it replaces (settings of
+    /// a call book kept across reloads). Runs on the thread that installed
+    /// the configuration; must not block. The default does nothing.
+    virtual void activate() const {}
+};
+
+/// A demand to open in the GRU core on behalf of a connector (w.c.s.: a new
+/// form of `formdef`, as if submitted through `channel`).
+struct GruDemand {
+    std::string formdef;     ///< form slug: [a-z0-9][a-z0-9_-]*, at most 64 characters
+    std::string data_json;   ///< JSON object: field varname -> value
+    std::string channel;     ///< "phone", "mail", "counter"...; empty: none given
+    std::string request_id;  ///< of the request that caused it, forwarded as X-Request-ID
+};
+
+/// What the core offers connectors beyond serving their own calls. One
+/// object outlives every connector built with it; its methods are safe to
+/// call from any I/O thread.
+class ConnectorServices {
+public:
+    virtual ~ConnectorServices() = default;
+
+    /// Queues `demand` in the outbox of `family` for delivery to the GRU core
+    /// (w.c.s.: POST {gru.url}api/formdefs/{formdef}/submit, body
+    /// {"data":…,"context":{"channel":…}}, Publik-signed at each attempt with
+    /// gru.orig/gru.key, retried like a trigger with the connector's
+    /// `delivery:` policy). Returns the tracking id once the demand is
+    /// durable, or nullopt when it could not be queued (no `gru:` configured,
+    /// an invalid formdef or data, outbox unavailable; logged without
+    /// values). Runs on an I/O thread.
+    virtual boost::asio::awaitable<std::optional<std::string>> submit_demand(
+        std::string_view connector, std::string_view family, GruDemand demand) const = 0;
 };
 
 /// What a factory receives to build a connector: the connector's YAML as a
@@ -97,6 +134,10 @@ struct ConnectorSource {
     std::string kind;
     std::string family;
     std::filesystem::path data_dir;  ///< relais's data directory
+    /// The core's services; null when relais only validates the
+    /// configuration (and in unit tests): a connector must then load all the
+    /// same, and at run time answer or skip what needs them cleanly.
+    const ConnectorServices* services = nullptr;
 
     /// A ConfigError pointing at `pointer` in the connector file. Messages
     /// must not quote values: they may be secrets.

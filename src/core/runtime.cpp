@@ -48,14 +48,15 @@ const ConnectorEntry* Runtime::find(std::string_view kind, std::string_view slug
     return it == routes_.end() ? nullptr : it->second;
 }
 
-std::shared_ptr<const Runtime> load_runtime(const std::filesystem::path& config_file) {
+std::shared_ptr<const Runtime> load_runtime(const std::filesystem::path& config_file,
+                                            ConnectorServices* services) {
     std::vector<ConfigError> errors;
     std::optional<RelaisConfig> config = read_relais_config(config_file, errors);
     if (!config) {
         throw ConfigErrors(std::move(errors));
     }
     const bool config_valid = errors.empty();
-    config::LoadedConnectors loaded = config::load_connectors(*config, errors);
+    config::LoadedConnectors loaded = config::load_connectors(*config, errors, services);
     // Grants are checked against a relais.yaml that was read whole; with
     // errors in it, they would only add noise.
     std::unique_ptr<const auth::ClientRegistry> clients;

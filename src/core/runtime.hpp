@@ -75,7 +75,10 @@ private:
 };
 
 /// Loads relais.yaml, every connector it points to and the plugins they
-/// need, validating everything. Throws ConfigErrors listing every problem.
-std::shared_ptr<const Runtime> load_runtime(const std::filesystem::path& config_file);
+/// need, validating everything. Connectors are built with `services`
+/// (ConnectorSource::services), which must outlive them; null when only
+/// validating. Throws ConfigErrors listing every problem.
+std::shared_ptr<const Runtime> load_runtime(const std::filesystem::path& config_file,
+                                            ConnectorServices* services = nullptr);
 
 }  // namespace relais

@@ -5,6 +5,7 @@
 
 #include <boost/asio/error.hpp>
 #include <boost/system/system_error.hpp>
+#include <variant>
 
 #include "auth/publik_signature.hpp"
 #include "core/json.hpp"
@@ -20,8 +21,9 @@ namespace {
 using outbox::AttemptRecord;
 using Verdict = AttemptRecord::Verdict;
 
-/// w.c.s. answers a trigger at once; a slower GRU is a GRU in trouble.
-constexpr std::chrono::seconds trigger_timeout{30};
+/// w.c.s. answers a trigger or a submission at once; a slower GRU is a
+/// GRU in trouble.
+constexpr std::chrono::seconds gru_timeout{30};
 
 /// A payload that opens but does not read as an envelope will not read
 /// better later: an operator has to look at it.
@@ -67,6 +69,64 @@ upstream::Result connector_failed() {
     result.failure = upstream::Failure::internal;
     result.detail = "the connector failed";
     return result;
+}
+
+/// The signed POST of `body` to `url` on the GRU core, or the record of
+/// why it cannot be sent now. gru.url may have changed since the message
+/// was queued: relais signs for the GRU core and nobody else.
+std::variant<upstream::Request, AttemptRecord> signed_gru_post(
+    const std::optional<GruSettings>& gru, const ConnectorEntry& entry,
+    const outbox::MessageInfo& info, const std::string& url, std::string_view outside,
+    std::string body, std::mt19937_64& random) {
+    if (!gru) {
+        return retry_later(entry, info, ErrorClass::internal_error, "no gru configured", random);
+    }
+    const auto algorithm = auth::parse_signature_algorithm(gru->algorithm);
+    if (!algorithm) {
+        return retry_later(entry, info, ErrorClass::internal_error, "gru.algo unknown", random);
+    }
+    if (!url.starts_with(gru->url)) {
+        AttemptRecord record;
+        record.verdict = Verdict::dead;
+        record.error_class = std::string(describe(ErrorClass::invalid_parameter).slug);
+        record.reason = std::string(outside);
+        return record;
+    }
+    upstream::Request request;
+    request.method = "POST";
+    request.url = auth::sign_url(auth::with_orig(url, gru->orig), gru->key, *algorithm,
+                                 outbox::Clock::now(), auth::random_nonce());
+    request.headers = {{"Accept", "application/json"},
+                       {"Content-Type", "application/json"},
+                       {"Idempotency-Key", info.tracking_id}};
+    if (!info.request_id.empty()) {
+        request.headers.push_back({"X-Request-ID", info.request_id});
+    }
+    request.body = std::move(body);
+    request.timeout = gru_timeout;
+    return request;
+}
+
+/// Makes one attempt of a message for the GRU core: the signed POST of
+/// `body` to `url`, its answer judged by `classify`. `outside` is the reason
+/// recorded when `url` is not under gru.url.
+boost::asio::awaitable<AttemptOutcome> post_to_gru(
+    const std::optional<GruSettings>& gru, const ConnectorEntry& entry,
+    const outbox::MessageInfo& info, const std::string& url, std::string_view outside,
+    std::string body, decltype(&classify_trigger) classify, std::mt19937_64& random) {
+    AttemptOutcome outcome;
+    auto request = signed_gru_post(gru, entry, info, url, outside, std::move(body), random);
+    if (auto* refusal = std::get_if<AttemptRecord>(&request)) {
+        outcome.record = std::move(*refusal);
+        co_return outcome;
+    }
+    const upstream::Result result =
+        co_await upstream::perform(std::move(std::get<upstream::Request>(request)));
+    outcome.upstream_elapsed = result.elapsed;
+    const auto now = outbox::Clock::now();
+    outcome.record =
+        settle(classify(result, now), entry.delivery, info.attempts + 1, info.created, now, random);
+    co_return outcome;
 }
 
 }  // namespace
@@ -157,51 +217,32 @@ boost::asio::awaitable<AttemptOutcome> attempt_trigger(
     const std::string& family, const outbox::DueMessage& message, std::mt19937_64& random) {
     const outbox::MessageInfo& info = message.info;
     AttemptOutcome outcome;
-    const auto envelope = decode_trigger(message.payload);
+    auto envelope = decode_trigger(message.payload);
     if (!envelope) {
         outcome.record = unreadable();
         co_return outcome;
     }
-    if (!gru) {
-        outcome.record =
-            retry_later(entry, info, ErrorClass::internal_error, "no gru configured", random);
-        co_return outcome;
-    }
-    const auto algorithm = auth::parse_signature_algorithm(gru->algorithm);
-    if (!algorithm) {
-        outcome.record =
-            retry_later(entry, info, ErrorClass::internal_error, "gru.algo unknown", random);
-        co_return outcome;
-    }
-    // gru.url may have changed since the report was accepted: relais signs
-    // for the GRU core and nobody else.
-    if (!envelope->url.starts_with(gru->url)) {
-        outcome.record.verdict = Verdict::dead;
-        outcome.record.error_class = std::string(describe(ErrorClass::invalid_parameter).slug);
-        outcome.record.reason = "demand URL outside gru.url";
-        co_return outcome;
-    }
-    upstream::Request request;
-    request.method = "POST";
-    request.url = auth::sign_url(auth::with_orig(envelope->url, gru->orig), gru->key, *algorithm,
-                                 outbox::Clock::now(), auth::random_nonce());
-    request.headers = {{"Accept", "application/json"},
-                       {"Content-Type", "application/json"},
-                       {"Idempotency-Key", info.tracking_id}};
-    if (!info.request_id.empty()) {
-        request.headers.push_back({"X-Request-ID", info.request_id});
-    }
-    request.body = envelope->body;
-    request.timeout = trigger_timeout;
-    const upstream::Result result = co_await upstream::perform(std::move(request));
-    outcome.upstream_elapsed = result.elapsed;
-    const auto now = outbox::Clock::now();
-    outcome.record = settle(classify_trigger(result, now), entry.delivery, info.attempts + 1,
-                            info.created, now, random);
+    outcome = co_await post_to_gru(gru, entry, info, envelope->url, "demand URL outside gru.url",
+                                   std::move(envelope->body), &classify_trigger, random);
     if (outcome.record.verdict == Verdict::delivered && envelope->terminal) {
         co_await outbox.remove_correlation(family, info.connector, envelope->reference);
     }
     co_return outcome;
+}
+
+boost::asio::awaitable<AttemptOutcome> attempt_demand(const std::optional<GruSettings>& gru,
+                                                      const ConnectorEntry& entry,
+                                                      const outbox::DueMessage& message,
+                                                      std::mt19937_64& random) {
+    const outbox::MessageInfo& info = message.info;
+    AttemptOutcome outcome;
+    auto envelope = decode_demand(message.payload);
+    if (!envelope) {
+        outcome.record = unreadable();
+        co_return outcome;
+    }
+    co_return co_await post_to_gru(gru, entry, info, envelope->url, "submit URL outside gru.url",
+                                   std::move(envelope->body), &classify_demand, random);
 }
 
 }  // namespace relais::delivery

@@ -38,6 +38,13 @@ boost::asio::awaitable<AttemptOutcome> attempt_trigger(
     outbox::Outbox& outbox, const std::optional<GruSettings>& gru, const ConnectorEntry& entry,
     const std::string& family, const outbox::DueMessage& message, std::mt19937_64& random);
 
+/// POSTs a new demand to the GRU core's submit API, signed with `gru`.
+/// Errors as for attempt_push.
+boost::asio::awaitable<AttemptOutcome> attempt_demand(const std::optional<GruSettings>& gru,
+                                                      const ConnectorEntry& entry,
+                                                      const outbox::DueMessage& message,
+                                                      std::mt19937_64& random);
+
 /// The business reference at `pointer` (a JSON Pointer) in the JSON
 /// `answer`: a string, or an integer as its decimal text. nullopt when the
 /// answer is not JSON or holds nothing usable there.

@@ -32,7 +32,7 @@ using boost::asio::awaitable;
 using outbox::Kind;
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr std::array<Kind, 2> kinds{Kind::push, Kind::trigger};
+constexpr std::array<Kind, 3> kinds{Kind::push, Kind::trigger, Kind::demand};
 
 /// A poll interval of zero would spin.
 constexpr std::chrono::milliseconds shortest_poll{10};
@@ -90,9 +90,10 @@ struct Engine::Impl {
           observer(std::move(attempt_observer)),
           timer(io) {}
 
-    /// Pushes and triggers of one connector take slots apart: a business
-    /// application that is down must not hold up the reports relayed to the
-    /// GRU core, nor the other way round.
+    /// Pushes, triggers and demands of one connector take slots apart: a
+    /// business application that is down must not hold up the reports
+    /// relayed to the GRU core, nor the other way round; and a form the GRU
+    /// keeps failing to create must not hold up status reports either.
     using Slot = std::pair<Kind, std::string>;
 
     struct InProgress {
@@ -259,11 +260,17 @@ awaitable<void> Engine::Impl::attempt(std::shared_ptr<const Runtime> current,
     // `current` keeps `entry` (and the plugin behind it) alive across a reload.
     try {
         AttemptOutcome outcome;
-        if (message.info.kind == Kind::push) {
-            outcome = co_await attempt_push(outbox, entry, family, message, random);
-        } else {
-            outcome = co_await attempt_trigger(outbox, current->config().gru, entry, family,
-                                               message, random);
+        switch (message.info.kind) {
+            case Kind::push:
+                outcome = co_await attempt_push(outbox, entry, family, message, random);
+                break;
+            case Kind::trigger:
+                outcome = co_await attempt_trigger(outbox, current->config().gru, entry, family,
+                                                   message, random);
+                break;
+            case Kind::demand:
+                outcome = co_await attempt_demand(current->config().gru, entry, message, random);
+                break;
         }
         co_await outbox.record(family, message.info.tracking_id, outcome.record);
         if (outcome.record.verdict == outbox::AttemptRecord::Verdict::delivered) {

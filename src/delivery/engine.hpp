@@ -9,7 +9,10 @@
 ///   business reference is read from the answer (`callbacks.reference`)
 ///   and correlated with the push's GRU demand;
 /// - triggers are POSTed to the GRU core, Publik-signed with `gru` of
-///   relais.yaml; a delivered terminal trigger drops its correlation.
+///   relais.yaml; a delivered terminal trigger drops its correlation;
+/// - demands (ConnectorServices::submit_demand) are POSTed, signed the same
+///   way, to the GRU core's submit API.
+/// Each kind has its own `delivery.concurrency` slots per connector.
 /// Messages of a connector that is no longer configured wait (and age).
 /// Every attempt is logged (`delivery` event: tracking id, family,
 /// connector, endpoint, attempt, status, error class, verdict): never a

@@ -69,6 +69,16 @@ std::string encode(const TriggerEnvelope& envelope) {
     return text_of(buffer);
 }
 
+std::string encode(const DemandEnvelope& envelope) {
+    rapidjson::StringBuffer buffer;
+    JsonWriter writer(buffer);
+    writer.StartObject();
+    write_member(writer, "url", envelope.url);
+    write_member(writer, "body", envelope.body);
+    writer.EndObject();
+    return text_of(buffer);
+}
+
 std::optional<PushEnvelope> decode_push(std::string_view text) {
     const rapidjson::Document document = parse_object(text);
     if (!document.IsObject()) {
@@ -101,6 +111,19 @@ std::optional<TriggerEnvelope> decode_trigger(std::string_view text) {
     }
     return TriggerEnvelope{std::move(*url), std::move(*body), std::move(*reference),
                            terminal->value.GetBool()};
+}
+
+std::optional<DemandEnvelope> decode_demand(std::string_view text) {
+    const rapidjson::Document document = parse_object(text);
+    if (!document.IsObject()) {
+        return std::nullopt;
+    }
+    auto url = string_member(document, "url");
+    auto body = string_member(document, "body");
+    if (!url || !body) {
+        return std::nullopt;
+    }
+    return DemandEnvelope{std::move(*url), std::move(*body)};
 }
 
 }  // namespace relais::delivery

@@ -2,7 +2,8 @@
 /// @file
 /// The plaintext the core seals into the outbox around a message: for a
 /// push, the connector's message and the GRU demand it belongs to; for a
-/// trigger, what to send to the GRU core. Encoded as compact JSON.
+/// trigger or a new demand, what to send to the GRU core. Encoded as
+/// compact JSON.
 
 #include <optional>
 #include <string>
@@ -22,9 +23,17 @@ struct TriggerEnvelope {
     bool terminal = false;  ///< drop the correlation once delivered
 };
 
+/// A new demand for the GRU core (ConnectorServices::submit_demand).
+struct DemandEnvelope {
+    std::string url;   ///< {gru.url}api/formdefs/{formdef}/submit, unsigned
+    std::string body;  ///< JSON object sent to the GRU: data and context
+};
+
 std::string encode(const PushEnvelope& envelope);
 std::string encode(const TriggerEnvelope& envelope);
+std::string encode(const DemandEnvelope& envelope);
 std::optional<PushEnvelope> decode_push(std::string_view text);
 std::optional<TriggerEnvelope> decode_trigger(std::string_view text);
+std::optional<DemandEnvelope> decode_demand(std::string_view text);
 
 }  // namespace relais::delivery

@@ -171,6 +171,22 @@ Decision classify_trigger(const upstream::Result& result, outbox::Clock::time_po
     return classify_push(result, now);
 }
 
+Decision classify_demand(const upstream::Result& result, outbox::Clock::time_point now) {
+    if (result.failure == upstream::Failure::none) {
+        const long status = result.response.status;
+        if (status == 404) {
+            return answered(status, "formdef-unavailable",
+                            "the GRU has no such form open to submissions", Verdict::dead);
+        }
+        // A refused signature, a form that rejects the data: the same demand
+        // will be refused again.
+        if (status >= 400 && status < 500 && status != 408 && status != 429) {
+            return answered(status, "gru-refused", upstream_answered(status), Verdict::dead);
+        }
+    }
+    return classify_push(result, now);
+}
+
 std::optional<milliseconds> parse_retry_after(std::string_view value,
                                               outbox::Clock::time_point now) {
     value = trim_ows(value);

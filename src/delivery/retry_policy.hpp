@@ -10,6 +10,9 @@
 /// in the demand's current status) dead; 403 whose body says the demand is
 /// "currently processing" retried; any other 403 dead; other answers as for
 /// pushes.
+/// New demands to w.c.s.: 2xx delivered; 404 (no such form, or not open
+/// to submissions) dead `formdef-unavailable`; 408 and 429 retried; any
+/// other 4xx dead `gru-refused`; other answers as for pushes.
 
 #include <chrono>
 #include <optional>
@@ -38,6 +41,7 @@ struct Decision {
 
 Decision classify_push(const upstream::Result& result, outbox::Clock::time_point now);
 Decision classify_trigger(const upstream::Result& result, outbox::Clock::time_point now);
+Decision classify_demand(const upstream::Result& result, outbox::Clock::time_point now);
 
 /// `Retry-After` as a delay from `now`: delta-seconds or an IMF-fixdate;
 /// nullopt if absent or unreadable; a date in the past is zero.

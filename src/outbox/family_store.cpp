@@ -80,6 +80,9 @@ Kind parse_kind(std::string_view text) {
     if (text == name(Kind::trigger)) {
         return Kind::trigger;
     }
+    if (text == name(Kind::demand)) {
+        return Kind::demand;
+    }
     throw std::runtime_error("outbox database holds a message of unknown kind");
 }
 
@@ -138,6 +141,8 @@ std::string_view name(Kind kind) noexcept {
             return "push";
         case Kind::trigger:
             return "trigger";
+        case Kind::demand:
+            return "demand";
     }
     return "push";
 }

@@ -1,8 +1,8 @@
 #pragma once
 /// @file
 /// The durable outbox: messages waiting for delivery (async pushes to
-/// business applications, status triggers to the GRU core) and the
-/// correlations between business references and GRU demands.
+/// business applications, status triggers and new demands to the GRU core)
+/// and the correlations between business references and GRU demands.
 ///
 /// One SQLite database per family of online services,
 /// `<data>/outbox/<family>.sqlite`, in WAL mode with `secure_delete` on:
@@ -41,6 +41,7 @@ using Clock = std::chrono::system_clock;
 enum class Kind : unsigned char {
     push,     ///< to a business application, through a connector's deliver()
     trigger,  ///< a status relayed to the GRU core
+    demand,   ///< a new demand opened in the GRU core for a connector
 };
 enum class State : unsigned char {
     pending,    ///< waiting for its next attempt

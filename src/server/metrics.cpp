@@ -239,9 +239,10 @@ std::string MetricsRegistry::render() const {
     append_number(out, reloads_error_.load(std::memory_order_relaxed));
     out += '\n';
 
-    append_header(out, "relais_delivery_attempts_total", "counter",
-                  "Delivery attempts of the outbox, by connector, kind (push or trigger) and "
-                  "verdict (delivered, retry, dead).");
+    append_header(
+        out, "relais_delivery_attempts_total", "counter",
+        "Delivery attempts of the outbox, by connector, kind (push, trigger or demand) and "
+        "verdict (delivered, retry, dead).");
     for (const auto& [key, count] : delivery_attempts_) {
         out += "relais_delivery_attempts_total{connector=\"";
         append_label_value(out, key[0]);

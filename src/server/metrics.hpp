@@ -87,7 +87,7 @@ public:
         (ok ? reloads_ok_ : reloads_error_).fetch_add(1, std::memory_order_relaxed);
     }
 
-    /// Counts one delivery attempt of the outbox: `kind` push or trigger,
+    /// Counts one delivery attempt of the outbox: `kind` push, trigger or demand,
     /// `verdict` delivered, retry or dead. Attempts are few next to
     /// requests: a lock is fine.
     void delivery_attempted(std::string_view connector, std::string_view kind,

@@ -83,7 +83,8 @@ void apply_or_warn(AppliedSettings& applied, const RelaisConfig& next) {
 
 }  // namespace
 
-std::shared_ptr<const Runtime> load_serving_runtime(const std::filesystem::path& config_file) {
+std::shared_ptr<const Runtime> load_serving_runtime(const std::filesystem::path& config_file,
+                                                    ConnectorServices* services) {
     std::optional<RelaisConfig> config;
     try {
         config = load_relais_config(config_file);
@@ -93,16 +94,23 @@ std::shared_ptr<const Runtime> load_serving_runtime(const std::filesystem::path&
     if (config) {
         ensure_data_dir(*config);
     }
-    return load_runtime(config_file);
+    return load_runtime(config_file, services);
+}
+
+void activate_connectors(const Runtime& runtime) {
+    for (const auto& entry : runtime.connectors()) {
+        entry->connector->activate();
+    }
 }
 
 bool reload_configuration(const std::filesystem::path& config_file, AppliedSettings& applied,
-                          StateSlot& slot, MetricsRegistry& metrics) {
+                          StateSlot& slot, MetricsRegistry& metrics, ConnectorServices* services) {
     log::info("reload_started", {{"config", config_file.string()}});
     try {
-        auto runtime = load_serving_runtime(config_file);
+        auto runtime = load_serving_runtime(config_file, services);
         apply_or_warn(applied, runtime->config());
         auto previous = slot.exchange(std::make_shared<const ServingState>(runtime, metrics));
+        activate_connectors(*runtime);
         metrics.config_reloaded(true);
         log::info("config_reloaded", {{"connectors", runtime->connectors().size()},
                                       {"clients", runtime->config().clients.size()}});

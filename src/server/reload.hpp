@@ -26,8 +26,10 @@ namespace relais::server {
 
 /// Creates the data directory the configuration names (mode 0700) if it is
 /// missing, since connectors may open files in it while being built, then
-/// loads the runtime. Throws ConfigErrors.
-std::shared_ptr<const Runtime> load_serving_runtime(const std::filesystem::path& config_file);
+/// loads the runtime, its connectors built with `services`. Throws
+/// ConfigErrors.
+std::shared_ptr<const Runtime> load_serving_runtime(const std::filesystem::path& config_file,
+                                                    ConnectorServices* services);
 
 /// The settings in force that a reload cannot simply replace: it compares
 /// the new configuration with them. Only the log level may change, and
@@ -47,10 +49,14 @@ struct AppliedSettings {
           outbox(config.outbox) {}
 };
 
-/// Reloads `config_file` into `slot`, logging and counting the outcome.
-/// True when the new configuration is installed. Never throws.
+/// Tells every connector of `runtime` that it serves (Connector::activate).
+void activate_connectors(const Runtime& runtime);
+
+/// Reloads `config_file` into `slot` (connectors built with `services`),
+/// logging and counting the outcome. True when the new configuration is
+/// installed. Never throws.
 bool reload_configuration(const std::filesystem::path& config_file, AppliedSettings& applied,
-                          StateSlot& slot, MetricsRegistry& metrics);
+                          StateSlot& slot, MetricsRegistry& metrics, ConnectorServices* services);
 
 /// Runs a job on a thread of its own, one run at a time. Requests made
 /// while it runs are merged into one further run.

@@ -29,6 +29,7 @@
 #include "server/delivery_routes.hpp"
 #include "server/dispatcher.hpp"
 #include "server/exception_type.hpp"
+#include "server/gru_demands.hpp"
 #include "server/metrics.hpp"
 #include "server/reload.hpp"
 #include "server/serving_state.hpp"
@@ -101,9 +102,10 @@ std::unique_ptr<outbox::Outbox> open_outbox(const RelaisConfig& config) {
 }  // namespace
 
 struct Server::Impl {
-    Impl(std::filesystem::path file, std::shared_ptr<const Runtime> runtime)
+    Impl(std::filesystem::path file, std::shared_ptr<const Runtime> runtime, GruDemands& gru)
         : config_file(std::move(file)),
           applied(runtime->config()),
+          demands(gru),
           slot(std::make_shared<const ServingState>(runtime, metrics)),
           tls(runtime->config().server.tls ? make_tls_context(*runtime->config().server.tls)
                                            : nullptr),
@@ -121,8 +123,8 @@ struct Server::Impl {
           routes(*outbox, [this] { engine.wake(); }),
           dispatcher(slot, metrics, nonces, draining, &routes),
           env{dispatcher, metrics, slot, draining, tls.get()},
-          reloads([this] {
-              if (reload_configuration(config_file, applied, slot, metrics)) {
+          reloads(std::in_place, [this] {
+              if (reload_configuration(config_file, applied, slot, metrics, &demands)) {
                   end_streams();
               }
           }) {
@@ -131,9 +133,22 @@ struct Server::Impl {
             contexts.push_back(std::make_unique<net::io_context>(1));
             connection_sets.push_back(std::make_unique<ConnectionSet>());
         }
+        activate_connectors(slot.load()->runtime());
+        demands.bind(
+            *outbox, [this] { engine.wake(); },
+            [this] {
+                const auto state = slot.load();
+                return state ? state->runtime().config().gru : std::nullopt;
+            });
     }
 
     ~Impl() {
+        // A reload still loading would install a configuration and post to
+        // the event loops once they are gone: let it finish first.
+        reloads.reset();
+        // Connectors may outlive the server (the serve command holds the
+        // services): they must not reach the outbox once it goes.
+        demands.unbind();
         acceptor.reset();
         signals.reset();
         // The configuration goes while the event loops still exist: what a
@@ -208,7 +223,7 @@ struct Server::Impl {
                 co_return;
             }
             if (number == SIGHUP) {
-                reloads.request();
+                reloads->request();
                 continue;
             }
             if (draining.load()) {
@@ -293,6 +308,8 @@ struct Server::Impl {
 
     std::filesystem::path config_file;
     AppliedSettings applied;
+    /// Built before the server and bound to its outbox while it exists.
+    GruDemands& demands;
     MetricsRegistry metrics;
     auth::NonceCache nonces;
     std::atomic<bool> draining{false};
@@ -303,15 +320,16 @@ struct Server::Impl {
     DeliveryRoutes routes;
     Dispatcher dispatcher;
     ConnectionEnv env;
-    ReloadThread reloads;
+    std::optional<ReloadThread> reloads;
     std::vector<std::unique_ptr<ConnectionSet>> connection_sets;
     std::vector<std::unique_ptr<net::io_context>> contexts;
     std::optional<tcp::acceptor> acceptor;
     std::optional<net::signal_set> signals;
 };
 
-Server::Server(std::filesystem::path config_file, std::shared_ptr<const Runtime> runtime)
-    : impl_(std::make_unique<Impl>(std::move(config_file), std::move(runtime))) {}
+Server::Server(std::filesystem::path config_file, std::shared_ptr<const Runtime> runtime,
+               GruDemands& demands)
+    : impl_(std::make_unique<Impl>(std::move(config_file), std::move(runtime), demands)) {}
 
 Server::~Server() = default;
 

@@ -12,12 +12,18 @@
 
 namespace relais::server {
 
+class GruDemands;
+
 class Server {
 public:
     /// `runtime` was loaded from `config_file`, which SIGHUP reloads. Builds
     /// the TLS context if configured; throws std::runtime_error if it
     /// cannot be used.
-    Server(std::filesystem::path config_file, std::shared_ptr<const Runtime> runtime);
+    /// `demands` was given to the connectors of `runtime` (and is given to
+    /// those of each reload); the server binds it to its outbox while it
+    /// runs. It must outlive the server.
+    Server(std::filesystem::path config_file, std::shared_ptr<const Runtime> runtime,
+           GruDemands& demands);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;

@@ -150,7 +150,7 @@ class PhonecallsTest(PhonecallsCase):
             (self.get(base + "call-start", caller="0611111111", callee="2101",
                       **{"DROP TABLE": "x"}), 400, "invalid-parameter", "names"),
             (self.get(base + "call-start", caller="0611111111", callee="2101",
-                      note="DROP" * 100), 400, "invalid-parameter", "note"),
+                      note="DROP" * 100), 400, "invalid-parameter", "256 bytes"),
             (self.get(base + "call-start", caller="0611111111", callee="2101",
                       **{f"p{i}": "x" for i in range(21)}), 400, "invalid-parameter", "20"),
             (self.post(base + "call-start", {"x": "y" * 5000}, caller="0611111111",

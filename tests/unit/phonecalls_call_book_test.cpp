@@ -341,11 +341,18 @@ TEST_F(PhonecallsStreams, MaxStreamsRefusesUntilOneCloses) {
     settings.max_streams = 2;
     CallBook book(settings);
     const auto first = channel();
+    const auto second = channel();
+    auto third = channel();
     EXPECT_TRUE(book.subscribe("1001", first, 20, t0()));
-    EXPECT_TRUE(book.subscribe("1002", channel(), 20, t0()));
-    EXPECT_FALSE(book.subscribe("1003", channel(), 20, t0()));
+    EXPECT_TRUE(book.subscribe("1002", second, 20, t0()));
+    EXPECT_FALSE(book.subscribe("1003", third, 20, t0()));
     first->stop();
-    EXPECT_TRUE(book.subscribe("1003", channel(), 20, t0()));
+    EXPECT_TRUE(book.subscribe("1003", third, 20, t0()));
+    EXPECT_EQ(book.open_streams(), 2u);
+    // A stream whose connection let go of it frees its place too.
+    third.reset();
+    const auto fourth = channel();
+    EXPECT_TRUE(book.subscribe("1004", fourth, 20, t0()));
     EXPECT_EQ(book.open_streams(), 2u);
 }
 

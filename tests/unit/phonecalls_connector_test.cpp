@@ -215,6 +215,23 @@ TEST(PhonecallsConnector, NewSettingsApplyAtTheFirstRequest) {
     EXPECT_EQ(book->settings().retention, 0ms);
 }
 
+TEST(PhonecallsConnector, ActivationAppliesTheSettingsWithoutARequest) {
+    const auto loaded = load(R"("max_calls": 5)");
+    const auto before = make_phonecalls_connector(source_of(*loaded, "unit-activate"));
+    before->activate();
+    const auto book = adopt_call_book("unit-activate", Settings{});
+    EXPECT_EQ(book->settings().max_calls, 5u);
+    const auto changed = load(R"("retention": "0s")");
+    const auto next = make_phonecalls_connector(source_of(*changed, "unit-activate"));
+    EXPECT_EQ(book->settings().retention, 10min);
+    // The core installed the new configuration: the sweeper must not wait
+    // for a request to forget ended calls sooner.
+    next->activate();
+    EXPECT_EQ(book->settings().retention, 0ms);
+    next->activate();  // once only
+    EXPECT_EQ(book->settings().retention, 0ms);
+}
+
 TEST(PhonecallsConnector, AnOlderConnectorServingLastKeepsTheNewSettings) {
     boost::asio::io_context io;
     const auto loaded = load(R"("max_calls": 5)");

@@ -1,0 +1,133 @@
+// GruDemands, the daemon's ConnectorServices: nothing is queued unbound or
+// without `gru:`; bound, a demand is sealed in the outbox as a `demand`
+// message and the delivery engine is woken.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "delivery/envelope.hpp"
+#include "outbox/outbox.hpp"
+#include "outbox_test_support.hpp"
+#include "server/gru_demands.hpp"
+#include "upstream_test_support.hpp"
+
+namespace relais::server {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* family = "travail-social";
+constexpr const char* canary = "+33999000111-canary";
+
+template <typename T>
+T wait_for(boost::asio::awaitable<T> task) {
+    boost::asio::io_context io;
+    return upstream::testing::run_on(io, std::move(task));
+}
+
+GruSettings gru_settings() {
+    GruSettings gru;
+    gru.url = "https://demarches.example.org/";
+    gru.orig = "relais.test";
+    gru.key = "secret";
+    return gru;
+}
+
+GruDemand phone_demand() {
+    return {"appel-entrant", std::string(R"({"telephone":")") + canary + R"("})", "phone", "req-7"};
+}
+
+class GruDemandsTest : public ::testing::Test {
+protected:
+    GruDemandsTest() {
+        settings.poll_interval = 20ms;
+        store.emplace(dir.path() / "outbox", outbox::testing::random_key(), settings);
+    }
+
+    std::optional<std::string> submit(const ConnectorServices& services, GruDemand demand) {
+        return wait_for(services.submit_demand("accueil", family, std::move(demand)));
+    }
+
+    void bind(std::optional<GruSettings> gru) {
+        demands.bind(
+            *store, [this] { ++wakes; }, [gru] { return gru; });
+    }
+
+    outbox::testing::TempDir dir;
+    OutboxSettings settings;
+    std::optional<outbox::Outbox> store;
+    GruDemands demands;
+    std::atomic<int> wakes{0};
+};
+
+TEST_F(GruDemandsTest, UnboundQueuesNothing) {
+    EXPECT_EQ(submit(demands, phone_demand()), std::nullopt);
+    bind(gru_settings());
+    demands.unbind();
+    EXPECT_EQ(submit(demands, phone_demand()), std::nullopt);
+    EXPECT_EQ(wakes, 0);
+    EXPECT_TRUE(store->families().empty());
+}
+
+TEST_F(GruDemandsTest, WithoutGruQueuesNothing) {
+    bind(std::nullopt);
+    EXPECT_EQ(submit(demands, phone_demand()), std::nullopt);
+    EXPECT_EQ(wakes, 0);
+    EXPECT_TRUE(store->families().empty());
+}
+
+TEST_F(GruDemandsTest, InvalidDemandsAreRefused) {
+    bind(gru_settings());
+    auto demand = phone_demand();
+    demand.formdef = "../admin";
+    EXPECT_EQ(submit(demands, demand), std::nullopt);
+    demand = phone_demand();
+    demand.data_json = "[]";
+    EXPECT_EQ(submit(demands, demand), std::nullopt);
+    EXPECT_EQ(wakes, 0);
+}
+
+TEST_F(GruDemandsTest, QueuesASealedDemandAndWakesTheEngine) {
+    bind(gru_settings());
+    const auto tracking_id = submit(demands, phone_demand());
+    ASSERT_TRUE(tracking_id);
+    EXPECT_EQ(wakes, 1);
+
+    const auto info = wait_for(store->find(family, *tracking_id));
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->kind, outbox::Kind::demand);
+    EXPECT_EQ(outbox::name(info->kind), "demand");
+    EXPECT_EQ(info->connector, "accueil");
+    EXPECT_EQ(info->endpoint, "appel-entrant");
+    EXPECT_EQ(info->request_id, "req-7");
+    EXPECT_EQ(info->state, outbox::State::pending);
+
+    const std::vector<std::string> none;
+    const auto due = wait_for(store->due(family, "accueil", outbox::Kind::demand, 10, none));
+    ASSERT_EQ(due.size(), 1u);
+    const auto envelope = delivery::decode_demand(due[0].payload);
+    ASSERT_TRUE(envelope);
+    EXPECT_EQ(envelope->url, "https://demarches.example.org/api/formdefs/appel-entrant/submit");
+    EXPECT_EQ(envelope->body, std::string(R"({"data":{"telephone":")") + canary +
+                                  R"("},"context":{"channel":"phone"}})");
+    // Other kinds do not see it.
+    EXPECT_TRUE(wait_for(store->due(family, "accueil", outbox::Kind::trigger, 10, none)).empty());
+
+    store.reset();
+    EXPECT_FALSE(outbox::testing::any_file_contains(dir.path(), canary));
+}
+
+TEST(ConnectorSourceTest, ServicesDefaultToNone) {
+    const rapidjson::Value document;
+    const SourceMap locations;
+    const ConnectorSource source{document, locations, "slug", "kind", "family", "/tmp"};
+    EXPECT_EQ(source.services, nullptr);
+}
+
+}  // namespace
+}  // namespace relais::server
