@@ -11,7 +11,7 @@ import unittest
 import urllib.parse
 
 from async_relais import FAST_DELIVERY, QUICK_OUTBOX, TRACKING_ID, relais_config
-from fake_wcs_submit import NOT_FOUND, UNAVAILABLE, FakeWcsSubmit
+from fake_wcs import MAINTENANCE, NOT_FOUND, FakeWcs
 from relais_harness import Workspace, enter, poll_until, run_relais, start_relais, written_bytes
 
 API_KEY = "demands-integration-key"
@@ -91,8 +91,8 @@ class DemandsCase(unittest.TestCase):
 class DemandsTest(DemandsCase):
     @classmethod
     def setUpClass(cls):
-        cls.wcs = enter(cls.addClassCleanup, FakeWcsSubmit(GRU_ORIG, GRU_KEY))
-        cls.wcs.script("appel-supprime", [], default=NOT_FOUND)
+        cls.wcs = enter(cls.addClassCleanup, FakeWcs(GRU_ORIG, GRU_KEY))
+        cls.wcs.script_submit("appel-supprime", [], default=NOT_FOUND)
         cls.ws = enter(cls.addClassCleanup, Workspace())
         write_workspace(cls.ws, cls.wcs, FORMS)
         cls.relais = start_relais(cls.addClassCleanup, cls.ws,
@@ -128,7 +128,7 @@ class DemandsTest(DemandsCase):
                                   r'kind="demand",verdict="delivered"\} [1-9]')
 
     def test_retried_after_a_503(self):
-        self.wcs.script("appel-flaky", [UNAVAILABLE, UNAVAILABLE])
+        self.wcs.script_submit("appel-flaky", [MAINTENANCE, MAINTENANCE])
         self.started(self.relais, "accueil-flaky", "0611223344")
         self.wait_submissions(self.wcs, "appel-flaky", status=200)
         statuses = [s.status for s in self.wcs.submissions_to("appel-flaky")]
@@ -149,7 +149,7 @@ class DemandsTest(DemandsCase):
         self.assertEqual(len(self.wcs.submissions_to("appel-supprime")), 1)
 
     def test_canary_is_never_written_in_clear(self):
-        self.wcs.script("appel-flaky", [UNAVAILABLE])
+        self.wcs.script_submit("appel-flaky", [MAINTENANCE])
         before = {slug: len(self.outbox(self.ws, slug)) for slug in FORMS}
         for slug in FORMS:
             self.started(self.relais, slug, CANARY_NUMBER, reason=CANARY_REASON)
@@ -175,15 +175,15 @@ class DemandsTest(DemandsCase):
 
 class CrashTest(DemandsCase):
     def test_queued_demand_survives_kill_9(self):
-        wcs = enter(self.addCleanup, FakeWcsSubmit(GRU_ORIG, GRU_KEY))
-        wcs.script("appel-entrant", [], default=UNAVAILABLE)
+        wcs = enter(self.addCleanup, FakeWcs(GRU_ORIG, GRU_KEY))
+        wcs.script_submit("appel-entrant", [], default=MAINTENANCE)
         ws = enter(self.addCleanup, Workspace())
         write_workspace(ws, wcs, ["accueil"])
         relais = self.start(ws)
         self.started(relais, "accueil", "0633445566")
         self.wait_submissions(wcs, "appel-entrant", status=503)
         relais.kill()
-        wcs.script("appel-entrant", [])
+        wcs.script_submit("appel-entrant", [])
         relais.start()
         (submission,) = self.wait_submissions(wcs, "appel-entrant", status=200)
         self.assertEqual(submission.json()["data"]["telephone"], "0633445566")
@@ -194,7 +194,7 @@ class CrashTest(DemandsCase):
 
 class NoGruTest(DemandsCase):
     def test_call_start_succeeds_and_nothing_is_queued(self):
-        wcs = enter(self.addCleanup, FakeWcsSubmit(GRU_ORIG, GRU_KEY))
+        wcs = enter(self.addCleanup, FakeWcs(GRU_ORIG, GRU_KEY))
         ws = enter(self.addCleanup, Workspace())
         write_workspace(ws, wcs, ["accueil"], gru=False)
         relais = self.start(ws)
