@@ -36,6 +36,13 @@ struct EndpointInfo {
     /// calls `deliver` in the background until the business application
     /// takes it. `handle` is never called for such an endpoint.
     bool async = false;
+    /// Reached by citizens' browsers, which carry no client credentials
+    /// (FranceConnect's redirect back to relais): the core serves a call
+    /// without credentials instead of answering 401, with no grants to
+    /// check; the connector authenticates it itself (e.g. with a state it
+    /// issued). A call with credentials is authenticated and granted as
+    /// usual.
+    bool browser = false;
 };
 
 /// What one delivery attempt knows besides the message.

@@ -34,6 +34,10 @@ ErrorInfo describe(ErrorClass error) noexcept {
             return {404, "unknown-reference"};
         case ErrorClass::unknown_status:
             return {400, "unknown-status"};
+        case ErrorClass::invalid_state:
+            return {400, "invalid-state"};
+        case ErrorClass::unknown_code:
+            return {404, "unknown-code"};
         case ErrorClass::method_not_allowed:
             return {405, "method-not-allowed"};
         case ErrorClass::request_timeout:
@@ -50,6 +54,8 @@ ErrorInfo describe(ErrorClass error) noexcept {
             return {502, "upstream-error"};
         case ErrorClass::upstream_invalid_response:
             return {502, "upstream-invalid-response"};
+        case ErrorClass::identity_rejected:
+            return {502, "identity-rejected"};
         case ErrorClass::upstream_rate_limited:
             return {503, "upstream-rate-limited"};
         case ErrorClass::overloaded:

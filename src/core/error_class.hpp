@@ -10,21 +10,26 @@ namespace relais {
 
 /// Request-path error classes. The slug of each is in `describe()`.
 enum class ErrorClass : unsigned char {
-    bad_request,                ///< 400 `bad-request`: malformed HTTP or URL
-    invalid_json,               ///< 400 `invalid-json`: body is not JSON
-    invalid_body,               ///< 400 `invalid-body`: body fails its JSON Schema
-    missing_parameter,          ///< 400 `missing-parameter`
-    invalid_parameter,          ///< 400 `invalid-parameter`: type or pattern mismatch
-    missing_credentials,        ///< 401 `missing-credentials`
-    invalid_credentials,        ///< 403 `invalid-credentials`: unknown key/user/orig
-    invalid_signature,          ///< 403 `invalid-signature`
-    expired_signature,          ///< 403 `expired-signature`: timestamp outside 30 s
-    replayed_nonce,             ///< 403 `replayed-nonce`
-    address_not_allowed,        ///< 403 `address-not-allowed`: outside the CIDR list
-    not_granted,                ///< 403 `not-granted`: connector/endpoint not granted
-    not_found,                  ///< 404 `not-found`: unknown route, connector or endpoint
-    unknown_reference,          ///< 404 `unknown-reference`: status report for no known demand
-    unknown_status,             ///< 400 `unknown-status`: status not in `callbacks.statuses`
+    bad_request,          ///< 400 `bad-request`: malformed HTTP or URL
+    invalid_json,         ///< 400 `invalid-json`: body is not JSON
+    invalid_body,         ///< 400 `invalid-body`: body fails its JSON Schema
+    missing_parameter,    ///< 400 `missing-parameter`
+    invalid_parameter,    ///< 400 `invalid-parameter`: type or pattern mismatch
+    missing_credentials,  ///< 401 `missing-credentials`
+    invalid_credentials,  ///< 403 `invalid-credentials`: unknown key/user/orig
+    invalid_signature,    ///< 403 `invalid-signature`
+    expired_signature,    ///< 403 `expired-signature`: timestamp outside 30 s
+    replayed_nonce,       ///< 403 `replayed-nonce`
+    address_not_allowed,  ///< 403 `address-not-allowed`: outside the CIDR list
+    not_granted,          ///< 403 `not-granted`: connector/endpoint not granted
+    not_found,            ///< 404 `not-found`: unknown route, connector or endpoint
+    unknown_reference,    ///< 404 `unknown-reference`: status report for no known demand
+    unknown_status,       ///< 400 `unknown-status`: status not in `callbacks.statuses`
+    /// 400 `invalid-state`: an OpenID Connect callback whose state is
+    /// unknown, expired or already used
+    invalid_state,
+    /// 404 `unknown-code`: a one-time code unknown, expired or already redeemed
+    unknown_code,
     method_not_allowed,         ///< 405 `method-not-allowed`
     request_timeout,            ///< 408 `request-timeout`: client too slow to send
     payload_too_large,          ///< 413 `payload-too-large`
@@ -33,6 +38,9 @@ enum class ErrorClass : unsigned char {
     upstream_unreachable,       ///< 502 `upstream-unreachable`: refused, DNS, TLS
     upstream_error,             ///< 502 `upstream-error`: upstream answered 4xx/5xx
     upstream_invalid_response,  ///< 502 `upstream-invalid-response`: not the JSON expected
+    /// 502 `identity-rejected`: an identity provider's answer failed
+    /// validation (signature, issuer, audience, expiry, nonce)
+    identity_rejected,
     upstream_rate_limited,  ///< 503 `upstream-rate-limited`: over the upstream's rate (ours or its
                             ///< 429)
     overloaded,             ///< 503 `overloaded`: connection or concurrency limit

@@ -43,7 +43,8 @@ struct IncomingRequest {
     std::vector<Header> headers;
     std::string body;
     std::string request_id;  ///< from X-Request-ID or generated; forward it upstream
-    std::string client;      ///< name of the authenticated client
+    std::string
+        client;  ///< the authenticated client; empty for a browser endpoint's anonymous call
 };
 
 /// What a connector spent on its upstreams for one request: the calls it

@@ -1,6 +1,10 @@
 #include "server/dispatcher.hpp"
 
 #include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "auth/client_registry.hpp"
@@ -128,6 +132,17 @@ boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
     auto auth = clients.authenticate(caller, nonces_);
     if (auth.error || auth.client == nullptr) {
         const auto error = auth.error.value_or(ErrorClass::invalid_credentials);
+        // A browser endpoint is the one thing a caller without credentials
+        // may reach; to it, any other route answers as before: 401.
+        if (error == ErrorClass::missing_credentials && !delivery_page) {
+            auto routed = resolve(state, std::move(target->segments), out.labels);
+            if (auto* found = std::get_if<Routed>(&routed); found != nullptr && found->browser) {
+                out.labels.reason.clear();
+                co_await serve(out, runtime, *found, std::move(request), target->raw_query, "");
+                co_return out;
+            }
+            out.labels = RequestLabels{};
+        }
         out.labels.reason = std::move(auth.reason);
         out.response = HttpResponse::failure(
             error, out.labels.reason.empty() ? describe(error).slug : out.labels.reason);
@@ -152,44 +167,61 @@ boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
         co_return out;
     }
 
-    const auto route = route_of(std::move(target->segments));
-    if (!route) {
-        out.response = HttpResponse::failure(ErrorClass::not_found,
-                                             "routes are /{kind}/{connector}/{endpoint}[/{rest}]");
+    auto routed = resolve(state, std::move(target->segments), out.labels);
+    if (auto* refusal = std::get_if<HttpResponse>(&routed)) {
+        out.response = std::move(*refusal);
         co_return out;
     }
-    const ConnectorEntry* entry = runtime.find(route->kind, route->slug);
-    if (entry == nullptr) {
-        out.response = HttpResponse::failure(ErrorClass::not_found, "no such connector");
-        co_return out;
-    }
-    out.labels.kind = entry->kind;
-    out.labels.connector = entry->slug;
-    const auto found = entry->endpoint_index.find(route->endpoint);
-    if (found == entry->endpoint_index.end()) {
-        out.response = HttpResponse::failure(ErrorClass::not_found, "no such endpoint");
-        co_return out;
-    }
-    const std::size_t index = found->second;
-    out.labels.endpoint = found->first;
-    out.labels.metrics = &state.route_metrics(*entry, index);
-
-    if (!clients.granted(client, *entry, found->first)) {
+    auto& found = std::get<Routed>(routed);
+    if (!clients.granted(client, *found.entry, out.labels.endpoint)) {
         out.response = HttpResponse::failure(ErrorClass::not_granted,
                                              "this client is not granted this endpoint");
         co_return out;
     }
-    const ConcurrencySlot slot(state.in_flight(*entry), entry->max_concurrency);
+    co_await serve(out, runtime, found, std::move(request), target->raw_query, out.labels.client);
+    co_return out;
+}
+
+std::variant<Dispatcher::Routed, HttpResponse> Dispatcher::resolve(
+    const ServingState& state, std::vector<std::string> segments, RequestLabels& labels) const {
+    auto route = route_of(std::move(segments));
+    if (!route) {
+        return HttpResponse::failure(ErrorClass::not_found,
+                                     "routes are /{kind}/{connector}/{endpoint}[/{rest}]");
+    }
+    const ConnectorEntry* entry = state.runtime().find(route->kind, route->slug);
+    if (entry == nullptr) {
+        return HttpResponse::failure(ErrorClass::not_found, "no such connector");
+    }
+    labels.kind = entry->kind;
+    labels.connector = entry->slug;
+    const auto found = entry->endpoint_index.find(route->endpoint);
+    if (found == entry->endpoint_index.end()) {
+        return HttpResponse::failure(ErrorClass::not_found, "no such endpoint");
+    }
+    const std::size_t index = found->second;
+    labels.endpoint = found->first;
+    labels.metrics = &state.route_metrics(*entry, index);
+    const auto endpoints = entry->connector->endpoints();
+    const bool browser = index < endpoints.size() && endpoints[index].browser;
+    return Routed{entry, index, std::move(route->rest), browser};
+}
+
+boost::asio::awaitable<void> Dispatcher::serve(Outcome& out, const Runtime& runtime, Routed& found,
+                                               RawRequest request, std::string_view raw_query,
+                                               std::string_view client) const {
+    const ConnectorEntry& entry = *found.entry;
+    const ConcurrencySlot slot(out.state->in_flight(entry), entry.max_concurrency);
     if (!slot.admitted()) {
         out.response = HttpResponse::failure(ErrorClass::overloaded,
                                              "too many requests in progress for this connector");
-        co_return out;
+        co_return;
     }
 
     IncomingRequest incoming;
     incoming.method = std::move(request.method);
-    incoming.rest = std::move(route->rest);
-    incoming.query = decode_query(target->raw_query);
+    incoming.rest = std::move(found.rest);
+    incoming.query = decode_query(raw_query);
     std::erase_if(incoming.query,
                   [](const auto& param) { return auth::is_credential_parameter(param.first); });
     // The caller's credentials are relais's business, never an upstream's.
@@ -198,25 +230,24 @@ boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
                   [](const Header& h) { return iequals_ascii(h.name, "authorization"); });
     incoming.body = std::move(request.body);
     incoming.request_id = std::move(request.request_id);
-    incoming.client = out.labels.client;
+    incoming.client = client;
 
     try {
-        out.response = co_await serve_route(runtime, *entry, index, incoming);
+        out.response = co_await serve_route(runtime, entry, found.index, incoming);
     } catch (...) {
         log::error("connector_exception", {{"request_id", incoming.request_id},
-                                           {"connector", entry->slug},
+                                           {"connector", entry.slug},
                                            {"endpoint", out.labels.endpoint},
                                            {"type", current_exception_type()}});
         out.response = HttpResponse::failure(ErrorClass::internal_error, "the connector failed");
     }
     if (out.response.status < 200 || out.response.status > 599) {
         log::error("connector_bad_status", {{"request_id", incoming.request_id},
-                                            {"connector", entry->slug},
+                                            {"connector", entry.slug},
                                             {"endpoint", out.labels.endpoint},
                                             {"status", out.response.status}});
         out.response = HttpResponse::failure(ErrorClass::internal_error, "the connector failed");
     }
-    co_return out;
 }
 
 }  // namespace relais::server

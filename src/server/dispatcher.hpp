@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "core/http_types.hpp"
@@ -77,6 +78,24 @@ public:
     boost::asio::awaitable<Outcome> dispatch(RawRequest request) const;
 
 private:
+    /// A route resolved to a connector endpoint.
+    struct Routed {
+        const ConnectorEntry* entry;
+        std::size_t index;
+        std::string rest;
+        bool browser;  ///< EndpointInfo::browser: reachable without credentials
+    };
+
+    /// The endpoint `segments` name, or the 404 to answer. Fills the
+    /// labels it learns on the way.
+    std::variant<Routed, HttpResponse> resolve(const ServingState& state,
+                                               std::vector<std::string> segments,
+                                               RequestLabels& labels) const;
+    /// Runs `found` under its connector's concurrency limit into `out`, for
+    /// `client` (empty: a browser without credentials).
+    boost::asio::awaitable<void> serve(Outcome& out, const Runtime& runtime, Routed& found,
+                                       RawRequest request, std::string_view raw_query,
+                                       std::string_view client) const;
     HttpResponse admin_page(std::string_view method,
                             const std::vector<std::string>& segments) const;
     /// A connector's route: an endpoint of the connector or a route of the core.

@@ -196,6 +196,25 @@ class Routing(ServerTestCase):
         line = self.relais.wait_for_log(lambda l: l.get("event") == "connector_exception")
         self.assertEqual(line["type"], "std::runtime_error")
 
+    def test_browser_endpoints_need_no_credentials_and_reveal_nothing_else(self):
+        self.start(connectors={"echo": echo_connector() + "  public: {action: echo, browser: true}\n"})
+        r = self.relais.get("/test-echo/echo/public/x?state=abc")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["data"]["client"], "")
+        self.assertEqual(r.json()["data"]["query"], [["state", "abc"]])
+        # Other routes, known or not, still answer 401 to a caller without
+        # credentials, and wrong credentials are refused even there.
+        for path in ("/test-echo/echo/echo", "/test-echo/nope/public", "/test-echo/echo/nope"):
+            r = self.relais.get(path)
+            self.assertEqual((r.status, r.json()["err_class"]), (401, "missing-credentials"), path)
+        r = self.relais.get("/test-echo/echo/public?apikey=wrong")
+        self.assertEqual((r.status, r.json()["err_class"]), (403, "invalid-credentials"))
+        # A client calls it as any endpoint: authenticated, and granted.
+        self.assertEqual(self.call("/test-echo/echo/public").json()["data"]["client"], "tester")
+        lines = self.request_lines(6)
+        self.assertEqual([(l["endpoint"], l["client"]) for l in lines[:2]],
+                         [("public", "-"), ("-", "-")])
+
     def test_malformed_target_is_bad_request(self):
         self.start()
         reply = self.raw_exchange(b"GET /test-echo/echo/echo?x=%zz HTTP/1.1\r\nHost: a\r\n"

@@ -65,7 +65,11 @@ constexpr std::string_view echo_schema = R"({
               "enum": ["echo", "sleep", "fail", "throw", "stream"]
             },
             "description": {"$ref": "connector.schema.json#/definitions/description"},
-            "personal_data": {"$ref": "connector.schema.json#/definitions/personal_data"}
+            "personal_data": {"$ref": "connector.schema.json#/definitions/personal_data"},
+            "browser": {
+              "description": "Reached without client credentials (EndpointInfo::browser).",
+              "type": "boolean"
+            }
           },
           "additionalProperties": false
         }
@@ -271,7 +275,8 @@ public:
             }
             const bool personal =
                 !body.HasMember("personal_data") || body["personal_data"].GetBool();
-            endpoints.push_back({name, personal});
+            const bool browser = body.HasMember("browser") && body["browser"].GetBool();
+            endpoints.push_back({name, personal, false, browser});
             actions.push_back(*action);
         }
         return std::make_unique<EchoConnector>(std::move(endpoints), std::move(actions));
