@@ -17,13 +17,27 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# Node runs the OpenID provider of the FranceConnect tests. Any node >= 18
+# with npm will do (Debian 12's, or one already installed from elsewhere).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
 fi
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm packages of the tests, exactly as locked; again only when the lock
+# changed since the last install.
+oidc="$(dirname "$0")/../tests/support/oidc"
+if [ ! -f "$oidc/node_modules/.package-lock.json" ] ||
+   ! cmp -s "$oidc/package-lock.json" "$oidc/node_modules/.relais-installed-lock"; then
+  echo "install-deps: npm ci in tests/support/oidc"
+  npm ci --prefix "$oidc" --no-audit --no-fund --loglevel=error
+  cp "$oidc/package-lock.json" "$oidc/node_modules/.relais-installed-lock"
+fi

@@ -1,0 +1,101 @@
+#include "franceconnect/identity.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "core/json.hpp"
+#include "franceconnect/redirects.hpp"
+
+namespace relais::franceconnect {
+
+namespace {
+
+std::optional<std::string> string_member(const rapidjson::Value& object, const char* name) {
+    const auto found = object.FindMember(name);
+    if (found == object.MemberEnd() || !found->value.IsString() ||
+        found->value.GetStringLength() == 0) {
+        return std::nullopt;
+    }
+    return std::string(found->value.GetString(), found->value.GetStringLength());
+}
+
+bool parse_object(std::string_view text, rapidjson::Document& doc) {
+    return parse_untrusted_json(text, doc) && doc.IsObject();
+}
+
+}  // namespace
+
+std::optional<TokenAnswer> read_token_answer(std::string_view body) {
+    rapidjson::Document doc;
+    if (!parse_object(body, doc)) {
+        return std::nullopt;
+    }
+    auto access = string_member(doc, "access_token");
+    auto id = string_member(doc, "id_token");
+    if (!access || !id) {
+        return std::nullopt;
+    }
+    return TokenAnswer{std::move(*access), std::move(*id)};
+}
+
+std::string token_refusal_code(std::string_view body) {
+    rapidjson::Document doc;
+    if (!parse_object(body, doc)) {
+        return "no error code";
+    }
+    const auto error = string_member(doc, "error");
+    return error ? std::string(provider_error_code(*error)) : "no error code";
+}
+
+std::optional<std::string> subject_of(std::string_view payload_json) {
+    rapidjson::Document doc;
+    if (!parse_object(payload_json, doc)) {
+        return std::nullopt;
+    }
+    return string_member(doc, "sub");
+}
+
+std::string_view describe(UserinfoProblem problem) noexcept {
+    switch (problem) {
+        case UserinfoProblem::malformed:
+            return "userinfo is not a JSON object";
+        case UserinfoProblem::wrong_subject:
+            return "userinfo is about another subject than the ID token";
+    }
+    return "userinfo refused";
+}
+
+std::variant<std::string, UserinfoProblem> handover_data(std::string_view userinfo_json,
+                                                         std::string_view subject,
+                                                         std::string_view id_token) {
+    rapidjson::Document doc;
+    if (!parse_object(userinfo_json, doc)) {
+        return UserinfoProblem::malformed;
+    }
+    if (string_member(doc, "sub") != std::optional<std::string>(subject)) {
+        return UserinfoProblem::wrong_subject;
+    }
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    writer.StartObject();
+    writer.Key("sub");
+    writer.String(subject.data(), static_cast<rapidjson::SizeType>(subject.size()));
+    for (const char* claim : pivot_claims) {
+        const auto found = doc.FindMember(claim);
+        if (found == doc.MemberEnd()) {
+            continue;
+        }
+        const rapidjson::Value& value = found->value;
+        if (value.IsString() || value.IsNumber() || value.IsBool()) {
+            writer.Key(claim);
+            value.Accept(writer);
+        }
+    }
+    writer.Key("id_token");
+    writer.String(id_token.data(), static_cast<rapidjson::SizeType>(id_token.size()));
+    writer.EndObject();
+    return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace relais::franceconnect

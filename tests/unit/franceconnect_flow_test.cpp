@@ -1,0 +1,177 @@
+// The pure parts of the franceconnect kind: the one-time stores, random
+// tokens, the redirect URLs, the discovery document, and what is kept of
+// the provider's answers (tokens, subject, the pivot identity).
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "franceconnect/flow_stores.hpp"
+#include "franceconnect/identity.hpp"
+#include "franceconnect/one_time_store.hpp"
+#include "franceconnect/provider_client.hpp"
+#include "franceconnect/redirects.hpp"
+
+namespace relais::franceconnect {
+namespace {
+
+using namespace std::chrono_literals;
+using Store = OneTimeStore<std::string>;
+
+TEST(FranceconnectStore, AValueIsTakenOnce) {
+    Store store(10, 60s);
+    const auto now = Store::Clock::now();
+    ASSERT_TRUE(store.put("k", "v", now));
+    EXPECT_EQ(store.take("k", now + 59s), "v");
+    EXPECT_EQ(store.take("k", now + 59s), std::nullopt);
+    EXPECT_EQ(store.take("other", now), std::nullopt);
+}
+
+TEST(FranceconnectStore, ValuesExpire) {
+    Store store(10, 60s);
+    const auto now = Store::Clock::now();
+    ASSERT_TRUE(store.put("a", "1", now));
+    ASSERT_TRUE(store.put("b", "2", now + 30s));
+    EXPECT_EQ(store.size(now + 60s), 1u);
+    EXPECT_EQ(store.take("a", now + 60s), std::nullopt);
+    EXPECT_EQ(store.take("b", now + 60s), "2");
+}
+
+TEST(FranceconnectStore, AFullStoreRefusesUntilValuesGo) {
+    Store store(2, 60s);
+    const auto now = Store::Clock::now();
+    ASSERT_TRUE(store.put("a", "1", now));
+    ASSERT_TRUE(store.put("b", "2", now));
+    EXPECT_FALSE(store.put("c", "3", now));
+    EXPECT_FALSE(store.put("a", "again", now));
+    EXPECT_EQ(store.take("a", now), "1");
+    EXPECT_TRUE(store.put("c", "3", now));
+    EXPECT_TRUE(store.put("d", "4", now + 60s));
+    EXPECT_EQ(store.size(now + 60s), 1u);
+}
+
+TEST(FranceconnectStore, RandomTokensAre128BitBase64url) {
+    std::set<std::string> seen;
+    for (int i = 0; i < 1000; ++i) {
+        const std::string token = random_token();
+        ASSERT_EQ(token.size(), 22u);
+        EXPECT_EQ(token.find_first_not_of(
+                      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+                  std::string::npos);
+        seen.insert(token);
+    }
+    EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(FranceconnectStore, AReloadWithTheSameBoundsKeepsTheStores) {
+    ConnectorSpec spec;
+    const auto first = adopt_flow_stores("unit-adopt", spec);
+    EXPECT_EQ(adopt_flow_stores("unit-adopt", spec), first);
+    spec.handover_ttl = 30s;
+    EXPECT_NE(adopt_flow_stores("unit-adopt", spec), first);
+}
+
+TEST(FranceconnectRedirects, NextMustStartWithAReturnUrl) {
+    const std::vector<std::string> prefixes{"https://gru.example/", "https://b.example/x/"};
+    EXPECT_TRUE(next_allowed("https://gru.example/", prefixes));
+    EXPECT_TRUE(next_allowed("https://b.example/x/form?a=1", prefixes));
+    EXPECT_FALSE(next_allowed("https://b.example/xy", prefixes));
+    EXPECT_FALSE(next_allowed("https://gru.example.evil/", prefixes));
+    EXPECT_FALSE(next_allowed("https://gru.example/\\evil", prefixes));
+    EXPECT_FALSE(next_allowed("https://gru.example/a\r\nb", prefixes));
+    EXPECT_FALSE(next_allowed("", prefixes));
+}
+
+TEST(FranceconnectRedirects, ParametersGoBeforeTheFragment) {
+    EXPECT_EQ(with_parameter("https://g/p", "fc_code", "a b"), "https://g/p?fc_code=a+b");
+    EXPECT_EQ(with_parameter("https://g/p?x=1", "fc_code", "c"), "https://g/p?x=1&fc_code=c");
+    EXPECT_EQ(with_parameter("https://g/p?x=1#f", "fc_code", "c"), "https://g/p?x=1&fc_code=c#f");
+}
+
+TEST(FranceconnectRedirects, ProviderErrorsAreCodesOrNothing) {
+    EXPECT_EQ(provider_error_code("access_denied"), "access_denied");
+    EXPECT_EQ(provider_error_code("<script>"), "error");
+    EXPECT_EQ(provider_error_code(""), "error");
+    EXPECT_EQ(provider_error_code(std::string(65, 'a')), "error");
+}
+
+TEST(FranceconnectRedirects, ARedirectIsNeverCached) {
+    const HttpResponse r = redirect_to("https://g/");
+    EXPECT_EQ(r.status, 302u);
+    EXPECT_EQ(*find_header(r.headers, "Location"), "https://g/");
+    EXPECT_EQ(*find_header(r.headers, "Cache-Control"), "no-store");
+}
+
+TEST(FranceconnectDiscovery, TheDocumentGivesTheEndpoints) {
+    const auto read = read_discovery(
+        R"({"issuer": "https://idp.example/api/v2", "authorization_endpoint": "https://idp.example/a",
+            "token_endpoint": "https://idp.example/t", "userinfo_endpoint": "https://idp.example/u",
+            "jwks_uri": "https://idp.example/k", "end_session_endpoint": "https://idp.example/e"})",
+        "https://idp.example/api/v2/");
+    ASSERT_TRUE(std::holds_alternative<ProviderMetadata>(read)) << std::get<std::string>(read);
+    const auto& m = std::get<ProviderMetadata>(read);
+    EXPECT_EQ(m.issuer, "https://idp.example/api/v2");
+    EXPECT_EQ(m.token_endpoint, "https://idp.example/t");
+    EXPECT_EQ(m.end_session_endpoint, "https://idp.example/e");
+}
+
+TEST(FranceconnectDiscovery, UnusableDocumentsAreRefused) {
+    const std::string endpoints =
+        R"("authorization_endpoint": "https://i/a", "token_endpoint": "https://i/t",)"
+        R"( "userinfo_endpoint": "https://i/u")";
+    const auto why = [](const std::string& json) {
+        const auto read = read_discovery(json, "https://i");
+        return std::holds_alternative<std::string>(read) ? std::get<std::string>(read) : "read";
+    };
+    EXPECT_EQ(why("[]"), "the discovery document is not a JSON object");
+    EXPECT_EQ(why(R"({"issuer": "https://i", )" + endpoints + "}"),
+              "the discovery document has no jwks_uri");
+    EXPECT_EQ(why(R"({"issuer": "https://other", "jwks_uri": "https://i/k", )" + endpoints + "}"),
+              "the discovery document names another issuer than the configured one");
+    EXPECT_EQ(why(R"({"issuer": "https://i", "jwks_uri": "file:///etc/k", )" + endpoints + "}"),
+              "the discovery document's jwks_uri is not an http(s) URL");
+    EXPECT_EQ(why(R"({"issuer": "https://i", "jwks_uri": "https://i/k", )" + endpoints + "}"),
+              "read");
+}
+
+TEST(FranceconnectIdentity, TokenAnswersNeedBothTokens) {
+    const auto tokens = read_token_answer(R"({"access_token": "at", "id_token": "a.b.c",
+                                              "token_type": "Bearer"})");
+    ASSERT_TRUE(tokens);
+    EXPECT_EQ(tokens->access_token, "at");
+    EXPECT_EQ(tokens->id_token, "a.b.c");
+    EXPECT_FALSE(read_token_answer(R"({"access_token": "at"})"));
+    EXPECT_FALSE(read_token_answer("not json"));
+    EXPECT_EQ(token_refusal_code(R"({"error": "invalid_grant"})"), "invalid_grant");
+    EXPECT_EQ(token_refusal_code(R"({"error": "bad grant!"})"), "error");
+    EXPECT_EQ(token_refusal_code("<html>"), "no error code");
+}
+
+TEST(FranceconnectIdentity, OnlyThePivotIdentityIsHandedOver) {
+    const auto data = handover_data(
+        R"({"sub": "s1", "given_name": "Angela", "family_name": "Dupont", "birthdate": "1962-08-24",
+            "gender": "female", "birthplace": "75107", "birthcountry": "99100",
+            "email": "a@example.org", "preferred_username": "Merkel", "phone_number": "0600000000",
+            "address": {"country": "France"}, "idp_id": "x"})",
+        "s1", "h.p.s");
+    ASSERT_TRUE(std::holds_alternative<std::string>(data));
+    EXPECT_EQ(
+        std::get<std::string>(data),
+        R"({"sub":"s1","given_name":"Angela","family_name":"Dupont","birthdate":"1962-08-24",)"
+        R"("gender":"female","birthplace":"75107","birthcountry":"99100",)"
+        R"("email":"a@example.org","preferred_username":"Merkel","id_token":"h.p.s"})");
+}
+
+TEST(FranceconnectIdentity, UserinfoMustBeAboutTheSameSubject) {
+    EXPECT_EQ(std::get<UserinfoProblem>(handover_data(R"({"sub": "s2"})", "s1", "t")),
+              UserinfoProblem::wrong_subject);
+    EXPECT_EQ(std::get<UserinfoProblem>(handover_data(R"({"given_name": "A"})", "s1", "t")),
+              UserinfoProblem::wrong_subject);
+    EXPECT_EQ(std::get<UserinfoProblem>(handover_data("[1]", "s1", "t")),
+              UserinfoProblem::malformed);
+    EXPECT_EQ(subject_of(R"({"sub": "s1"})"), "s1");
+    EXPECT_EQ(subject_of(R"({"sub": 1})"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace relais::franceconnect
