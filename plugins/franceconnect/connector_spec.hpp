@@ -58,7 +58,7 @@ struct ConnectorSpec {
     /// Prefixes `next` must start with; each has a path (at least "/").
     std::vector<std::string> return_urls;
     std::chrono::milliseconds login_ttl{std::chrono::minutes(10)};
-    std::size_t max_logins = 10'000;
+    std::size_t max_logins = 1'000;
     std::chrono::milliseconds handover_ttl{std::chrono::seconds(60)};
     std::size_t max_handovers = 1'000;
 };

@@ -15,22 +15,32 @@ std::mutex registry_mutex;
 /// Stores by slug. Module statics outlive reloads (the module stays mapped).
 std::map<std::string, std::weak_ptr<FlowStores>, std::less<>> registry;
 
-bool same_bounds(const FlowStores& stores, const ConnectorSpec& spec) {
+std::string provider_of(const ConnectorSpec& spec) {
+    return spec.provider.discovery.empty() ? spec.provider.endpoints.issuer
+                                           : spec.provider.discovery;
+}
+
+bool same_rules(const FlowStores& stores, const ConnectorSpec& spec) {
     return stores.flows.capacity() == spec.max_logins && stores.flows.ttl() == spec.login_ttl &&
            stores.handovers.capacity() == spec.max_handovers &&
-           stores.handovers.ttl() == spec.handover_ttl;
+           stores.handovers.ttl() == spec.handover_ttl && stores.client_id == spec.client_id &&
+           stores.provider == provider_of(spec) && stores.return_urls == spec.return_urls;
 }
 
 }  // namespace
 
 FlowStores::FlowStores(const ConnectorSpec& spec)
-    : flows(spec.max_logins, spec.login_ttl), handovers(spec.max_handovers, spec.handover_ttl) {}
+    : flows(spec.max_logins, spec.login_ttl),
+      handovers(spec.max_handovers, spec.handover_ttl),
+      client_id(spec.client_id),
+      provider(provider_of(spec)),
+      return_urls(spec.return_urls) {}
 
 std::shared_ptr<FlowStores> adopt_flow_stores(const std::string& slug, const ConnectorSpec& spec) {
     const std::lock_guard lock(registry_mutex);
     std::erase_if(registry, [](const auto& entry) { return entry.second.expired(); });
     if (const auto found = registry.find(slug); found != registry.end()) {
-        if (auto stores = found->second.lock(); stores != nullptr && same_bounds(*stores, spec)) {
+        if (auto stores = found->second.lock(); stores != nullptr && same_rules(*stores, spec)) {
             return stores;
         }
     }

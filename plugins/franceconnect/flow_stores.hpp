@@ -3,11 +3,13 @@
 /// What a franceconnect connector remembers between two requests, in memory
 /// only: the logins and logouts under way (by state) and the identities
 /// waiting for the GRU to redeem them (by one-time code). A reload keeps
-/// them when the connector of the same slug keeps the same bounds, so that
-/// a SIGHUP does not break the logins in progress.
+/// them when the connector of the same slug keeps the same bounds, client,
+/// provider and return_urls, so that a SIGHUP does not break the logins in
+/// progress but a flow never ends under rules other than those it began with.
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "franceconnect/connector_spec.hpp"
 #include "franceconnect/one_time_store.hpp"
@@ -20,14 +22,29 @@ struct PendingFlow {
     Kind kind = Kind::login;
     std::string nonce;  ///< login only
     std::string next;   ///< where the citizen goes back, already checked
+    /// login only: the value of the cookie set on the browser that started
+    /// the login; the callback must come from that browser.
+    std::string browser;
+    /// login only: the GRU's `binding` (empty when none), required again
+    /// when the identity is redeemed.
+    std::string binding;
+};
+
+/// An identity waiting for the GRU.
+struct Handover {
+    std::string data;     ///< the `data` object the identity endpoint answers
+    std::string binding;  ///< the login's `binding`; the redeeming call must repeat it
 };
 
 struct FlowStores {
     explicit FlowStores(const ConnectorSpec& spec);
 
     OneTimeStore<PendingFlow> flows;
-    /// The `data` object the identity endpoint answers, once.
-    OneTimeStore<std::string> handovers;
+    OneTimeStore<Handover> handovers;
+    /// What the flows were started under: kept stores must match it.
+    std::string client_id;
+    std::string provider;  ///< the discovery issuer, or the explicit issuer
+    std::vector<std::string> return_urls;
 };
 
 /// The stores of connector `slug`: those of its previous connector when

@@ -1,5 +1,7 @@
 #include "franceconnect/franceconnect_connector.hpp"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -49,6 +51,41 @@ std::string param_or_empty(const QueryParams& query, std::string_view name) {
     return value == nullptr ? std::string() : *value;
 }
 
+/// The GRU's `binding`: opaque, short, and safe in a URL as it is.
+bool binding_allowed(std::string_view binding) noexcept {
+    return binding.size() <= 128 && std::ranges::all_of(binding, [](char c) {
+               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '~' || c == '-';
+           });
+}
+
+bool same_secret(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+/// The value of cookie `name` in the request's Cookie headers; empty when
+/// absent.
+std::string_view cookie_value(const std::vector<Header>& headers, std::string_view name) {
+    for (const Header& header : headers) {
+        if (!iequals_ascii(header.name, "cookie")) {
+            continue;
+        }
+        std::string_view rest = header.value;
+        while (!rest.empty()) {
+            const std::size_t end = std::min(rest.find(';'), rest.size());
+            std::string_view pair = rest.substr(0, end);
+            rest.remove_prefix(std::min(end + 1, rest.size()));
+            while (pair.starts_with(' ')) {
+                pair.remove_prefix(1);
+            }
+            if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
+                return pair.substr(name.size() + 1);
+            }
+        }
+    }
+    return {};
+}
+
 class FranceconnectConnector final : public Connector {
 public:
     FranceconnectConnector(const ConnectorSource& source, ConnectorSpec spec)
@@ -59,6 +96,9 @@ public:
           needs_keys_(std::ranges::any_of(spec_.algorithms,
                                           [](Algorithm a) { return a != Algorithm::hs256; })),
           no_keys_(empty_key_set()),
+          cookie_name_("relais_fc_" + slug_),
+          cookie_attributes_(std::string("; Path=/; HttpOnly; SameSite=Lax") +
+                             (spec_.redirect_uri.starts_with("https://") ? "; Secure" : "")),
           infos_{EndpointInfo{"login", true, false, true},
                  EndpointInfo{"callback", true, false, true},
                  EndpointInfo{"identity", true, false, false},
@@ -68,6 +108,17 @@ public:
 
     net::awaitable<HttpResponse> handle(std::size_t endpoint,
                                         const IncomingRequest& request) const override {
+        HttpResponse response = co_await dispatch(endpoint, request);
+        // Every answer, errors included, concerns one citizen's login.
+        if (find_header(response.headers, "Cache-Control") == nullptr) {
+            response.headers.push_back(Header{"Cache-Control", "no-store"});
+        }
+        co_return response;
+    }
+
+private:
+    net::awaitable<HttpResponse> dispatch(std::size_t endpoint,
+                                          const IncomingRequest& request) const {
         if (!request.rest.empty()) {
             co_return HttpResponse::failure(ErrorClass::not_found, "no such route");
         }
@@ -77,8 +128,13 @@ public:
         switch (endpoint) {
             case login:
                 co_return co_await start_login(request);
-            case callback:
-                co_return co_await finish_login(request);
+            case callback: {
+                HttpResponse response = co_await finish_login(request);
+                // The cookie served this login only, whatever its outcome.
+                response.headers.push_back(
+                    Header{"Set-Cookie", cookie_name_ + "=; Max-Age=0" + cookie_attributes_});
+                co_return response;
+            }
             case identity:
                 co_return redeem(request);
             case logout:
@@ -88,7 +144,6 @@ public:
         }
     }
 
-private:
     /// `next` when present and under return_urls, else the refusal. The
     /// value is never quoted: it may carry the citizen's demand.
     std::variant<std::string, HttpResponse> checked_next(const IncomingRequest& request) const {
@@ -110,6 +165,12 @@ private:
         if (auto* refusal = std::get_if<HttpResponse>(&next)) {
             co_return std::move(*refusal);
         }
+        std::string binding = param_or_empty(request.query, "binding");
+        if (!binding_allowed(binding)) {
+            co_return HttpResponse::failure(ErrorClass::invalid_parameter,
+                                            "binding must be at most 128 characters among "
+                                            "A-Z a-z 0-9 . _ ~ -");
+        }
         UpstreamStats stats;
         auto metadata = co_await provider_.metadata(request.request_id, stats);
         if (auto* failure = std::get_if<HttpResponse>(&metadata)) {
@@ -119,8 +180,17 @@ private:
         std::string state = random_token();
         std::string nonce = random_token();
         std::string location = authorization_url(provider, spec_, state, nonce);
+        std::string browser = random_token();
+        HttpResponse response = redirect_to(std::move(location));
+        response.headers.push_back(Header{
+            "Set-Cookie",
+            cookie_name_ + "=" + browser + "; Max-Age=" +
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::seconds>(spec_.login_ttl).count()) +
+                cookie_attributes_});
         PendingFlow flow{PendingFlow::Kind::login, std::move(nonce),
-                         std::move(std::get<std::string>(next))};
+                         std::move(std::get<std::string>(next)), std::move(browser),
+                         std::move(binding)};
         if (!stores_->flows.put(std::move(state), std::move(flow), Clock::now())) {
             log::warn("franceconnect_login_limit", {{"connector", slug_}});
             co_return with_stats(HttpResponse::failure(ErrorClass::overloaded,
@@ -128,7 +198,7 @@ private:
                                                        "connector"),
                                  stats);
         }
-        co_return with_stats(redirect_to(std::move(location)), stats);
+        co_return with_stats(std::move(response), stats);
     }
 
     /// Verifies a JWS from the provider (ID token or signed userinfo) and
@@ -244,8 +314,15 @@ private:
         if (!signed_answer) {
             co_return std::move(response.body);
         }
-        co_return co_await verified_payload(provider, response.body, "the signed userinfo",
-                                            request_id, stats);
+        auto payload = co_await verified_payload(provider, response.body, "the signed userinfo",
+                                                 request_id, stats);
+        if (const auto* claims = std::get_if<std::string>(&payload)) {
+            if (const auto problem =
+                    check_signed_userinfo(*claims, provider.issuer, spec_.client_id)) {
+                co_return rejected(std::string(describe(*problem)), request_id);
+            }
+        }
+        co_return payload;
     }
 
     net::awaitable<HttpResponse> finish_login(const IncomingRequest& request) const {
@@ -257,6 +334,15 @@ private:
         if (!flow || flow->kind != PendingFlow::Kind::login) {
             co_return HttpResponse::failure(ErrorClass::invalid_state,
                                             "the state is unknown, expired or already used: "
+                                            "start again from the login");
+        }
+        // A callback replayed from another browser (a leaked or forwarded
+        // URL) must not log that browser in: the flow is spent all the same.
+        if (!same_secret(cookie_value(request.headers, cookie_name_), flow->browser)) {
+            log::warn("franceconnect_callback_from_another_browser",
+                      {{"request_id", request.request_id}, {"connector", slug_}});
+            co_return HttpResponse::failure(ErrorClass::invalid_state,
+                                            "this login was not started from this browser: "
                                             "start again from the login");
         }
         if (const std::string* error = find_param(request.query, "error")) {
@@ -279,8 +365,8 @@ private:
         }
         std::string handover_code = random_token();
         std::string location = with_parameter(flow->next, "fc_code", handover_code);
-        if (!stores_->handovers.put(std::move(handover_code),
-                                    std::move(std::get<std::string>(handover)), Clock::now())) {
+        Handover kept{std::move(std::get<std::string>(handover)), std::move(flow->binding)};
+        if (!stores_->handovers.put(std::move(handover_code), std::move(kept), Clock::now())) {
             log::warn("franceconnect_handover_limit", {{"connector", slug_}});
             co_return with_stats(HttpResponse::failure(ErrorClass::overloaded,
                                                        "too many identities waiting for the GRU "
@@ -319,6 +405,9 @@ private:
             co_return rejected("the ID token was refused: " + std::string(describe(*error)),
                                request_id);
         }
+        if (!acr_satisfies(payload, spec_.acr_values)) {
+            co_return rejected("the ID token was refused: insufficient acr", request_id);
+        }
         const auto subject = subject_of(payload);
         if (!subject) {
             co_return rejected("the ID token has no subject", request_id);
@@ -340,14 +429,15 @@ private:
             return HttpResponse::failure(ErrorClass::missing_parameter,
                                          "code is required: the fc_code the callback gave");
         }
-        auto data = stores_->handovers.take(*code, Clock::now());
-        if (!data) {
+        auto kept = stores_->handovers.take(*code, Clock::now());
+        // A wrong binding spends the code too: whoever holds a leaked code
+        // without the GRU session gets one guess.
+        if (!kept || !same_secret(param_or_empty(request.query, "binding"), kept->binding)) {
             return HttpResponse::failure(ErrorClass::unknown_code,
-                                         "the code is unknown, expired or already redeemed");
+                                         "the code is unknown, expired or already redeemed, or "
+                                         "the binding is not the login's");
         }
-        HttpResponse response = HttpResponse::data(*data);
-        response.headers.push_back(Header{"Cache-Control", "no-store"});
-        return response;
+        return HttpResponse::data(kept->data);
     }
 
     net::awaitable<HttpResponse> start_or_end_logout(const IncomingRequest& request) const {
@@ -375,7 +465,8 @@ private:
         std::string state = random_token();
         std::string location =
             end_session_url(provider, spec_, param_or_empty(request.query, "id_token_hint"), state);
-        PendingFlow flow{PendingFlow::Kind::logout, {}, std::move(std::get<std::string>(next))};
+        PendingFlow flow{
+            PendingFlow::Kind::logout, {}, std::move(std::get<std::string>(next)), {}, {}};
         if (!stores_->flows.put(std::move(state), std::move(flow), Clock::now())) {
             log::warn("franceconnect_login_limit", {{"connector", slug_}});
             co_return with_stats(HttpResponse::failure(ErrorClass::overloaded,
@@ -409,6 +500,9 @@ private:
     bool needs_keys_;
     /// For HS256 only: no JWKS is fetched.
     std::shared_ptr<const KeySet> no_keys_;
+    std::string cookie_name_;
+    /// Path, HttpOnly, SameSite, and Secure when relais is reached over https.
+    std::string cookie_attributes_;
     std::array<EndpointInfo, 4> infos_;
 };
 

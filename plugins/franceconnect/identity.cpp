@@ -24,6 +24,21 @@ bool parse_object(std::string_view text, rapidjson::Document& doc) {
     return parse_untrusted_json(text, doc) && doc.IsObject();
 }
 
+/// N of "eidasN" (N a single digit), else nullopt.
+std::optional<int> eidas_level(std::string_view acr) {
+    constexpr std::string_view prefix = "eidas";
+    if (acr.size() != prefix.size() + 1 || !acr.starts_with(prefix) || acr.back() < '0' ||
+        acr.back() > '9') {
+        return std::nullopt;
+    }
+    return acr.back() - '0';
+}
+
+bool is_string(const rapidjson::Value& value, std::string_view expected) {
+    return value.IsString() &&
+           std::string_view(value.GetString(), value.GetStringLength()) == expected;
+}
+
 }  // namespace
 
 std::optional<TokenAnswer> read_token_answer(std::string_view body) {
@@ -56,12 +71,72 @@ std::optional<std::string> subject_of(std::string_view payload_json) {
     return string_member(doc, "sub");
 }
 
+bool acr_satisfies(std::string_view payload_json, std::string_view acr_values) {
+    if (acr_values.find_first_not_of(' ') == std::string_view::npos) {
+        return true;
+    }
+    rapidjson::Document doc;
+    if (!parse_object(payload_json, doc)) {
+        return false;
+    }
+    const auto acr = string_member(doc, "acr");
+    if (!acr) {
+        return false;
+    }
+    const std::optional<int> level = eidas_level(*acr);
+    std::size_t start = 0;
+    while (start < acr_values.size()) {
+        std::size_t end = acr_values.find(' ', start);
+        if (end == std::string_view::npos) {
+            end = acr_values.size();
+        }
+        const std::string_view requested = acr_values.substr(start, end - start);
+        const std::optional<int> requested_level = eidas_level(requested);
+        if ((!requested.empty() && requested == *acr) ||
+            (level && requested_level && *level >= *requested_level)) {
+            return true;
+        }
+        start = end + 1;
+    }
+    return false;
+}
+
+std::optional<UserinfoProblem> check_signed_userinfo(std::string_view payload_json,
+                                                     std::string_view issuer,
+                                                     std::string_view client_id) {
+    rapidjson::Document doc;
+    if (!parse_object(payload_json, doc)) {
+        return UserinfoProblem::malformed;
+    }
+    if (const auto iss = doc.FindMember("iss");
+        iss != doc.MemberEnd() && !is_string(iss->value, issuer)) {
+        return UserinfoProblem::wrong_issuer;
+    }
+    if (const auto aud = doc.FindMember("aud"); aud != doc.MemberEnd()) {
+        const rapidjson::Value& value = aud->value;
+        bool found = is_string(value, client_id);
+        if (value.IsArray()) {
+            for (const auto& item : value.GetArray()) {
+                found = found || is_string(item, client_id);
+            }
+        }
+        if (!found) {
+            return UserinfoProblem::wrong_audience;
+        }
+    }
+    return std::nullopt;
+}
+
 std::string_view describe(UserinfoProblem problem) noexcept {
     switch (problem) {
         case UserinfoProblem::malformed:
             return "userinfo is not a JSON object";
         case UserinfoProblem::wrong_subject:
             return "userinfo is about another subject than the ID token";
+        case UserinfoProblem::wrong_issuer:
+            return "the signed userinfo comes from another issuer";
+        case UserinfoProblem::wrong_audience:
+            return "the signed userinfo is for another audience";
     }
     return "userinfo refused";
 }

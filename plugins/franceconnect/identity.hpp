@@ -34,11 +34,26 @@ std::string token_refusal_code(std::string_view body);
 /// non-empty string.
 std::optional<std::string> subject_of(std::string_view payload_json);
 
+/// Whether a verified ID token payload's `acr` meets `acr_values` (the
+/// space-separated list relais requested). An empty list accepts anything;
+/// otherwise `acr` must be present and either one of the values or an eIDAS
+/// level (`eidas1` < `eidas2` < `eidas3`) at least the lowest one requested.
+bool acr_satisfies(std::string_view payload_json, std::string_view acr_values);
+
 /// Why userinfo was refused.
 enum class UserinfoProblem {
-    malformed,      ///< not a JSON object
-    wrong_subject,  ///< its sub is not the ID token's
+    malformed,       ///< not a JSON object
+    wrong_subject,   ///< its sub is not the ID token's
+    wrong_issuer,    ///< signed, with an iss other than the provider's
+    wrong_audience,  ///< signed, with an aud that lacks client_id
 };
+
+/// Checks the `iss` and `aud` claims of a signed userinfo's payload when
+/// they are present: iss must be `issuer`, aud (a string or an array) must
+/// contain `client_id`. nullopt when they pass.
+std::optional<UserinfoProblem> check_signed_userinfo(std::string_view payload_json,
+                                                     std::string_view issuer,
+                                                     std::string_view client_id);
 
 /// Log-safe words for `problem`.
 std::string_view describe(UserinfoProblem problem) noexcept;

@@ -55,7 +55,13 @@ public:
         if (found == by_key_.end()) {
             return std::nullopt;
         }
-        std::optional<Value> value(std::move(found->second->value));
+        // The sweep stops at the first live entry: do not rely on the order
+        // alone to tell whether this one has expired.
+        const bool live = found->second->expires > now;
+        std::optional<Value> value;
+        if (live) {
+            value.emplace(std::move(found->second->value));
+        }
         order_.erase(found->second);
         by_key_.erase(found);
         return value;

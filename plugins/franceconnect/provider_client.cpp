@@ -34,13 +34,12 @@ HttpResponse upstream_failure(const upstream::Result& result, std::string_view w
                                              " answered more than " +
                                              std::to_string(spec.max_response_bytes) + " bytes");
         case upstream::Failure::internal:
-            return HttpResponse::failure(upstream::error_class_of(result.failure),
-                                         "the request to the identity provider's " + name +
-                                             " could not be made: " + result.detail);
-        default:
             return HttpResponse::failure(
                 upstream::error_class_of(result.failure),
-                "the identity provider's " + name + " is unreachable: " + result.detail);
+                "the request to the identity provider's " + name + " could not be made");
+        default:
+            return HttpResponse::failure(upstream::error_class_of(result.failure),
+                                         "the identity provider's " + name + " is unreachable");
     }
 }
 
@@ -116,6 +115,12 @@ boost::asio::awaitable<ProviderClient::Answer<upstream::Response>> ProviderClien
                 {"status", result.response.status},
                 {"elapsed_ms", static_cast<double>(result.elapsed.count()) / 1000.0}});
     if (result.failure != upstream::Failure::none) {
+        // The cause goes to the log only: citizens' browsers see these
+        // answers, and the cause describes relais's network.
+        log::warn("franceconnect_provider_failure", {{"request_id", request_id},
+                                                     {"connector", connector_},
+                                                     {"call", what},
+                                                     {"reason", result.detail}});
         co_return upstream_failure(result, what, spec_);
     }
     co_return std::move(result.response);

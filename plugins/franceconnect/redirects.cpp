@@ -1,6 +1,8 @@
 #include "franceconnect/redirects.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "core/strings.hpp"
 #include "core/url_encoding.hpp"
@@ -17,15 +19,104 @@ void add_parameter(std::string& url, bool& first, std::string_view name, std::st
     append_form_encoded(url, value);
 }
 
-}  // namespace
+/// The parts of an absolute http(s) URL that say where it leads.
+struct UrlParts {
+    std::string scheme;  ///< lower case
+    std::string host;    ///< lower case
+    std::string port;    ///< the scheme's default when absent
+    std::string_view path;
+};
 
-bool next_allowed(std::string_view next, const std::vector<std::string>& prefixes) noexcept {
-    if (std::ranges::any_of(next,
-                            [](char c) { return c == ' ' || c == '\\' || is_control_char(c); })) {
+char lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
+
+std::string lowered(std::string_view text) {
+    std::string out(text);
+    std::ranges::transform(out, out.begin(), lower);
+    return out;
+}
+
+/// Whether one path segment is harmless once a server decodes it: not `.`
+/// nor `..`, and no slash or backslash hidden in an escape.
+bool plain_segment(std::string_view segment) {
+    const auto decoded = url_decode(segment, false);
+    return decoded && *decoded != "." && *decoded != ".." &&
+           decoded->find_first_of("/\\") == std::string::npos;
+}
+
+/// `url` split, or nullopt when it is not a URL relais sends a citizen to.
+std::optional<UrlParts> split_url(std::string_view url) {
+    const bool clean = std::ranges::all_of(url, [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte > 0x20 && byte < 0x7f && c != '\\';
+    });
+    const std::size_t after_scheme = url.find("://");
+    if (!clean || after_scheme == std::string_view::npos) {
+        return std::nullopt;
+    }
+    UrlParts parts;
+    parts.scheme = lowered(url.substr(0, after_scheme));
+    if (parts.scheme != "https" && parts.scheme != "http") {
+        return std::nullopt;
+    }
+    const std::string_view rest = url.substr(after_scheme + 3);
+    const std::string_view before_query = rest.substr(0, rest.find_first_of("?#"));
+    const std::size_t slash = before_query.find('/');
+    const std::string_view authority = before_query.substr(0, slash);
+    parts.path =
+        slash == std::string_view::npos ? std::string_view("/") : before_query.substr(slash);
+    if (before_query.find('@') != std::string_view::npos || parts.path.starts_with("//")) {
+        return std::nullopt;
+    }
+    const std::size_t bracket = authority.rfind(']');
+    const std::size_t colon = authority.find(':', bracket == std::string_view::npos ? 0 : bracket);
+    parts.host = lowered(authority.substr(0, colon));
+    parts.port = colon == std::string_view::npos
+                     ? std::string(parts.scheme == "https" ? "443" : "80")
+                     : std::string(authority.substr(colon + 1));
+    if (parts.host.empty() || parts.port.empty() ||
+        !std::ranges::all_of(parts.port, [](char c) { return c >= '0' && c <= '9'; })) {
+        return std::nullopt;
+    }
+    std::string_view segments = parts.path.substr(1);
+    while (true) {
+        const std::size_t end = segments.find('/');
+        if (!plain_segment(segments.substr(0, end))) {
+            return std::nullopt;
+        }
+        if (end == std::string_view::npos) {
+            break;
+        }
+        segments.remove_prefix(end + 1);
+    }
+    return parts;
+}
+
+/// Whether `path` is `prefix` or lies under it, segment by segment: the
+/// segments were checked, so a textual prefix ending at a '/' is enough.
+bool path_under(std::string_view path, std::string_view prefix) noexcept {
+    if (path == prefix) {
+        return true;
+    }
+    if (!path.starts_with(prefix)) {
         return false;
     }
-    return std::ranges::any_of(
-        prefixes, [next](const std::string& prefix) { return next.starts_with(prefix); });
+    return prefix.ends_with('/') || path[prefix.size()] == '/';
+}
+
+}  // namespace
+
+bool next_allowed(std::string_view next, const std::vector<std::string>& prefixes) {
+    const auto url = split_url(next);
+    if (next.size() > max_next_size || !url) {
+        return false;
+    }
+    return std::ranges::any_of(prefixes, [&url](const std::string& prefix) {
+        const auto allowed = split_url(prefix);
+        return allowed && allowed->scheme == url->scheme && allowed->host == url->host &&
+               allowed->port == url->port && path_under(url->path, allowed->path);
+    });
 }
 
 std::string with_parameter(std::string_view url, std::string_view name, std::string_view value) {

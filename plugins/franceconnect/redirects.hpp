@@ -3,6 +3,7 @@
 /// The URLs a citizen's browser is sent to: the provider's authorization
 /// and end-session endpoints, and back to the GRU with a one-time code.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,9 +13,17 @@
 
 namespace relais::franceconnect {
 
-/// Whether `next` starts with one of `prefixes` (return_urls, each with a
-/// path) and has no space, control character nor backslash.
-bool next_allowed(std::string_view next, const std::vector<std::string>& prefixes) noexcept;
+/// Longest `next` accepted, in bytes.
+inline constexpr std::size_t max_next_size = 2048;
+
+/// Whether `next` is an http(s) URL under one of `prefixes` (return_urls,
+/// each with a path): the same scheme, host and port (compared without
+/// case, a missing port being the scheme's), and a path whose segments
+/// begin with the prefix's. Refused outright: more than max_next_size
+/// bytes, spaces, control, non-ASCII characters or backslashes anywhere,
+/// `@` before the query, a path starting with `//`, and `.` or `..`
+/// segments or encoded slashes and backslashes, raw or percent-encoded.
+bool next_allowed(std::string_view next, const std::vector<std::string>& prefixes);
 
 /// `url` with `name=value` (both percent-encoded) added to its query, before
 /// any fragment.

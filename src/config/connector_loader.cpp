@@ -225,6 +225,15 @@ private:
             if (!entry.endpoint_index.emplace(endpoints[i].name, i).second) {
                 extra.push_back(endpoints[i].name + " (twice)");
             }
+            // An anonymous caller must never reach the outbox.
+            if (endpoints[i].browser && endpoints[i].async) {
+                std::string pointer = "/endpoints";
+                append_pointer_token(pointer, endpoints[i].name);
+                errors_.emplace_back(doc.keys.file(), doc.keys.find(pointer),
+                                     "endpoint '" + endpoints[i].name +
+                                         "' cannot be both a browser endpoint and async");
+                return false;
+            }
         }
         const auto declared = doc.json.FindMember("endpoints");
         if (declared != doc.json.MemberEnd() && declared->value.IsObject()) {

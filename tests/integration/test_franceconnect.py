@@ -2,10 +2,11 @@
 against a real OpenID provider (npm oidc-provider, tests/support/oidc,
 configured like FranceConnect): a whole login driven by a browser that
 follows redirects with cookies, the hand-over of the identity to the GRU
-through a Publik-signed call (tests/support/publik.py) exactly once, logout,
-and the bad paths: forged and replayed states, a replayed authorization
-code, ID tokens expired, for another audience, with another nonce or a
-broken signature, and the provider down. Each is an exact error and releases
+through a Publik-signed call (tests/support/publik.py) exactly once and only
+with the login's binding, logout, and the bad paths: forged and replayed
+states, a callback from another browser, a replayed authorization code, ID
+tokens expired, for another audience, with another nonce, an insufficient
+acr or a broken signature, and the provider down. Each is an exact error and releases
 no identity; a canary first name never reaches anything relais writes.
 
 relais's callback URL is registered at a port where nothing listens
@@ -34,7 +35,7 @@ REDIRECT_BASE = "http://127.0.0.1:9/franceconnect/fc"
 NEXT = "https://gru.example.org/demarches/carte/?step=2"
 
 
-def write_workspace(ws, issuer):
+def write_workspace(ws, issuer, client_auth):
     ws.write_config(json.dumps({
         "server": {"listen": "127.0.0.1:0", "threads": 2},
         "logging": {"level": "debug"},
@@ -46,6 +47,7 @@ def write_workspace(ws, issuer):
         "slug": "fc", "kind": "franceconnect", "family": FAMILY,
         "provider": {"discovery": issuer, "timeout": "5s", "connect_timeout": "1s"},
         "client_id": CLIENT_ID, "client_secret": "${env:RELAIS_TEST_FC_SECRET}",
+        "client_auth": client_auth,
         "redirect_uri": REDIRECT_BASE + "/callback",
         "post_logout_redirect_uri": REDIRECT_BASE + "/logout",
         "return_urls": ["https://gru.example.org/"],
@@ -54,6 +56,8 @@ def write_workspace(ws, issuer):
 
 
 class FranceconnectCase(unittest.TestCase):
+    CLIENT_AUTH = "client_secret_post"
+
     def setUp(self):
         # `make test` installs them (tools/install-deps.sh): a missing
         # provider is a broken setup, not a reason to skip the proof.
@@ -61,8 +65,9 @@ class FranceconnectCase(unittest.TestCase):
                         "node or tests/support/oidc/node_modules missing: run "
                         "tools/install-deps.sh (npm ci --prefix tests/support/oidc)")
         self.ws = enter(self.addCleanup, Workspace())
-        self.provider = enter(self.addCleanup, OidcProvider(CLIENT_ID, CLIENT_SECRET, CITIZEN))
-        write_workspace(self.ws, self.provider.issuer)
+        self.provider = enter(self.addCleanup, OidcProvider(CLIENT_ID, CLIENT_SECRET, CITIZEN,
+                                                            client_auth=self.CLIENT_AUTH))
+        write_workspace(self.ws, self.provider.issuer, self.CLIENT_AUTH)
         self.relais = start_relais(self.addCleanup, self.ws, env={
             "RELAIS_TEST_GRU_KEY": GRU_KEY, "RELAIS_TEST_FC_SECRET": CLIENT_SECRET})
         self.base = f"http://127.0.0.1:{self.relais.port}/franceconnect/fc"
@@ -73,12 +78,20 @@ class FranceconnectCase(unittest.TestCase):
         self.assertTrue(url.startswith(REDIRECT_BASE), url)
         return self.base + url[len(REDIRECT_BASE):]
 
-    def login(self, next_url=NEXT):
+    def login(self, next_url=NEXT, binding=None):
         """Login up to the provider's redirect to the callback; returns
         (callback URL at relais, state)."""
+        query = {"next": next_url}
+        if binding is not None:
+            query["binding"] = binding
         status, headers, body = self.browser.get(
-            self.base + "/login?" + urllib.parse.urlencode({"next": next_url}))
+            self.base + "/login?" + urllib.parse.urlencode(query))
         self.assertEqual(status, 302, body)
+        self.assertEqual(headers["Cache-Control"], "no-store")
+        cookie = headers["Set-Cookie"]
+        self.assertTrue(cookie.startswith("relais_fc_fc="), cookie)
+        self.assertEqual({a.strip() for a in cookie.split(";")[1:]} - {"Max-Age=600"},
+                         {"Path=/", "HttpOnly", "SameSite=Lax"})
         authorize = headers["Location"]
         self.assertTrue(authorize.startswith(self.provider.issuer + "/"), authorize)
         params = query_of(authorize)
@@ -89,6 +102,7 @@ class FranceconnectCase(unittest.TestCase):
         self.assertIn("given_name", params["scope"].split())
         self.assertGreaterEqual(len(params["state"]), 22)
         self.assertGreaterEqual(len(params["nonce"]), 22)
+        self.nonce = params["nonce"]
         back = self.browser.follow(authorize, until=REDIRECT_BASE + "/callback")
         self.assertEqual(query_of(back)["state"], params["state"])
         return self.at_relais(back), params["state"]
@@ -96,10 +110,12 @@ class FranceconnectCase(unittest.TestCase):
     def callback(self, url):
         return self.browser.get(url)
 
-    def redeem(self, code):
+    def redeem(self, code, binding=None):
         path = "/franceconnect/fc/identity"
-        signed = publik.sign_query(urllib.parse.urlencode({"code": code, "orig": GRU_ORIG}),
-                                   GRU_KEY)
+        query = {"code": code, "orig": GRU_ORIG}
+        if binding is not None:
+            query["binding"] = binding
+        signed = publik.sign_query(urllib.parse.urlencode(query), GRU_KEY)
         return self.relais.get(path + "?" + signed)
 
     def assert_error(self, status, body, expected_status, err_class):
@@ -109,20 +125,59 @@ class FranceconnectCase(unittest.TestCase):
                          (1, err_class, None))
         return answer
 
+    def assert_browser_error(self, answer, expected_status, err_class):
+        """An error answered to the browser: never cached either."""
+        status, headers, body = answer
+        self.assertEqual(headers["Cache-Control"], "no-store")
+        return self.assert_error(status, body, expected_status, err_class)
+
     def assert_no_handover(self, status, headers):
         """A failed callback: no redirect carrying a code."""
         self.assertNotIn("fc_code", headers.get("Location") or "")
 
 
 class FranceconnectTest(FranceconnectCase):
-    def full_login(self):
-        callback, _ = self.login()
+    def full_login(self, binding=None):
+        callback, _ = self.login(binding=binding)
         status, headers, body = self.callback(callback)
         self.assertEqual(status, 302, body)
         back = headers["Location"]
         self.assertTrue(back.startswith(NEXT + "&fc_code="), back)
         self.assertEqual(headers["Cache-Control"], "no-store")
+        self.assertIn("Max-Age=0", headers["Set-Cookie"])
         return callback, query_of(back)["fc_code"]
+
+    def test_the_identity_needs_the_logins_binding(self):
+        binding = "gru-session.Hash_0~9-a"
+        for wrong in (None, "another-session"):
+            with self.subTest(binding=wrong):
+                _, code = self.full_login(binding=binding)
+                refused = self.redeem(code, binding=wrong)
+                self.assert_error(refused.status, refused.body, 404, "unknown-code")
+                # The refusal spent the code.
+                again = self.redeem(code, binding=binding)
+                self.assert_error(again.status, again.body, 404, "unknown-code")
+        _, code = self.full_login(binding=binding)
+        good = self.redeem(code, binding=binding)
+        self.assertEqual(good.status, 200, good)
+        self.assertEqual(good.json()["data"]["sub"], CITIZEN["sub"])
+
+    def test_a_binding_that_is_not_a_token_is_refused(self):
+        for binding in ("a b", "x" * 129, "a/b"):
+            with self.subTest(binding=binding):
+                answer = self.browser.get(self.base + "/login?" + urllib.parse.urlencode(
+                    {"next": NEXT, "binding": binding}))
+                self.assert_browser_error(answer, 400, "invalid-parameter")
+
+    def test_callback_from_another_browser_is_refused(self):
+        callback, _ = self.login()
+        status, headers, body = Browser().get(callback)
+        self.assert_browser_error((status, headers, body), 400, "invalid-state")
+        self.assert_no_handover(status, headers)
+        # The flow is spent: the browser that started it must start again.
+        status, headers, body = self.callback(callback)
+        self.assert_browser_error((status, headers, body), 400, "invalid-state")
+        self.assert_no_handover(status, headers)
 
     def test_login_hands_the_identity_over_once(self):
         _, code = self.full_login()
@@ -159,7 +214,7 @@ class FranceconnectTest(FranceconnectCase):
         forged = callback.replace("state=" + state, "state=forged-state-value")
         for url in (forged, self.base + "/callback?code=whatever"):
             status, headers, body = self.callback(url)
-            answer = self.assert_error(status, body, 400, "invalid-state")
+            answer = self.assert_browser_error((status, headers, body), 400, "invalid-state")
             self.assertNotIn("forged", answer["err_desc"])
             self.assert_no_handover(status, headers)
 
@@ -182,7 +237,8 @@ class FranceconnectTest(FranceconnectCase):
 
     def test_bad_id_tokens_are_refused(self):
         for mode, words in (("expired", "expired"), ("audience", "wrong audience"),
-                            ("nonce", "wrong nonce"), ("signature", "bad signature")):
+                            ("nonce", "wrong nonce"), ("acr", "insufficient acr"),
+                            ("signature", "bad signature")):
             with self.subTest(mode=mode):
                 callback, _ = self.login()
                 self.provider.tamper_next_token(mode)
@@ -226,16 +282,34 @@ class FranceconnectTest(FranceconnectCase):
 
     def test_canary_identity_is_never_written(self):
         callback, code = self.full_login()
-        self.assertEqual(self.redeem(code).status, 200)
+        nonce = self.nonce
+        redeemed = self.redeem(code)
+        self.assertEqual(redeemed.status, 200)
+        id_token = redeemed.json()["data"]["id_token"]
         failed, state = self.login()
         self.provider.tamper_next_token("nonce")
         self.callback(failed)
         self.relais.stop()
         written = written_bytes(self.ws)
         secrets_of_the_flow = (CANARY, CITIZEN["sub"], CITIZEN["email"], code, state,
-                               query_of(callback)["code"], "demarches/carte", CLIENT_SECRET)
+                               query_of(callback)["code"], "demarches/carte", CLIENT_SECRET,
+                               nonce, id_token, id_token.split(".")[2])
         for value in secrets_of_the_flow:
             self.assertNotIn(value.encode(), written, value)
+
+
+class FranceconnectBasicAuthTest(FranceconnectCase):
+    """The token endpoint authenticates relais with HTTP Basic only."""
+    CLIENT_AUTH = "client_secret_basic"
+
+    def test_login_with_client_secret_basic(self):
+        callback, _ = self.login()
+        status, headers, body = self.callback(callback)
+        self.assertEqual(status, 302, body)
+        code = query_of(headers["Location"])["fc_code"]
+        answer = self.redeem(code)
+        self.assertEqual(answer.status, 200, answer)
+        self.assertEqual(answer.json()["data"]["given_name"], CANARY)
 
 
 class FranceconnectProviderDownTest(FranceconnectCase):
@@ -243,7 +317,9 @@ class FranceconnectProviderDownTest(FranceconnectCase):
         callback, _ = self.login()
         self.provider.stop()
         status, headers, body = self.callback(callback)
-        self.assert_error(status, body, 502, "upstream-unreachable")
+        answer = self.assert_browser_error((status, headers, body), 502, "upstream-unreachable")
+        self.assertEqual(answer["err_desc"],
+                         "the identity provider's token endpoint is unreachable")
         self.assert_no_handover(status, headers)
         status, _, body = self.callback(callback)
         self.assert_error(status, body, 400, "invalid-state")

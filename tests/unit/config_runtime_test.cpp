@@ -62,6 +62,16 @@ TEST(ConfigRuntime, DefaultConcurrency) {
     EXPECT_EQ(runtime->find("test-config", "b")->max_concurrency, 64U);
 }
 
+TEST(ConfigRuntime, ABrowserEndpointCannotBeAsync) {
+    test::TempDir dir;
+    dir.write("connectors/b.yml",
+              "slug: b\nkind: test-config\nfamily: sante\nendpoints:\n"
+              "  open: {browser: true}\n  push: {browser: true, async: true}\n");
+    EXPECT_EQ(test::runtime_errors(dir.write("relais.yaml", test::relais_yaml())),
+              std::vector<std::string>{"b.yml:6:3: endpoint 'push' cannot be both a browser "
+                                       "endpoint and async"});
+}
+
 TEST(ConfigRuntime, EveryFileIsCheckedAndEveryErrorReported) {
     test::TempDir dir;
     test::ScopedEnv token("RELAIS_TEST_RT_TOKEN", "canary-token-55");

@@ -79,11 +79,12 @@ std::string error_of(const std::string& extra) {
 }
 
 HttpResponse call(const Connector& connector, std::size_t endpoint, QueryParams query,
-                  std::string method = "GET") {
+                  std::string method = "GET", std::vector<Header> headers = {}) {
     boost::asio::io_context io;
     IncomingRequest r;
     r.method = std::move(method);
     r.query = std::move(query);
+    r.headers = std::move(headers);
     auto future = boost::asio::co_spawn(io, connector.handle(endpoint, r), boost::asio::use_future);
     io.run();
     return future.get();
@@ -91,6 +92,18 @@ HttpResponse call(const Connector& connector, std::size_t endpoint, QueryParams 
 
 const std::string* location_of(const HttpResponse& response) {
     return find_header(response.headers, "Location");
+}
+
+/// The Cookie header a browser sends back after `response`.
+std::vector<Header> cookie_after(const HttpResponse& response) {
+    const std::string* set = find_header(response.headers, "Set-Cookie");
+    return {Header{"Cookie", "other=1; " + (set == nullptr ? "" : set->substr(0, set->find(';')))}};
+}
+
+std::string state_of(const HttpResponse& login_answer) {
+    const std::string location = *location_of(login_answer);
+    const std::size_t at = location.find("&state=") + 7;
+    return location.substr(at, location.find('&', at) - at);
 }
 
 std::string err_class_of(const HttpResponse& response) {
@@ -242,15 +255,60 @@ TEST(FranceconnectConnector, ProviderErrorSendsTheCitizenBack) {
     const auto connector = make_franceconnect_connector(source_of(*loaded, "unit-error"));
     const HttpResponse started =
         call(*connector, login, {{"next", "https://gru.example/form#top"}});
-    const std::string location = *location_of(started);
-    const std::size_t at = location.find("&state=") + 7;
-    const std::string state = location.substr(at, location.find('&', at) - at);
+    const std::string state = state_of(started);
     const HttpResponse back =
-        call(*connector, callback, {{"state", state}, {"error", "access denied <script>"}});
+        call(*connector, callback, {{"state", state}, {"error", "access denied <script>"}}, "GET",
+             cookie_after(started));
     EXPECT_EQ(back.status, 302u);
     EXPECT_EQ(*location_of(back), "https://gru.example/form?fc_error=error#top");
     EXPECT_EQ(err_class_of(call(*connector, callback, {{"state", state}, {"code", "c"}})),
               "invalid-state");
+}
+
+TEST(FranceconnectConnector, TheCallbackMustComeFromTheLoginsBrowser) {
+    const auto loaded = load();
+    const auto connector = make_franceconnect_connector(source_of(*loaded, "unit-browser"));
+    const HttpResponse started = call(*connector, login, {{"next", "https://gru.example/"}});
+    EXPECT_EQ(find_header(started.headers, "Set-Cookie")
+                  ->substr(find_header(started.headers, "Set-Cookie")->find(';')),
+              "; Max-Age=600; Path=/; HttpOnly; SameSite=Lax; Secure");
+    const std::string state = state_of(started);
+    const std::vector<Header> wrong{
+        Header{"Cookie", "relais_fc_unit-browser=AAAAAAAAAAAAAAAAAAAAAA"}};
+    for (const auto& cookie : {std::vector<Header>{}, wrong}) {
+        const HttpResponse other = call(*connector, login, {{"next", "https://gru.example/"}});
+        const HttpResponse refused =
+            call(*connector, callback, {{"state", state_of(other)}, {"error", "access_denied"}},
+                 "GET", cookie);
+        EXPECT_EQ(err_class_of(refused), "invalid-state");
+        EXPECT_EQ(*find_header(refused.headers, "Cache-Control"), "no-store");
+        EXPECT_EQ(*find_header(refused.headers, "Set-Cookie"),
+                  "relais_fc_unit-browser=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax; Secure");
+        // The refusal spent the login.
+        EXPECT_EQ(err_class_of(call(*connector, callback,
+                                    {{"state", state_of(other)}, {"error", "access_denied"}}, "GET",
+                                    cookie_after(other))),
+                  "invalid-state");
+    }
+    EXPECT_EQ(call(*connector, callback, {{"state", state}, {"error", "access_denied"}}, "GET",
+                   cookie_after(started))
+                  .status,
+              302u);
+}
+
+TEST(FranceconnectConnector, ABindingIsAShortToken) {
+    const auto loaded = load();
+    const auto connector = make_franceconnect_connector(source_of(*loaded, "unit-binding"));
+    EXPECT_EQ(
+        call(*connector, login, {{"next", "https://gru.example/"}, {"binding", "a-Z_0.9~"}}).status,
+        302u);
+    for (const std::string& binding :
+         {std::string("a b"), std::string(129, 'a'), std::string("a/b")}) {
+        const HttpResponse refused =
+            call(*connector, login, {{"next", "https://gru.example/"}, {"binding", binding}});
+        EXPECT_EQ(err_class_of(refused), "invalid-parameter");
+        EXPECT_EQ(*find_header(refused.headers, "Cache-Control"), "no-store");
+    }
 }
 
 TEST(FranceconnectConnector, IdentityNeedsAKnownCode) {

@@ -50,6 +50,16 @@ TEST(FranceconnectStore, AFullStoreRefusesUntilValuesGo) {
     EXPECT_EQ(store.size(now + 60s), 1u);
 }
 
+TEST(FranceconnectStore, TakeChecksTheEntrysOwnExpiry) {
+    Store store(10, 60s);
+    const auto now = Store::Clock::now();
+    // Put out of time order: the sweep stops at the first live entry.
+    ASSERT_TRUE(store.put("late", "1", now + 30s));
+    ASSERT_TRUE(store.put("early", "2", now));
+    EXPECT_EQ(store.take("early", now + 61s), std::nullopt);
+    EXPECT_EQ(store.take("late", now + 61s), "1");
+}
+
 TEST(FranceconnectStore, RandomTokensAre128BitBase64url) {
     std::set<std::string> seen;
     for (int i = 0; i < 1000; ++i) {
@@ -71,6 +81,27 @@ TEST(FranceconnectStore, AReloadWithTheSameBoundsKeepsTheStores) {
     EXPECT_NE(adopt_flow_stores("unit-adopt", spec), first);
 }
 
+TEST(FranceconnectStore, AReloadUnderOtherRulesDropsTheFlows) {
+    ConnectorSpec spec;
+    spec.client_id = "c1";
+    spec.provider.discovery = "https://idp.example";
+    spec.return_urls = {"https://gru.example/"};
+    auto kept = adopt_flow_stores("unit-rules", spec);
+    for (int change = 0; change < 3; ++change) {
+        ConnectorSpec other = spec;
+        if (change == 0) {
+            other.client_id = "c2";
+        } else if (change == 1) {
+            other.provider.discovery = "https://other-idp.example";
+        } else {
+            other.return_urls = {"https://gru.example/", "https://evil.example/"};
+        }
+        EXPECT_NE(adopt_flow_stores("unit-rules", other), kept) << change;
+        kept = adopt_flow_stores("unit-rules", spec);
+        EXPECT_EQ(adopt_flow_stores("unit-rules", spec), kept) << change;
+    }
+}
+
 TEST(FranceconnectRedirects, NextMustStartWithAReturnUrl) {
     const std::vector<std::string> prefixes{"https://gru.example/", "https://b.example/x/"};
     EXPECT_TRUE(next_allowed("https://gru.example/", prefixes));
@@ -80,6 +111,45 @@ TEST(FranceconnectRedirects, NextMustStartWithAReturnUrl) {
     EXPECT_FALSE(next_allowed("https://gru.example/\\evil", prefixes));
     EXPECT_FALSE(next_allowed("https://gru.example/a\r\nb", prefixes));
     EXPECT_FALSE(next_allowed("", prefixes));
+}
+
+TEST(FranceconnectRedirects, NextTricksAreRefused) {
+    const std::vector<std::string> prefixes{"https://gru.example/demarches/",
+                                            "https://b.example:8443/x"};
+    EXPECT_TRUE(next_allowed("https://gru.example/demarches/carte/?step=2#top", prefixes));
+    EXPECT_TRUE(next_allowed("HTTPS://GRU.example:443/demarches/a", prefixes));
+    EXPECT_TRUE(next_allowed("https://b.example:8443/x", prefixes));
+    EXPECT_TRUE(next_allowed("https://b.example:8443/x/y?u=a@b", prefixes));
+    const char* tricks[] = {
+        "https://gru.example/demarches/../admin/",        // dot segments
+        "https://gru.example/demarches/./x",              //
+        "https://gru.example/demarches/%2e%2e/admin/",    // encoded
+        "https://gru.example/demarches/.%2E/admin/",      //
+        "https://gru.example/demarches/%2E",              //
+        "https://gru.example/demarches/a%2F..%2F..%2Fx",  // encoded slash
+        "https://gru.example/demarches/a%5C..",           // encoded backslash
+        "https://gru.example/demarches/a\\b",             // backslash
+        "https://gru.example@evil.example/demarches/",    // userinfo
+        "https://evil@gru.example/demarches/",            //
+        "https://gru.example//evil.example/demarches/",   // path start
+        "https://gru.example/demarches/\x01",             // control
+        "https://gru.example/demarches/caf\xc3\xa9",      // non-ASCII
+        "https://gru.example/demarches/a b",              // space
+        "https://gru.example:444/demarches/",             // port
+        "http://gru.example/demarches/",                  // scheme
+        "https://gru.example.evil/demarches/",            // host
+        "https://b.example:8443/xy",                      // segment, not text
+        "https://b.example/x",                            // port
+        "javascript://gru.example/demarches/",            //
+        "//gru.example/demarches/",                       //
+        "https://gru.example/demarches/%zz",              // bad escape
+    };
+    for (const char* trick : tricks) {
+        EXPECT_FALSE(next_allowed(trick, prefixes)) << trick;
+    }
+    const std::string base = "https://gru.example/demarches/";
+    EXPECT_TRUE(next_allowed(base + std::string(max_next_size - base.size(), 'a'), prefixes));
+    EXPECT_FALSE(next_allowed(base + std::string(max_next_size - base.size() + 1, 'a'), prefixes));
 }
 
 TEST(FranceconnectRedirects, ParametersGoBeforeTheFragment) {
@@ -160,6 +230,35 @@ TEST(FranceconnectIdentity, OnlyThePivotIdentityIsHandedOver) {
         R"({"sub":"s1","given_name":"Angela","family_name":"Dupont","birthdate":"1962-08-24",)"
         R"("gender":"female","birthplace":"75107","birthcountry":"99100",)"
         R"("email":"a@example.org","preferred_username":"Merkel","id_token":"h.p.s"})");
+}
+
+TEST(FranceconnectIdentity, AcrMustMeetTheRequestedLevel) {
+    EXPECT_TRUE(acr_satisfies(R"({"sub": "s"})", ""));
+    EXPECT_TRUE(acr_satisfies(R"({"acr": "eidas1"})", "eidas1"));
+    EXPECT_TRUE(acr_satisfies(R"({"acr": "eidas2"})", "eidas1"));
+    EXPECT_TRUE(acr_satisfies(R"({"acr": "eidas3"})", "eidas2 eidas3"));
+    EXPECT_TRUE(acr_satisfies(R"({"acr": "custom"})", "eidas2 custom"));
+    EXPECT_FALSE(acr_satisfies(R"({"acr": "eidas1"})", "eidas2"));
+    EXPECT_FALSE(acr_satisfies(R"({"acr": "eidas1"})", "eidas2 eidas3"));
+    EXPECT_FALSE(acr_satisfies(R"({"acr": "other"})", "eidas1"));
+    EXPECT_FALSE(acr_satisfies(R"({"acr": "eidas10"})", "eidas1"));
+    EXPECT_FALSE(acr_satisfies(R"({"acr": 3})", "eidas1"));
+    EXPECT_FALSE(acr_satisfies(R"({"sub": "s"})", "eidas1"));
+    EXPECT_FALSE(acr_satisfies("not json", "eidas1"));
+}
+
+TEST(FranceconnectIdentity, SignedUserinfoMustBeForThisClient) {
+    const auto check = [](const char* json) {
+        return check_signed_userinfo(json, "https://idp.example", "client");
+    };
+    EXPECT_EQ(check(R"({"sub": "s"})"), std::nullopt);
+    EXPECT_EQ(check(R"({"iss": "https://idp.example", "aud": "client"})"), std::nullopt);
+    EXPECT_EQ(check(R"({"aud": ["other", "client"]})"), std::nullopt);
+    EXPECT_EQ(check(R"({"iss": "https://evil.example"})"), UserinfoProblem::wrong_issuer);
+    EXPECT_EQ(check(R"({"iss": 1})"), UserinfoProblem::wrong_issuer);
+    EXPECT_EQ(check(R"({"aud": "other"})"), UserinfoProblem::wrong_audience);
+    EXPECT_EQ(check(R"({"aud": ["other"]})"), UserinfoProblem::wrong_audience);
+    EXPECT_EQ(check("[]"), UserinfoProblem::malformed);
 }
 
 TEST(FranceconnectIdentity, UserinfoMustBeAboutTheSameSubject) {

@@ -13,10 +13,11 @@
 // Redirect URIs: any http://127.0.0.1:<port>/franceconnect/<slug>/callback
 // (and /logout after logout), since relais's port is known only once it runs.
 //
-// Test hook: GET /_test/tamper?mode=expired|audience|nonce|signature makes
-// the next token answer carry an ID token re-signed with the provider's own
-// key but expired, for another audience or another nonce, or with a broken
-// signature: what a well-behaved provider never sends.
+// Test hook: GET /_test/tamper?mode=expired|audience|nonce|acr|signature
+// makes the next token answer carry an ID token re-signed with the
+// provider's own key but expired, for another audience or another nonce, at
+// an acr below eidas1 (eidas0), or with a broken signature: what a
+// well-behaved provider never sends.
 import http from 'node:http';
 
 import { CompactSign, exportJWK, generateKeyPair, importJWK } from 'jose';
@@ -60,6 +61,8 @@ async function tamper(idToken, mode) {
     claims.aud = 'another-client';
   } else if (mode === 'nonce') {
     claims.nonce = 'not-the-nonce-relais-sent';
+  } else if (mode === 'acr') {
+    claims.acr = 'eidas0';
   }
   return new CompactSign(Buffer.from(JSON.stringify(claims)))
     .setProtectedHeader(decodePart(header))
