@@ -191,14 +191,21 @@ private:
         PendingFlow flow{PendingFlow::Kind::login, std::move(nonce),
                          std::move(std::get<std::string>(next)), std::move(browser),
                          std::move(binding)};
+        co_return keep_flow(std::move(state), std::move(flow), std::move(response), stats);
+    }
+
+    /// Keeps `flow` until the provider sends the citizen back with `state`,
+    /// and answers `response`; 503 `overloaded` when the store is full.
+    HttpResponse keep_flow(std::string state, PendingFlow flow, HttpResponse response,
+                           const UpstreamStats& stats) const {
         if (!stores_->flows.put(std::move(state), std::move(flow), Clock::now())) {
             log::warn("franceconnect_login_limit", {{"connector", slug_}});
-            co_return with_stats(HttpResponse::failure(ErrorClass::overloaded,
-                                                       "too many logins in progress on this "
-                                                       "connector"),
-                                 stats);
+            return with_stats(HttpResponse::failure(ErrorClass::overloaded,
+                                                    "too many logins in progress on this "
+                                                    "connector"),
+                              stats);
         }
-        co_return with_stats(std::move(response), stats);
+        return with_stats(std::move(response), stats);
     }
 
     /// Verifies a JWS from the provider (ID token or signed userinfo) and
@@ -467,14 +474,8 @@ private:
             end_session_url(provider, spec_, param_or_empty(request.query, "id_token_hint"), state);
         PendingFlow flow{
             PendingFlow::Kind::logout, {}, std::move(std::get<std::string>(next)), {}, {}};
-        if (!stores_->flows.put(std::move(state), std::move(flow), Clock::now())) {
-            log::warn("franceconnect_login_limit", {{"connector", slug_}});
-            co_return with_stats(HttpResponse::failure(ErrorClass::overloaded,
-                                                       "too many logins in progress on this "
-                                                       "connector"),
-                                 stats);
-        }
-        co_return with_stats(redirect_to(std::move(location)), stats);
+        co_return keep_flow(std::move(state), std::move(flow), redirect_to(std::move(location)),
+                            stats);
     }
 
     /// The provider sends the citizen back here (post_logout_redirect_uri)
