@@ -125,8 +125,11 @@ GruDemand hook_demand(const CallHook& hook, std::string_view caller, std::string
         }
     }
     writer.EndObject();
-    return GruDemand{hook.formdef, std::string(buffer.GetString(), buffer.GetSize()), hook.channel,
-                     std::move(request_id)};
+    return GruDemand{hook.formdef,
+                     std::string(buffer.GetString(), buffer.GetSize()),
+                     hook.channel,
+                     std::move(request_id),
+                     {}};
 }
 
 }  // namespace relais::phonecalls

@@ -8,6 +8,7 @@
 #include "auth/client_registry.hpp"
 #include "config/config_document.hpp"
 #include "config/upstream_fields.hpp"
+#include "rest/upstream_spec.hpp"
 
 namespace relais::rest {
 
@@ -73,7 +74,7 @@ public:
         ConnectorSpec spec;
         const Value& doc = source_.document;
         if (const Value* upstream = find_member(doc, "upstream")) {
-            spec.upstream = load_upstream(*upstream, "/upstream");
+            spec.upstream = load_upstream_spec(source_, *upstream, "/upstream", url_hints);
         } else {
             fail("", "missing required property 'upstream'");
         }
@@ -105,74 +106,6 @@ public:
 private:
     [[noreturn]] void fail(const std::string& pointer, const std::string& message) const {
         throw source_.error_at(pointer, message);
-    }
-
-    void check_secret(const std::string& value, const std::string& at) const {
-        if (value.empty()) {
-            fail(at, "must not be empty");
-        }
-        if (has_control_chars(value)) {
-            fail(at, "must not contain control characters (a trailing newline?)");
-        }
-    }
-
-    upstream::AuthConfig load_auth(const Value& v, const std::string& at) const {
-        if (const Value* b = find_member(v, "bearer")) {
-            upstream::BearerAuth auth{text_of(find_member(*b, "token"))};
-            check_secret(auth.token, at + "/bearer/token");
-            return auth;
-        }
-        if (const Value* b = find_member(v, "basic")) {
-            upstream::BasicAuth auth{text_of(find_member(*b, "username")),
-                                     text_of(find_member(*b, "password"))};
-            if (auth.username.find(':') != std::string::npos) {
-                fail(at + "/basic/username", "a Basic username cannot contain ':'");
-            }
-            check_secret(auth.username, at + "/basic/username");
-            check_secret(auth.password, at + "/basic/password");
-            return auth;
-        }
-        if (const Value* k = find_member(v, "api_key")) {
-            upstream::ApiKeyHeaderAuth auth{text_of(find_member(*k, "header")),
-                                            text_of(find_member(*k, "value"))};
-            config::check_header_name(source_, auth.header, at + "/api_key/header", false);
-            check_secret(auth.value, at + "/api_key/value");
-            return auth;
-        }
-        if (const Value* o = find_member(v, "oauth2")) {
-            upstream::OAuth2ClientCredentials auth{
-                text_of(find_member(*o, "token_url")), text_of(find_member(*o, "client_id")),
-                text_of(find_member(*o, "client_secret")), text_of(find_member(*o, "scope"))};
-            config::check_http_url(source_, auth.token_url, at + "/oauth2/token_url", false,
-                                   url_hints);
-            check_secret(auth.client_id, at + "/oauth2/client_id");
-            check_secret(auth.client_secret, at + "/oauth2/client_secret");
-            return auth;
-        }
-        fail(at, "expected one of: bearer, basic, api_key, oauth2");
-    }
-
-    UpstreamSpec load_upstream(const Value& v, const std::string& at) const {
-        UpstreamSpec u;
-        u.base_url = text_of(find_member(v, "base_url"));
-        config::check_http_url(source_, u.base_url, at + "/base_url", true, url_hints);
-        u.timeout = config::positive_duration(source_, find_member(v, "timeout"), u.timeout,
-                                              at + "/timeout");
-        u.connect_timeout = config::positive_duration(source_, find_member(v, "connect_timeout"),
-                                                      u.connect_timeout, at + "/connect_timeout");
-        if (const Value* m = find_member(v, "max_response_bytes"); m != nullptr && m->IsUint64()) {
-            u.max_response_bytes = static_cast<std::size_t>(m->GetUint64());
-        }
-        const Value* auth = find_member(v, "auth");
-        if (auth != nullptr) {
-            u.auth = load_auth(*auth, at + "/auth");
-        }
-        if (const Value* tls = find_member(v, "tls")) {
-            u.tls = config::load_tls(source_, *tls, at + "/tls");
-        }
-        u.headers = config::load_upstream_headers(source_, find_member(v, "headers"),
-                                                  at + "/headers", auth != nullptr);
-        return u;
     }
 
     void load_parameters(const Value& params, const std::string& at, EndpointSpec& e) const {

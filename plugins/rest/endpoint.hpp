@@ -14,26 +14,16 @@
 #include <vector>
 
 #include "core/http_types.hpp"
+#include "core/response_cache.hpp"
 #include "rest/body_json.hpp"
 #include "rest/json_template.hpp"
 #include "rest/parameters.hpp"
-#include "core/response_cache.hpp"
 #include "rest/response_mapping.hpp"
 #include "rest/text_template.hpp"
+#include "rest/upstream_spec.hpp"
 #include "upstream/http_client.hpp"
 
 namespace relais::rest {
-
-/// The `upstream:` block of a connector.
-struct UpstreamSpec {
-    std::string base_url;  ///< http(s), no query or fragment
-    std::chrono::milliseconds timeout{30'000};
-    std::chrono::milliseconds connect_timeout{5'000};
-    std::size_t max_response_bytes = 16 * 1024 * 1024;
-    upstream::AuthConfig auth;
-    upstream::TlsOptions tls;
-    std::vector<Header> headers;  ///< static, sent on every request
-};
 
 /// One entry of `endpoints:`, immutable once built.
 struct EndpointSpec {

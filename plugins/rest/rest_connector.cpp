@@ -16,6 +16,7 @@
 #include "core/log.hpp"
 #include "rest/connector_spec.hpp"
 #include "rest/push_message.hpp"
+#include "rest/upstream_request.hpp"
 #include "upstream/http_client.hpp"
 
 namespace relais::rest {
@@ -94,13 +95,7 @@ public:
                                   ? std::make_unique<ResponseCache>(e.cache_size, *e.cache_ttl)
                                   : nullptr);
         }
-        if (!std::holds_alternative<upstream::NoAuth>(spec_.upstream.auth)) {
-            auth_ = std::make_unique<upstream::Authenticator>(
-                spec_.upstream.auth, spec_.upstream.tls, spec_.upstream.timeout);
-        }
-        if (!spec_.upstream.tls.verify) {
-            log::warn("upstream_tls_verification_disabled", {{"connector", slug_}});
-        }
+        auth_ = make_authenticator(spec_.upstream, slug_);
     }
 
     std::span<const EndpointInfo> endpoints() const override { return infos_; }
@@ -151,29 +146,14 @@ public:
     boost::asio::awaitable<upstream::Result> deliver(
         std::size_t index, std::string_view message,
         const DeliveryContext& context) const override {
-        upstream::Result unusable;
-        unusable.failure = upstream::Failure::internal;
         if (index >= spec_.endpoints.size()) {
+            upstream::Result unusable;
+            unusable.failure = upstream::Failure::internal;
             unusable.detail = "no such endpoint";
             co_return unusable;
         }
-        std::optional<StoredPush> push = decode_push(message);
-        if (!push) {
-            unusable.detail = "unreadable stored message";
-            co_return unusable;
-        }
-        const EndpointSpec& endpoint = spec_.endpoints[index];
-        // The stored target is joined to the base URL in force, so that the
-        // current credentials only ever go to the current upstream.
-        upstream::Request r =
-            upstream_request(push->method, url_of(spec_.upstream.base_url, push->target),
-                             push->headers, std::move(push->body), context.request_id);
-        if (!context.idempotency_key.empty()) {
-            r.headers.push_back(Header{"Idempotency-Key", std::string(context.idempotency_key)});
-        }
-        r.timeout = endpoint.timeout;
-        r.connect_timeout = std::min(spec_.upstream.connect_timeout, r.timeout);
-        co_return co_await upstream::perform(std::move(r));
+        co_return co_await deliver_push(spec_.upstream, auth_.get(), message, context,
+                                        spec_.endpoints[index].timeout);
     }
 
 private:
@@ -185,36 +165,15 @@ private:
         return response;
     }
 
-    /// The request of a call or a delivery, less its timeouts: the
-    /// connector's static headers, then the call's, then X-Request-ID.
-    upstream::Request upstream_request(const std::string& method, std::string url,
-                                       const std::vector<Header>& call_headers, std::string body,
-                                       std::string_view request_id) const {
-        upstream::Request r;
-        r.method = method;
-        r.url = std::move(url);
-        r.headers.reserve(spec_.upstream.headers.size() + call_headers.size() + 2);
-        r.headers.insert(r.headers.end(), spec_.upstream.headers.begin(),
-                         spec_.upstream.headers.end());
-        r.headers.insert(r.headers.end(), call_headers.begin(), call_headers.end());
-        if (!request_id.empty()) {
-            r.headers.push_back(Header{"X-Request-ID", std::string(request_id)});
-        }
-        r.body = std::move(body);
-        r.max_response_bytes = spec_.upstream.max_response_bytes;
-        r.tls = spec_.upstream.tls;
-        r.auth = auth_.get();
-        return r;
-    }
-
     boost::asio::awaitable<upstream::Result> call_upstream(const EndpointSpec& endpoint,
                                                            const PreparedCall& call,
                                                            const std::string& request_id,
                                                            UpstreamStats& stats) const {
         const auto deadline = Clock::now() + endpoint.timeout;
         for (unsigned attempt = 0;; ++attempt) {
-            upstream::Request r = upstream_request(endpoint.upstream_method, call.url, call.headers,
-                                                   call.body, request_id);
+            upstream::Request r =
+                upstream_request(spec_.upstream, auth_.get(), endpoint.upstream_method, call.url,
+                                 call.headers, call.body, request_id);
             r.timeout = std::max(std::chrono::duration_cast<milliseconds>(deadline - Clock::now()),
                                  milliseconds(1));
             r.connect_timeout = std::min(spec_.upstream.connect_timeout, r.timeout);

@@ -43,6 +43,20 @@ struct EndpointInfo {
     /// issued). A call with credentials is authenticated and granted as
     /// usual.
     bool browser = false;
+    /// Largest body a call may carry, in bytes; 0: the server's
+    /// `limits.body_bytes`. Beyond: 413 `payload-too-large`, answered from
+    /// the request head when it declares its length. Reading stays bounded
+    /// by the route's limit, looked up before the body is read.
+    std::size_t max_body_bytes = 0;
+    /// For an async endpoint: each push ends a demand the connector opened
+    /// with `ConnectorServices::submit_demand` and a `reference` (a GEC
+    /// mail's id). The call's JSON body names it in `reference` (a string
+    /// of 1 to 256 bytes, as in a status report); the core
+    /// answers 404 `unknown-reference` when no correlation holds it for
+    /// this connector, and otherwise queues the push and drops the
+    /// correlation in one transaction. A second call for the same reference
+    /// answers 202 with the first push's tracking id.
+    bool closes_demand = false;
 };
 
 /// What one delivery attempt knows besides the message.
@@ -110,6 +124,15 @@ struct GruDemand {
     std::string data_json;   ///< JSON object: field varname -> value
     std::string channel;     ///< "phone", "mail", "counter"...; empty: none given
     std::string request_id;  ///< of the request that caused it, forwarded as X-Request-ID
+    /// Non-empty: the business reference the demand is opened for (a GEC
+    /// mail's id; 1 to 256 bytes, without control characters). A
+    /// second submit with the same reference for the same connector queues
+    /// nothing and returns the first tracking id. Once the GRU core has
+    /// opened the demand, the correlation reference -> demand URL (w.c.s.:
+    /// `data.url` of its answer) is recorded for the connector, until an
+    /// endpoint with `closes_demand` ends it or `correlation_retention`
+    /// passes.
+    std::string reference;
 };
 
 /// What the core offers connectors beyond serving their own calls. One
@@ -124,9 +147,10 @@ public:
     /// {"data":…,"context":{"channel":…}}, Publik-signed at each attempt with
     /// gru.orig/gru.key, retried like a trigger with the connector's
     /// `delivery:` policy). Returns the tracking id once the demand is
-    /// durable, or nullopt when it could not be queued (no `gru:` configured,
-    /// an invalid formdef or data, outbox unavailable; logged without
-    /// values). Runs on an I/O thread.
+    /// durable (for a `reference` already submitted: the first demand's
+    /// tracking id), or nullopt when it could not be queued (no `gru:`
+    /// configured, an invalid formdef, data or reference, outbox
+    /// unavailable; logged without values). Runs on an I/O thread.
     virtual boost::asio::awaitable<std::optional<std::string>> submit_demand(
         std::string_view connector, std::string_view family, GruDemand demand) const = 0;
 };

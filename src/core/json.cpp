@@ -1,6 +1,8 @@
 #include "core/json.hpp"
 
 #include <rapidjson/document.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 namespace relais {
 
@@ -14,6 +16,21 @@ bool parse_untrusted_json(std::string_view text, rapidjson::Document& doc) {
     doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text.data(),
                                                                                       text.size());
     return !doc.HasParseError();
+}
+
+bool is_untrusted_json_object(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos || text[first] != '{' ||
+        text.find('\0') != std::string_view::npos) {
+        return false;
+    }
+    rapidjson::MemoryStream stream(text.data(), text.size());
+    rapidjson::BaseReaderHandler<> ignore;
+    rapidjson::Reader reader;
+    return !reader
+                .Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
+                    stream, ignore)
+                .IsError();
 }
 
 }  // namespace relais

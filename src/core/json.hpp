@@ -13,4 +13,8 @@ namespace relais {
 /// trailing text and NUL bytes included.
 bool parse_untrusted_json(std::string_view text, rapidjson::Document& doc);
 
+/// Whether `text` is one JSON object under the same rules, checked without
+/// building a document: nothing of `text` is copied, however large.
+bool is_untrusted_json_object(std::string_view text);
+
 }  // namespace relais

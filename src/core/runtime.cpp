@@ -1,5 +1,7 @@
 #include "core/runtime.hpp"
 
+#include <algorithm>
+
 #include "auth/client_registry.hpp"
 #include "config/connector_loader.hpp"
 #include "plugin/plugin_loader.hpp"
@@ -32,11 +34,32 @@ Runtime::Runtime(RelaisConfig config, std::vector<std::shared_ptr<PluginModule>>
     : modules_(std::move(modules)),
       config_(std::move(config)),
       connectors_(std::move(connectors)),
-      clients_(std::move(clients)) {
+      clients_(std::move(clients)),
+      largest_body_bytes_(config_.server.limits.body_bytes) {
     for (const auto& entry : connectors_) {
         std::string key;
         routes_.emplace(route_key(key, entry->kind, entry->slug), entry.get());
+        for (const EndpointInfo& endpoint : entry->connector->endpoints()) {
+            largest_body_bytes_ = std::max(largest_body_bytes_, endpoint.max_body_bytes);
+        }
     }
+}
+
+std::size_t Runtime::body_bytes(std::string_view kind, std::string_view slug,
+                                std::string_view endpoint) const noexcept {
+    const std::size_t server = config_.server.limits.body_bytes;
+    const ConnectorEntry* entry = find(kind, slug);
+    if (entry == nullptr) {
+        return server;
+    }
+    const auto endpoints = entry->connector->endpoints();
+    const auto found =
+        std::find_if(endpoints.begin(), endpoints.end(),
+                     [endpoint](const EndpointInfo& e) { return e.name == endpoint; });
+    if (found == endpoints.end() || found->max_body_bytes == 0) {
+        return server;
+    }
+    return found->max_body_bytes;
 }
 
 Runtime::~Runtime() = default;

@@ -10,6 +10,7 @@
 #include "auth/publik_signature.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "delivery/demand.hpp"
 #include "delivery/envelope.hpp"
 #include "delivery/retry_policy.hpp"
 #include "upstream/http_client.hpp"
@@ -45,6 +46,24 @@ AttemptRecord retry_later(const ConnectorEntry& entry, const outbox::MessageInfo
     decision.reason = std::move(reason);
     return settle(decision, entry.delivery, info.attempts + 1, info.created, outbox::Clock::now(),
                   random);
+}
+
+/// Records the correlation of `reference` with `demand_url` for the
+/// message's connector, or warns (without values) that the delivered
+/// message gave no reference to correlate.
+boost::asio::awaitable<void> record_correlation(outbox::Outbox& outbox, const std::string& family,
+                                                const outbox::MessageInfo& info,
+                                                std::optional<std::string> reference,
+                                                std::string demand_url) {
+    if (reference) {
+        co_await outbox.put_correlation(family, info.connector, std::move(*reference),
+                                        std::move(demand_url));
+    } else {
+        log::warn("correlation_missing", {{"tracking_id", info.tracking_id},
+                                          {"family", family},
+                                          {"connector", info.connector},
+                                          {"endpoint", info.endpoint}});
+    }
 }
 
 /// The index of `name` if it is still an async endpoint of the connector.
@@ -109,11 +128,13 @@ std::variant<upstream::Request, AttemptRecord> signed_gru_post(
 
 /// Makes one attempt of a message for the GRU core: the signed POST of
 /// `body` to `url`, its answer judged by `classify`. `outside` is the reason
-/// recorded when `url` is not under gru.url.
+/// recorded when `url` is not under gru.url. `answer`, if given, receives
+/// the body the GRU answered.
 boost::asio::awaitable<AttemptOutcome> post_to_gru(
     const std::optional<GruSettings>& gru, const ConnectorEntry& entry,
     const outbox::MessageInfo& info, const std::string& url, std::string_view outside,
-    std::string body, decltype(&classify_trigger) classify, std::mt19937_64& random) {
+    std::string body, decltype(&classify_trigger) classify, std::mt19937_64& random,
+    std::string* answer = nullptr) {
     AttemptOutcome outcome;
     auto request = signed_gru_post(gru, entry, info, url, outside, std::move(body), random);
     if (auto* refusal = std::get_if<AttemptRecord>(&request)) {
@@ -126,6 +147,9 @@ boost::asio::awaitable<AttemptOutcome> post_to_gru(
     const auto now = outbox::Clock::now();
     outcome.record =
         settle(classify(result, now), entry.delivery, info.attempts + 1, info.created, now, random);
+    if (answer != nullptr) {
+        *answer = result.response.body;
+    }
     co_return outcome;
 }
 
@@ -198,16 +222,10 @@ boost::asio::awaitable<AttemptOutcome> attempt_push(outbox::Outbox& outbox,
         // between delivers the push again (the business application sees
         // the same idempotency key) rather than leaving a demand that no
         // report can reach.
-        if (auto reference =
-                reference_in(result.response.body, entry.callbacks->reference_pointer)) {
-            co_await outbox.put_correlation(family, info.connector, std::move(*reference),
-                                            envelope->demand_url);
-        } else {
-            log::warn("correlation_missing", {{"tracking_id", info.tracking_id},
-                                              {"family", family},
-                                              {"connector", info.connector},
-                                              {"endpoint", info.endpoint}});
-        }
+        co_await record_correlation(
+            outbox, family, info,
+            reference_in(result.response.body, entry.callbacks->reference_pointer),
+            envelope->demand_url);
     }
     co_return outcome;
 }
@@ -230,10 +248,9 @@ boost::asio::awaitable<AttemptOutcome> attempt_trigger(
     co_return outcome;
 }
 
-boost::asio::awaitable<AttemptOutcome> attempt_demand(const std::optional<GruSettings>& gru,
-                                                      const ConnectorEntry& entry,
-                                                      const outbox::DueMessage& message,
-                                                      std::mt19937_64& random) {
+boost::asio::awaitable<AttemptOutcome> attempt_demand(
+    outbox::Outbox& outbox, const std::optional<GruSettings>& gru, const ConnectorEntry& entry,
+    const std::string& family, const outbox::DueMessage& message, std::mt19937_64& random) {
     const outbox::MessageInfo& info = message.info;
     AttemptOutcome outcome;
     auto envelope = decode_demand(message.payload);
@@ -241,8 +258,22 @@ boost::asio::awaitable<AttemptOutcome> attempt_demand(const std::optional<GruSet
         outcome.record = unreadable();
         co_return outcome;
     }
-    co_return co_await post_to_gru(gru, entry, info, envelope->url, "submit URL outside gru.url",
-                                   std::move(envelope->body), &classify_demand, random);
+    std::string answer;
+    outcome = co_await post_to_gru(gru, entry, info, envelope->url, "submit URL outside gru.url",
+                                   std::move(envelope->body), &classify_demand, random,
+                                   envelope->reference.empty() ? nullptr : &answer);
+    if (outcome.record.verdict == Verdict::delivered && !envelope->reference.empty()) {
+        // As for a push: recorded before the delivery is, so that a crash in
+        // between opens the demand again rather than leaving it unreachable.
+        std::optional<std::string> demand_url = opened_demand_url(answer, gru->url);
+        std::optional<std::string> reference;
+        if (demand_url) {
+            reference = std::move(envelope->reference);
+        }
+        co_await record_correlation(outbox, family, info, std::move(reference),
+                                    demand_url.value_or(std::string()));
+    }
+    co_return outcome;
 }
 
 }  // namespace relais::delivery

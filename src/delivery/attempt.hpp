@@ -38,12 +38,13 @@ boost::asio::awaitable<AttemptOutcome> attempt_trigger(
     outbox::Outbox& outbox, const std::optional<GruSettings>& gru, const ConnectorEntry& entry,
     const std::string& family, const outbox::DueMessage& message, std::mt19937_64& random);
 
-/// POSTs a new demand to the GRU core's submit API, signed with `gru`.
-/// Errors as for attempt_push.
-boost::asio::awaitable<AttemptOutcome> attempt_demand(const std::optional<GruSettings>& gru,
-                                                      const ConnectorEntry& entry,
-                                                      const outbox::DueMessage& message,
-                                                      std::mt19937_64& random);
+/// POSTs a new demand to the GRU core's submit API, signed with `gru`; a
+/// delivered demand opened for a business reference records the
+/// correlation of the reference with the demand URL the GRU answered
+/// (`data.url`). Errors as for attempt_push.
+boost::asio::awaitable<AttemptOutcome> attempt_demand(
+    outbox::Outbox& outbox, const std::optional<GruSettings>& gru, const ConnectorEntry& entry,
+    const std::string& family, const outbox::DueMessage& message, std::mt19937_64& random);
 
 /// The business reference at `pointer` (a JSON Pointer) in the JSON
 /// `answer`: a string, or an integer as its decimal text. nullopt when the

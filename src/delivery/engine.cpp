@@ -269,7 +269,8 @@ awaitable<void> Engine::Impl::attempt(std::shared_ptr<const Runtime> current,
                                                    message, random);
                 break;
             case Kind::demand:
-                outcome = co_await attempt_demand(current->config().gru, entry, message, random);
+                outcome = co_await attempt_demand(outbox, current->config().gru, entry, family,
+                                                  message, random);
                 break;
         }
         co_await outbox.record(family, message.info.tracking_id, outcome.record);

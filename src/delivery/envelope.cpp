@@ -1,6 +1,7 @@
 #include "delivery/envelope.hpp"
 
 #include <rapidjson/document.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -69,14 +70,14 @@ std::string encode(const TriggerEnvelope& envelope) {
     return text_of(buffer);
 }
 
-std::string encode(const DemandEnvelope& envelope) {
+std::string demand_head(std::string_view url, std::string_view reference) {
     rapidjson::StringBuffer buffer;
     JsonWriter writer(buffer);
     writer.StartObject();
-    write_member(writer, "url", envelope.url);
-    write_member(writer, "body", envelope.body);
+    write_member(writer, "url", url);
+    write_member(writer, "reference", reference);
     writer.EndObject();
-    return text_of(buffer);
+    return text_of(buffer) + '\n';
 }
 
 std::optional<PushEnvelope> decode_push(std::string_view text) {
@@ -114,16 +115,30 @@ std::optional<TriggerEnvelope> decode_trigger(std::string_view text) {
 }
 
 std::optional<DemandEnvelope> decode_demand(std::string_view text) {
-    const rapidjson::Document document = parse_object(text);
-    if (!document.IsObject()) {
+    rapidjson::MemoryStream stream(text.data(), text.size());
+    rapidjson::Document head;
+    head.ParseStream<rapidjson::kParseStopWhenDoneFlag>(stream);
+    if (head.HasParseError() || !head.IsObject()) {
         return std::nullopt;
     }
-    auto url = string_member(document, "url");
-    auto body = string_member(document, "body");
-    if (!url || !body) {
+    auto url = string_member(head, "url");
+    if (!url) {
         return std::nullopt;
     }
-    return DemandEnvelope{std::move(*url), std::move(*body)};
+    const std::string_view rest = text.substr(stream.Tell());
+    // Demands queued before the body followed the head kept it inside.
+    if (rest.empty()) {
+        auto body = string_member(head, "body");
+        if (!body) {
+            return std::nullopt;
+        }
+        return DemandEnvelope{std::move(*url), std::move(*body), {}};
+    }
+    auto reference = string_member(head, "reference");
+    if (!reference || rest.front() != '\n') {
+        return std::nullopt;
+    }
+    return DemandEnvelope{std::move(*url), std::string(rest.substr(1)), std::move(*reference)};
 }
 
 }  // namespace relais::delivery

@@ -3,7 +3,9 @@
 /// The plaintext the core seals into the outbox around a message: for a
 /// push, the connector's message and the GRU demand it belongs to; for a
 /// trigger or a new demand, what to send to the GRU core. Encoded as
-/// compact JSON.
+/// compact JSON; a demand's body (which may carry a scanned document of
+/// megabytes) follows its JSON head on the next line, as it is, so that
+/// it is neither escaped nor parsed again.
 
 #include <optional>
 #include <string>
@@ -25,13 +27,16 @@ struct TriggerEnvelope {
 
 /// A new demand for the GRU core (ConnectorServices::submit_demand).
 struct DemandEnvelope {
-    std::string url;   ///< {gru.url}api/formdefs/{formdef}/submit, unsigned
-    std::string body;  ///< JSON object sent to the GRU: data and context
+    std::string url;        ///< {gru.url}api/formdefs/{formdef}/submit, unsigned
+    std::string body;       ///< JSON object sent to the GRU: data and context
+    std::string reference;  ///< business reference to correlate with the demand; empty: none
 };
 
 std::string encode(const PushEnvelope& envelope);
 std::string encode(const TriggerEnvelope& envelope);
-std::string encode(const DemandEnvelope& envelope);
+/// The first line of an encoded demand, newline included: the demand's
+/// body follows it as it is (see demand.hpp's prepare_demand).
+std::string demand_head(std::string_view url, std::string_view reference);
 std::optional<PushEnvelope> decode_push(std::string_view text);
 std::optional<TriggerEnvelope> decode_trigger(std::string_view text);
 std::optional<DemandEnvelope> decode_demand(std::string_view text);

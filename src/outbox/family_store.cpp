@@ -6,6 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "core/digest.hpp"
 #include "core/url_encoding.hpp"
 #include "outbox/outbox.hpp"
 #include "outbox/sqlite.hpp"
@@ -166,6 +167,14 @@ std::optional<State> parse_state(std::string_view text) noexcept {
         }
     }
     return std::nullopt;
+}
+
+std::string idempotency_digest(std::string_view scope, std::string_view owner,
+                               std::string_view key) {
+    std::string text;
+    text.append(scope).append(1, '\n').append(owner).append(1, '\n').append(key);
+    const Sha256 digest = sha256(text);
+    return hex_encode(digest);
 }
 
 bool is_family_name(std::string_view family) noexcept {
@@ -481,6 +490,22 @@ void FamilyStore::remove_correlation(std::string_view connector, std::string_vie
     Statement remove(db_, family_,
                      "DELETE FROM correlations WHERE connector = ?1 AND reference = ?2");
     remove.bind(1, connector).bind(2, reference).run();
+}
+
+std::optional<Enqueued> FamilyStore::enqueue_closing(const NewMessage& message,
+                                                     std::string_view reference,
+                                                     Clock::time_point now) {
+    if (!message.idempotency.empty()) {
+        if (auto earlier = find_idempotent(message.connector, message.idempotency)) {
+            return Enqueued{std::move(*earlier), false};
+        }
+    }
+    Statement remove(db_, family_,
+                     "DELETE FROM correlations WHERE connector = ?1 AND reference = ?2");
+    if (remove.bind(1, message.connector).bind(2, reference).run() == 0) {
+        return std::nullopt;
+    }
+    return enqueue(message, now);
 }
 
 SweepCounts FamilyStore::sweep(Clock::time_point now, const Settings& settings) {

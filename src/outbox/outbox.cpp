@@ -398,6 +398,19 @@ asio::awaitable<void> Outbox::remove_correlation(std::string family, std::string
     co_await std::move(operation);
 }
 
+asio::awaitable<std::optional<Enqueued>> Outbox::enqueue_closing(std::string family,
+                                                                 NewMessage message,
+                                                                 std::string reference) {
+    check_family(family);
+    auto work = [message = std::move(message),
+                 reference = std::move(reference)](FamilyStore& store) {
+        return store.enqueue_closing(message, reference, Clock::now());
+    };
+    auto operation = impl_->submit<std::optional<Enqueued>>(std::move(family), {.deletes = true},
+                                                            std::move(work));
+    co_return co_await std::move(operation);
+}
+
 asio::awaitable<SweepCounts> Outbox::sweep() {
     auto operation = impl_->submit<SweepCounts>(std::string{}, {},
                                                 [](Impl& outbox) { return outbox.sweep_all(); });

@@ -181,6 +181,12 @@ public:
     std::optional<std::string> find_correlation(std::string_view connector,
                                                 std::string_view reference);
     void remove_correlation(std::string_view connector, std::string_view reference);
+    /// Enqueues `message` in place of the correlation of `reference`, which
+    /// it removes: nullopt (and nothing written) when `connector` has no
+    /// such correlation. A message with the same idempotency as an earlier
+    /// one is answered as enqueue() does, correlation or not.
+    std::optional<Enqueued> enqueue_closing(const NewMessage& message, std::string_view reference,
+                                            Clock::time_point now);
 
     /// Expires, erases and purges what retention says is over.
     SweepCounts sweep(Clock::time_point now, const Settings& settings);
@@ -192,6 +198,13 @@ private:
     const Key* key_;
     sqlite3* db_ = nullptr;
 };
+
+/// The `NewMessage::idempotency` for `key` (a caller's Idempotency-Key, a
+/// business reference...) in `scope` and for `owner` (a client, a
+/// reference): a SHA-256 in hex, so that the outbox never holds the raw
+/// value.
+std::string idempotency_digest(std::string_view scope, std::string_view owner,
+                               std::string_view key);
 
 /// Whether `family` may name a database: ^[a-z-]+$.
 bool is_family_name(std::string_view family) noexcept;
@@ -250,6 +263,10 @@ public:
                                                                         std::string reference);
     boost::asio::awaitable<void> remove_correlation(std::string family, std::string connector,
                                                     std::string reference);
+    /// FamilyStore::enqueue_closing, durable once it returns.
+    boost::asio::awaitable<std::optional<Enqueued>> enqueue_closing(std::string family,
+                                                                    NewMessage message,
+                                                                    std::string reference);
     /// Sweeps every family, then checkpoints each database.
     boost::asio::awaitable<SweepCounts> sweep();
     /// Checkpoints the databases where payloads were deleted since the last

@@ -52,7 +52,7 @@ Statement& Statement::bind(int index, std::int64_t value) {
 }
 
 Statement& Statement::bind_blob(int index, std::string_view bytes) {
-    if (sqlite3_bind_blob64(statement_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT) !=
+    if (sqlite3_bind_blob64(statement_, index, bytes.data(), bytes.size(), SQLITE_STATIC) !=
         SQLITE_OK) {
         fail(db_, context_, "cannot bind a parameter");
     }

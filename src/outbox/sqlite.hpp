@@ -32,6 +32,8 @@ public:
     /// Parameters are numbered from 1, as in `?1`.
     Statement& bind(int index, std::string_view text);
     Statement& bind(int index, std::int64_t value);
+    /// Not copied (payloads may be megabytes): `bytes` must outlive the
+    /// statement's run.
     Statement& bind_blob(int index, std::string_view bytes);
     Statement& bind_null(int index);
 

@@ -33,7 +33,7 @@
 #include "core/connector.hpp"
 
 /// Version of the interface below. Bump on any incompatible change.
-#define RELAIS_PLUGIN_API_VERSION 3
+#define RELAIS_PLUGIN_API_VERSION 4
 
 namespace relais {
 

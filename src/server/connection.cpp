@@ -343,10 +343,21 @@ private:
         Request parser;
         parser.header_limit(static_cast<std::uint32_t>(
             std::min<std::size_t>(limits.header_bytes, std::numeric_limits<std::uint32_t>::max())));
-        parser.body_limit(limits.body_bytes);
+        // The route is not known before the head is read: any route's limit
+        // holds until then.
+        parser.body_limit(env_.dispatcher.largest_body_limit());
         arm(limits.read_timeout);
         auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
         const auto started = std::chrono::steady_clock::now();
+        if (!ec && !parser.is_done()) {
+            const std::size_t route_limit = env_.dispatcher.body_limit(parser.get().target());
+            const auto length = parser.content_length();
+            if (length && *length > route_limit) {
+                ec = http::error::body_limit;
+            } else {
+                parser.body_limit(route_limit);
+            }
+        }
         if (!ec && !parser.is_done() && parser.get().version() >= 11 &&
             iequals_ascii(parser.get()[http::field::expect], "100-continue")) {
             http::response<http::empty_body> go_on{http::status::continue_, 11};

@@ -15,6 +15,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/url_encoding.hpp"
+#include "delivery/demand.hpp"
 #include "delivery/envelope.hpp"
 #include "outbox/message_json.hpp"
 #include "outbox/outbox.hpp"
@@ -43,17 +44,6 @@ HttpResponse accepted(const std::string& tracking_id) {
     return response;
 }
 
-/// A digest scoping the caller's Idempotency-Key (or, without one, the
-/// natural key of the message) to what it deduplicates: the outbox never
-/// holds the raw value.
-std::string idempotency_digest(std::string_view scope, std::string_view owner,
-                               std::string_view key) {
-    std::string text;
-    text.append(scope).append(1, '\n').append(owner).append(1, '\n').append(key);
-    const Sha256 digest = sha256(text);
-    return hex_encode(digest);
-}
-
 /// The caller's Idempotency-Key, if any and well-formed.
 Checked<std::optional<std::string>> idempotency_key(const IncomingRequest& request) {
     const std::string* key = find_header(request.headers, "idempotency-key");
@@ -68,19 +58,6 @@ Checked<std::optional<std::string>> idempotency_key(const IncomingRequest& reque
                                      "Idempotency-Key must be 1 to 255 visible ASCII characters");
     }
     return *key;
-}
-
-/// Whether `url` names a demand under the GRU's base URL: nothing that
-/// could make relais sign a request for another host or path.
-bool is_demand_url(std::string_view url, std::string_view gru) {
-    if (url.size() <= gru.size() || !url.starts_with(gru)) {
-        return false;
-    }
-    const bool clean = std::none_of(url.begin(), url.end(), [](char c) {
-        const auto u = static_cast<unsigned char>(c);
-        return u <= 0x20 || u >= 0x7f || c == '?' || c == '#' || c == '\\';
-    });
-    return clean && url.find("/../") == std::string_view::npos && !url.ends_with("/..");
 }
 
 /// The URL of the GRU demand a push belongs to: a query parameter or a
@@ -105,7 +82,7 @@ Checked<std::string> demand_url(const CallbackSpec& callbacks, const GruSettings
         return HttpResponse::failure(ErrorClass::missing_parameter,
                                      description + " (the URL of the GRU demand) is required");
     }
-    if (!value || !is_demand_url(*value, gru.url)) {
+    if (!value || !delivery::is_demand_url(*value, gru.url)) {
         return HttpResponse::failure(ErrorClass::invalid_parameter,
                                      description + " must be the URL of a demand under gru.url");
     }
@@ -230,9 +207,24 @@ boost::asio::awaitable<HttpResponse> DeliveryRoutes::push(const Runtime& runtime
     message.request_id = request.request_id;
     message.payload = delivery::encode(envelope);
     if (key) {
-        message.idempotency = idempotency_digest("push", request.client, *key);
+        message.idempotency = outbox::idempotency_digest("push", request.client, *key);
     }
-    HttpResponse response = co_await store(entry.family, message);
+    if (!entry.connector->endpoints()[index].closes_demand) {
+        HttpResponse response = co_await store(entry.family, message);
+        co_return response;
+    }
+    rapidjson::Document call;
+    if (!parse_object(request.body, call)) {
+        co_return HttpResponse::failure(ErrorClass::invalid_json, "the call must be a JSON object");
+    }
+    std::string reference;
+    if (auto refusal = take(identifier(call, "reference"), reference)) {
+        co_return std::move(*refusal);
+    }
+    // A demand is closed once, whatever Idempotency-Key each call carries:
+    // the GRU's workflow calling again gets the first answer.
+    message.idempotency = outbox::idempotency_digest("close", reference, "");
+    HttpResponse response = co_await store_closing(entry.family, message, std::move(reference));
     co_return response;
 }
 
@@ -276,8 +268,9 @@ boost::asio::awaitable<HttpResponse> DeliveryRoutes::report(const ConnectorEntry
     // the same status for the same reference. A replay gets the first
     // report's tracking id and relays nothing, even once a terminal status
     // has closed the correlation.
-    const std::string idempotency = key ? idempotency_digest("report-key", request.client, *key)
-                                        : idempotency_digest("report", reference, status);
+    const std::string idempotency =
+        key ? outbox::idempotency_digest("report-key", request.client, *key)
+            : outbox::idempotency_digest("report", reference, status);
     std::optional<std::string> demand;
     try {
         if (const auto earlier =
@@ -316,6 +309,25 @@ boost::asio::awaitable<HttpResponse> DeliveryRoutes::store(const std::string& fa
             wake_();
         }
         co_return accepted(stored.tracking_id);
+    } catch (const std::exception& error) {
+        co_return outbox_failure(error);
+    }
+}
+
+boost::asio::awaitable<HttpResponse> DeliveryRoutes::store_closing(const std::string& family,
+                                                                   outbox::NewMessage& message,
+                                                                   std::string reference) const {
+    try {
+        const auto stored =
+            co_await outbox_.enqueue_closing(family, std::move(message), std::move(reference));
+        if (!stored) {
+            co_return HttpResponse::failure(ErrorClass::unknown_reference,
+                                            "no open demand has this reference");
+        }
+        if (stored->created) {
+            wake_();
+        }
+        co_return accepted(stored->tracking_id);
     } catch (const std::exception& error) {
         co_return outbox_failure(error);
     }

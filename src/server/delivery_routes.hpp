@@ -51,6 +51,11 @@ private:
     /// message's, for a repeated idempotency key).
     boost::asio::awaitable<HttpResponse> store(const std::string& family,
                                                outbox::NewMessage& message) const;
+    /// Stores a push of an endpoint that closes the demand of `reference`,
+    /// in place of its correlation: 404 `unknown-reference` without one.
+    boost::asio::awaitable<HttpResponse> store_closing(const std::string& family,
+                                                       outbox::NewMessage& message,
+                                                       std::string reference) const;
 
     outbox::Outbox& outbox_;
     std::function<void()> wake_;

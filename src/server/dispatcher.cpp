@@ -182,6 +182,24 @@ boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
     co_return out;
 }
 
+std::size_t Dispatcher::largest_body_limit() const noexcept {
+    return slot_.load()->runtime().largest_body_bytes();
+}
+
+std::size_t Dispatcher::body_limit(std::string_view target) const {
+    const auto state = slot_.load();
+    const Runtime& runtime = state->runtime();
+    auto parsed = parse_target(target);
+    std::optional<RoutePath> route;
+    if (parsed) {
+        route = route_of(std::move(parsed->segments));
+    }
+    if (!route) {
+        return runtime.config().server.limits.body_bytes;
+    }
+    return runtime.body_bytes(route->kind, route->slug, route->endpoint);
+}
+
 std::variant<Dispatcher::Routed, HttpResponse> Dispatcher::resolve(
     const ServingState& state, std::vector<std::string> segments, RequestLabels& labels) const {
     auto route = route_of(std::move(segments));

@@ -77,6 +77,13 @@ public:
     /// a connector becomes 500 `internal-error`.
     boost::asio::awaitable<Outcome> dispatch(RawRequest request) const;
 
+    /// Body limits, for the connection to bound what it reads before
+    /// dispatching: the largest any route has (to read a head whose
+    /// Content-Length a route may accept), and the one of the route
+    /// `target` names.
+    std::size_t largest_body_limit() const noexcept;
+    std::size_t body_limit(std::string_view target) const;
+
 private:
     /// A route resolved to a connector endpoint.
     struct Routed {

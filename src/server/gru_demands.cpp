@@ -7,7 +7,6 @@
 
 #include "core/log.hpp"
 #include "delivery/demand.hpp"
-#include "delivery/envelope.hpp"
 #include "outbox/outbox.hpp"
 
 namespace relais::server {
@@ -56,6 +55,9 @@ boost::asio::awaitable<std::optional<std::string>> GruDemands::submit_demand(
         not_queued(connector_name, family_name, demand.formdef, *reason);
         co_return std::nullopt;
     }
+    // A scanned document makes the data megabytes long: it goes as soon as
+    // the payload holds it.
+    std::string().swap(demand.data_json);
     outbox::NewMessage message;
     message.kind = outbox::Kind::demand;
     message.connector = connector_name;
@@ -63,7 +65,12 @@ boost::asio::awaitable<std::optional<std::string>> GruDemands::submit_demand(
     // outbox listing and the delivery logs.
     message.endpoint = demand.formdef;
     message.request_id = std::move(demand.request_id);
-    message.payload = delivery::encode(std::get<delivery::DemandEnvelope>(prepared));
+    message.payload = std::move(std::get<std::string>(prepared));
+    if (!demand.reference.empty()) {
+        // The GEC posting the same mail again (its request timed out, say)
+        // must not open a second demand.
+        message.idempotency = outbox::idempotency_digest("demand", demand.reference, "");
+    }
     std::optional<std::string> tracking_id;
     try {
         outbox::Enqueued stored = co_await binding->outbox.enqueue(family_name, std::move(message));

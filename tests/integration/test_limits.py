@@ -21,14 +21,38 @@ class Limits(test_server.ServerTestCase):
         self.assertEqual(r.json()["err_class"], "payload-too-large")
         self.assertEqual(r.header("connection"), "close")
 
-    def test_chunked_body_over_limit_is_413(self):
-        self.start(server_lines=["limits: {body_bytes: 1024}"])
-        chunk = b"x" * 800
-        body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(3)) + b"0\r\n\r\n"
+    def assert_chunked_413(self, path, chunk_bytes, chunks):
+        """A chunked body of `chunks` chunks posted to `path` is refused with 413."""
+        chunk = b"x" * chunk_bytes
+        body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk)
+                        for _ in range(chunks)) + b"0\r\n\r\n"
         reply = self.raw_exchange(
-            f"POST /test-echo/echo/echo?apikey={API_KEY} HTTP/1.1\r\nHost: a\r\n"
+            f"POST {path}?apikey={API_KEY} HTTP/1.1\r\nHost: a\r\n"
             "Transfer-Encoding: chunked\r\n\r\n".encode() + body)
         self.assertTrue(reply.startswith(b"HTTP/1.1 413 "), reply)
+
+    def test_an_endpoint_may_have_its_own_body_limit(self):
+        connector = ("slug: echo\nkind: test-echo\nfamily: reference\nendpoints:\n"
+                     "  echo: {}\n"
+                     "  big: {action: echo, max_body_bytes: 4096}\n"
+                     "  small: {action: echo, max_body_bytes: 100}\n")
+        self.start(server_lines=["limits: {body_bytes: 1024}"], connectors={"echo": connector})
+        big = self.call("/test-echo/echo/big", method="POST", body=b"x" * 4096)
+        self.assertEqual(big.status, 200, big.body)
+        self.assertEqual(big.json()["data"]["body_bytes"], 4096)
+        for path, size in (("/test-echo/echo/big", 4097), ("/test-echo/echo/small", 101),
+                           ("/test-echo/echo/echo", 1025), ("/test-echo/nope/x", 1025)):
+            r = self.call(path, method="POST", body=b"x" * size)
+            self.assertEqual(r.status, 413, path)
+            self.assertEqual(r.json()["err_class"], "payload-too-large")
+        self.assertEqual(self.call("/test-echo/echo/small", method="POST", body=b"x" * 100).status,
+                         200)
+        # Without a length the route's limit bounds what is read as well.
+        self.assert_chunked_413("/test-echo/echo/big", chunk_bytes=1000, chunks=5)
+
+    def test_chunked_body_over_limit_is_413(self):
+        self.start(server_lines=["limits: {body_bytes: 1024}"])
+        self.assert_chunked_413("/test-echo/echo/echo", chunk_bytes=800, chunks=3)
 
     def test_headers_over_limit_are_431(self):
         self.start(server_lines=["limits: {header_bytes: 1024}"])

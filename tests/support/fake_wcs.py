@@ -68,6 +68,7 @@ class Trigger(Call):
 @dataclass
 class Submission(Call):
     formdef: str
+    answer: dict = None  # the JSON the fake answered (a created demand: data.url)
 
 
 @dataclass
@@ -170,7 +171,7 @@ class FakeWcs(LoopbackServer):
         else:
             status, answer = self._answer("submit", submit["formdef"])
             call = Submission(formdef=submit["formdef"], query=query, orig=orig, headers=headers,
-                              body=body, status=status, at=time.monotonic())
+                              body=body, status=status, at=time.monotonic(), answer=answer)
             calls = self.submissions
         with self._lock:
             calls.append(call)

@@ -41,5 +41,19 @@ TEST(CoreJson, RefusesNulBytesWhereverTheyAre) {
     EXPECT_TRUE(parse_untrusted_json(R"({"a":"\u0000"})", doc));
 }
 
+TEST(CoreJson, ChecksAnObjectWithoutBuildingIt) {
+    using namespace std::string_view_literals;
+    EXPECT_TRUE(is_untrusted_json_object(R"({"id":"PC-1","n":[1,{"x":null}]})"));
+    EXPECT_TRUE(is_untrusted_json_object(" \n{} "));
+    const std::size_t depth = 100'000;
+    EXPECT_TRUE(is_untrusted_json_object("{\"a\":" + std::string(depth, '[') +
+                                         std::string(depth, ']') + "}"));
+    for (const std::string_view bad :
+         {""sv, "[]"sv, "\"x\""sv, "{"sv, R"({} trailing)"sv, R"({}, "context": {})"sv,
+          "{\"a\":\"\xff\"}"sv, "{\"a\":\"x\0y\"}"sv, "{}\0"sv}) {
+        EXPECT_FALSE(is_untrusted_json_object(bad)) << bad;
+    }
+}
+
 }  // namespace
 }  // namespace relais

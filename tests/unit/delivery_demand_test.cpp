@@ -24,13 +24,45 @@ rapidjson::Document parsed(const std::string& text) {
     return document;
 }
 
+/// The outbox payload prepare_demand makes of `demand`, which must be valid.
+std::string payload_of(const GruDemand& demand) {
+    auto prepared = prepare_demand(gru, demand);
+    EXPECT_TRUE(std::holds_alternative<std::string>(prepared));
+    return std::get<std::string>(prepared);
+}
+
 TEST(DemandEnvelope, RoundTrips) {
-    const DemandEnvelope envelope{"https://demarches.example.org/api/formdefs/appel/submit",
-                                  R"({"data":{"telephone":"0102030405 \"é\""}})"};
-    const auto decoded = decode_demand(encode(envelope));
+    const auto decoded = decode_demand(
+        payload_of({"appel", R"({"telephone":"0102030405 \"é\""})", "phone", "req-1", ""}));
     ASSERT_TRUE(decoded);
-    EXPECT_EQ(decoded->url, envelope.url);
-    EXPECT_EQ(decoded->body, envelope.body);
+    EXPECT_EQ(decoded->url, "https://demarches.example.org/api/formdefs/appel/submit");
+    EXPECT_EQ(decoded->body,
+              R"({"data":{"telephone":"0102030405 \"é\""},"context":{"channel":"phone"}})");
+    EXPECT_EQ(decoded->reference, "");
+}
+
+TEST(DemandEnvelope, CarriesTheBodyAsItIsAfterItsHead) {
+    const std::string data = R"({"courrier":{"b64_content":"JVBERi0x"},)"
+                             "\n"
+                             R"("objet":"a\"b"})";
+    const GruDemand demand{"courrier", data, "mail", "req-2", "GEC/2026\"42\u00e9"};
+    const std::string payload = payload_of(demand);
+    // The data is not escaped into a JSON string: a document of megabytes
+    // is copied once, and never parsed into a tree.
+    EXPECT_NE(payload.find(data), std::string::npos);
+    const auto decoded = decode_demand(payload);
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->url, "https://demarches.example.org/api/formdefs/courrier/submit");
+    EXPECT_EQ(decoded->body, R"({"data":)" + data + R"(,"context":{"channel":"mail"}})");
+    EXPECT_EQ(decoded->reference, demand.reference);
+}
+
+TEST(DemandEnvelope, ReadsDemandsQueuedByEarlierVersions) {
+    const auto decoded = decode_demand(R"({"url":"https://g/api/formdefs/a/submit","body":"{}"})");
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->url, "https://g/api/formdefs/a/submit");
+    EXPECT_EQ(decoded->body, "{}");
+    EXPECT_EQ(decoded->reference, "");
 }
 
 TEST(DemandEnvelope, RefusesWhatIsNotOne) {
@@ -39,6 +71,40 @@ TEST(DemandEnvelope, RefusesWhatIsNotOne) {
     EXPECT_FALSE(decode_demand(R"({"url":"x"})"));
     EXPECT_FALSE(decode_demand(R"({"url":"x","body":3})"));
     EXPECT_FALSE(decode_demand(R"({"url":"x","body":"{}")"));
+    EXPECT_FALSE(decode_demand(R"({"url":"x","reference":"r"}{})"));
+    EXPECT_FALSE(decode_demand(R"({"url":"x"})"
+                               "\n{}"));
+    EXPECT_FALSE(decode_demand(R"({"url":"x","reference":3})"
+                               "\n{}"));
+}
+
+TEST(DemandReference, IsShortTextWithoutControls) {
+    EXPECT_TRUE(is_demand_reference(""));
+    EXPECT_TRUE(is_demand_reference("GEC/2026/00042"));
+    EXPECT_TRUE(is_demand_reference(std::string(256, 'r')));
+    EXPECT_TRUE(is_demand_reference("courrier n°42"));
+    EXPECT_FALSE(is_demand_reference(std::string(257, 'r')));
+    EXPECT_FALSE(is_demand_reference("a\nb"));
+    EXPECT_FALSE(is_demand_reference(std::string("a\0b", 3)));
+}
+
+TEST(OpenedDemand, IsTheUrlTheGruAnswered) {
+    EXPECT_EQ(
+        opened_demand_url(
+            R"({"err":0,"data":{"id":"12","url":"https://demarches.example.org/courrier/12"}})",
+            gru),
+        "https://demarches.example.org/courrier/12/");
+    EXPECT_EQ(opened_demand_url(
+                  R"({"err":0,"data":{"url":"https://demarches.example.org/courrier/12/"}})", gru),
+              "https://demarches.example.org/courrier/12/");
+    for (const char* bad :
+         {"", "{}", "not json", R"({"data":null})", R"({"data":{"id":"12"}})",
+          R"({"data":{"url":12}})", R"({"data":{"url":"https://evil.example.org/courrier/12/"}})",
+          R"({"data":{"url":"https://demarches.example.org/"}})",
+          R"({"data":{"url":"https://demarches.example.org/a/../../x/"}})",
+          R"({"data":{"url":"https://demarches.example.org/a/1/?x=1"}})"}) {
+        EXPECT_FALSE(opened_demand_url(bad, gru)) << bad;
+    }
 }
 
 TEST(DemandUrl, FormdefSlugs) {
@@ -76,6 +142,16 @@ TEST(DemandUrl, ChannelNames) {
     }
 }
 
+std::optional<std::string> submit_body(std::string_view data_json, std::string_view channel) {
+    std::string body = "kept";
+    if (!append_submit_body(body, data_json, channel)) {
+        EXPECT_EQ(body, "kept");
+        return std::nullopt;
+    }
+    EXPECT_TRUE(body.starts_with("kept"));
+    return body.substr(4);
+}
+
 TEST(DemandBody, CarriesDataAndChannel) {
     const auto body = submit_body(R"({"telephone":"+33102030405","poste":"12"})", "phone");
     ASSERT_TRUE(body);
@@ -102,10 +178,8 @@ TEST(DemandBody, DataMustBeOneJsonObject) {
 }
 
 TEST(DemandBody, PrepareSaysWhyNot) {
-    GruDemand demand{"appel-entrant", R"({"telephone":"0102"})", "phone", "req-1"};
-    const auto ok = prepare_demand(gru, demand);
-    ASSERT_TRUE(std::holds_alternative<DemandEnvelope>(ok));
-    EXPECT_EQ(std::get<DemandEnvelope>(ok).url,
+    GruDemand demand{"appel-entrant", R"({"telephone":"0102"})", "phone", "req-1", ""};
+    EXPECT_EQ(decode_demand(payload_of(demand))->url,
               "https://demarches.example.org/api/formdefs/appel-entrant/submit");
 
     demand.formdef = "Appel";
@@ -118,6 +192,12 @@ TEST(DemandBody, PrepareSaysWhyNot) {
     demand.channel = "phone";
     demand.data_json = "[1]";
     EXPECT_EQ(std::get<std::string_view>(prepare_demand(gru, demand)), "data is not a JSON object");
+    demand.data_json = "{}";
+    demand.reference = "a\rb";
+    EXPECT_EQ(std::get<std::string_view>(prepare_demand(gru, demand)),
+              "reference is not 1 to 256 bytes without control characters");
+    demand.reference = "GEC-42";
+    EXPECT_EQ(decode_demand(payload_of(demand))->reference, "GEC-42");
 }
 
 upstream::Result answer(long status, std::string body = "{}") {

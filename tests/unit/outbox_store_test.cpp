@@ -315,6 +315,31 @@ TEST_F(OutboxStore, CorrelationsArePutFoundReplacedRemovedAndPurged) {
     EXPECT_EQ(store.find_correlation("civil", "PC-1"), std::nullopt);
 }
 
+TEST_F(OutboxStore, ClosingReplacesTheCorrelationByAMessage) {
+    store.put_correlation("courrier", "GEC-1", "https://gru.example.org/courrier/1/", t0);
+    store.put_correlation("other", "GEC-2", "https://gru.example.org/courrier/2/", t0);
+    const NewMessage notify{Kind::push, "courrier", "closed", "req-2", "notify GEC-1", "close-1"};
+
+    EXPECT_EQ(store.enqueue_closing(notify, "GEC-2", t0), std::nullopt);
+    EXPECT_EQ(store.find_correlation("other", "GEC-2"), "https://gru.example.org/courrier/2/");
+    EXPECT_TRUE(due_ids("courrier", Kind::push, t0).empty());
+
+    const auto closed = store.enqueue_closing(notify, "GEC-1", t0);
+    ASSERT_TRUE(closed);
+    EXPECT_TRUE(closed->created);
+    EXPECT_EQ(store.find_correlation("courrier", "GEC-1"), std::nullopt);
+    EXPECT_EQ(due_ids("courrier", Kind::push, t0), std::vector<std::string>{closed->tracking_id});
+
+    // The same closing again: the first message, though the correlation is gone.
+    const auto again = store.enqueue_closing(notify, "GEC-1", t0 + 1s);
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(again->created);
+    EXPECT_EQ(again->tracking_id, closed->tracking_id);
+    NewMessage other = notify;
+    other.idempotency = "close-3";
+    EXPECT_EQ(store.enqueue_closing(other, "GEC-1", t0 + 1s), std::nullopt);
+}
+
 TEST_F(OutboxStore, ListFiltersNewestFirst) {
     const std::string a = push("civil", "a", t0);
     const std::string b = push("other", "b", t0 + 1s);

@@ -10,18 +10,19 @@
 #include <chrono>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "core/config_error.hpp"
 #include "phonecalls/call_hook.hpp"
 #include "phonecalls/phonecalls_connector.hpp"
+#include "recording_services.hpp"
 
 namespace relais::phonecalls {
 namespace {
 
 using namespace std::chrono_literals;
+using relais::test_support::RecordingServices;
 
 struct Loaded {
     rapidjson::Document document;
@@ -50,26 +51,6 @@ rapidjson::Document parsed(const std::string& text) {
     document.Parse(text.c_str());
     return document;
 }
-
-/// Records the demands it is asked to queue; answers `answer`.
-class RecordingServices final : public ConnectorServices {
-public:
-    boost::asio::awaitable<std::optional<std::string>> submit_demand(
-        std::string_view connector, std::string_view family, GruDemand demand) const override {
-        const std::lock_guard lock(mutex);
-        calls.push_back({std::string(connector), std::string(family), std::move(demand)});
-        co_return answer;
-    }
-
-    struct Call {
-        std::string connector;
-        std::string family;
-        GruDemand demand;
-    };
-    std::optional<std::string> answer = "0123456789abcdef0123456789abcdef";
-    mutable std::mutex mutex;
-    mutable std::vector<Call> calls;
-};
 
 HttpResponse call_start(const Connector& connector, QueryParams query, std::string body = {}) {
     boost::asio::io_context io;

@@ -3,23 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "config/config_document.hpp"
 #include "config/config_schema.hpp"
 #include "rest/connector_spec.hpp"
+#include "schema_test_support.hpp"
 
 using namespace relais;
+using relais::test_support::check_documented;
+using relais::test_support::read_source;
 
 namespace {
-
-std::string read_source(const std::string& relative) {
-    std::ifstream in(std::string(RELAIS_SOURCE_DIR) + "/" + relative);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 const config::ConfigSchema& rest_schema() {
     static const config::ConfigSchema schema(read_source("schemas/rest.schema.json"));
@@ -43,34 +37,6 @@ endpoints:
   e:
     description: d
 )";
-
-// Every property of a fixed-shape object has a description (directly or
-// through a $ref), and such objects allow nothing else.
-void check_documented(const rapidjson::Value& node, const std::string& where) {
-    if (node.IsArray()) {
-        for (const auto& item : node.GetArray()) {
-            check_documented(item, where + "[]");
-        }
-        return;
-    }
-    if (!node.IsObject()) {
-        return;
-    }
-    if (const auto properties = node.FindMember("properties"); properties != node.MemberEnd()) {
-        for (const auto& p : properties->value.GetObject()) {
-            EXPECT_TRUE(p.value.HasMember("description") || p.value.HasMember("$ref"))
-                << where << "/properties/" << p.name.GetString() << " has no description";
-        }
-        const auto additional = node.FindMember("additionalProperties");
-        ASSERT_NE(additional, node.MemberEnd()) << where << " allows any property";
-        EXPECT_TRUE(additional->value.IsFalse()) << where;
-    }
-    // RapidJSON 1.1.0 crashes on patternProperties with additionalProperties: false.
-    EXPECT_FALSE(node.HasMember("patternProperties")) << where;
-    for (const auto& m : node.GetObject()) {
-        check_documented(m.value, where + "/" + m.name.GetString());
-    }
-}
 
 }  // namespace
 

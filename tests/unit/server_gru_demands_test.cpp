@@ -39,7 +39,8 @@ GruSettings gru_settings() {
 }
 
 GruDemand phone_demand() {
-    return {"appel-entrant", std::string(R"({"telephone":")") + canary + R"("})", "phone", "req-7"};
+    return {"appel-entrant", std::string(R"({"telephone":")") + canary + R"("})", "phone", "req-7",
+            ""};
 }
 
 class GruDemandsTest : public ::testing::Test {
@@ -89,7 +90,33 @@ TEST_F(GruDemandsTest, InvalidDemandsAreRefused) {
     demand = phone_demand();
     demand.data_json = "[]";
     EXPECT_EQ(submit(demands, demand), std::nullopt);
+    demand = phone_demand();
+    demand.reference = "GEC\n42";
+    EXPECT_EQ(submit(demands, demand), std::nullopt);
     EXPECT_EQ(wakes, 0);
+}
+
+TEST_F(GruDemandsTest, AReferenceIsSubmittedOnce) {
+    bind(gru_settings());
+    auto demand = phone_demand();
+    demand.reference = "GEC-2026-0042";
+    const auto first = submit(demands, demand);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(submit(demands, demand), first);
+    demand.reference = "GEC-2026-0043";
+    const auto other = submit(demands, demand);
+    ASSERT_TRUE(other);
+    EXPECT_NE(other, first);
+
+    const std::vector<std::string> none;
+    const auto due = wait_for(store->due(family, "accueil", outbox::Kind::demand, 10, none));
+    ASSERT_EQ(due.size(), 2u);
+    const auto envelope = delivery::decode_demand(due[0].payload);
+    ASSERT_TRUE(envelope);
+    EXPECT_EQ(envelope->reference,
+              due[0].info.tracking_id == *first ? "GEC-2026-0042" : "GEC-2026-0043");
+    store.reset();
+    EXPECT_FALSE(outbox::testing::any_file_contains(dir.path(), "GEC-2026-0042"));
 }
 
 TEST_F(GruDemandsTest, QueuesASealedDemandAndWakesTheEngine) {

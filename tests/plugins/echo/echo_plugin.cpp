@@ -69,6 +69,11 @@ constexpr std::string_view echo_schema = R"({
             "browser": {
               "description": "Reached without client credentials (EndpointInfo::browser).",
               "type": "boolean"
+            },
+            "max_body_bytes": {
+              "description": "The endpoint's own body limit (EndpointInfo::max_body_bytes).",
+              "type": "integer",
+              "minimum": 1
             }
           },
           "additionalProperties": false
@@ -276,7 +281,9 @@ public:
             const bool personal =
                 !body.HasMember("personal_data") || body["personal_data"].GetBool();
             const bool browser = body.HasMember("browser") && body["browser"].GetBool();
-            endpoints.push_back({name, personal, false, browser});
+            const std::size_t max_body =
+                body.HasMember("max_body_bytes") ? body["max_body_bytes"].GetUint64() : 0;
+            endpoints.push_back({name, personal, false, browser, max_body, false});
             actions.push_back(*action);
         }
         return std::make_unique<EchoConnector>(std::move(endpoints), std::move(actions));
