@@ -9,6 +9,8 @@ packages=(
   libcurl4-openssl-dev libssl-dev libsqlite3-dev
   rapidjson-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev
+  libpugixml-dev gsoap libgsoap-dev
+  python3-zeep
   curl python3 openssl nginx-light wrk clang-format
 )
 
@@ -34,10 +36,12 @@ fi
 
 # npm packages of the tests, exactly as locked; again only when the lock
 # changed since the last install.
-oidc="$(dirname "$0")/../tests/support/oidc"
-if [ ! -f "$oidc/node_modules/.package-lock.json" ] ||
-   ! cmp -s "$oidc/package-lock.json" "$oidc/node_modules/.relais-installed-lock"; then
-  echo "install-deps: npm ci in tests/support/oidc"
-  npm ci --prefix "$oidc" --no-audit --no-fund --loglevel=error
-  cp "$oidc/package-lock.json" "$oidc/node_modules/.relais-installed-lock"
-fi
+for dir in oidc soap; do
+  peer="$(dirname "$0")/../tests/support/$dir"
+  if [ ! -f "$peer/node_modules/.package-lock.json" ] ||
+     ! cmp -s "$peer/package-lock.json" "$peer/node_modules/.relais-installed-lock"; then
+    echo "install-deps: npm ci in tests/support/$dir"
+    npm ci --prefix "$peer" --no-audit --no-fund --loglevel=error
+    cp "$peer/package-lock.json" "$peer/node_modules/.relais-installed-lock"
+  fi
+done
