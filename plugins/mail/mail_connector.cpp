@@ -121,8 +121,8 @@ public:
             unusable.detail = "this endpoint delivers nothing";
             co_return unusable;
         }
-        co_return co_await rest::deliver_push(spec_.upstream, auth_.get(), message, context,
-                                              spec_.upstream.timeout);
+        co_return co_await rest::deliver_push(spec_.upstream, auth_.get(), *rest::json_format(),
+                                              message, context, spec_.upstream.timeout);
     }
 
 private:

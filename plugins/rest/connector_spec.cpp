@@ -8,6 +8,7 @@
 #include "auth/client_registry.hpp"
 #include "config/config_document.hpp"
 #include "config/upstream_fields.hpp"
+#include "rest/response_mapping.hpp"
 #include "rest/upstream_spec.hpp"
 
 namespace relais::rest {
@@ -68,7 +69,8 @@ constexpr const char* async_idempotency_message =
 
 class Loader {
 public:
-    explicit Loader(const ConnectorSource& source) : source_(source) {}
+    Loader(const ConnectorSource& source, const WireFormat& format)
+        : source_(source), format_(format) {}
 
     ConnectorSpec load() {
         ConnectorSpec spec;
@@ -220,7 +222,7 @@ private:
 
     void load_request(const Value& r, const std::string& at, EndpointSpec& e) const {
         const RefResolver resolve = resolver(e);
-        e.upstream_method = text_of(find_member(r, "method"), "GET");
+        e.upstream_method = text_of(find_member(r, "method"), e.upstream_method);
         if (const Value* path = find_member(r, "path")) {
             try {
                 e.path = PathTemplate::parse(text_of(path), resolve);
@@ -269,38 +271,13 @@ private:
                      "a " + e.upstream_method + " request carries no body: use POST, PUT or PATCH");
             }
             try {
-                e.body = JsonTemplate::parse(*body, resolve);
+                e.body = format_.load_body(*body, resolve);
             } catch (const TemplateError& err) {
                 fail(at + "/body", err.what());
             }
+            e.body_content_type = format_.content_type();
         }
-    }
-
-    void load_response(const Value& r, const std::string& at, EndpointSpec& e) const {
-        std::vector<std::pair<std::string, std::string>> fields;
-        if (const Value* f = find_member(r, "fields")) {
-            for (const auto& m : f->GetObject()) {
-                if (m.name.GetStringLength() == 0) {
-                    fail(at + "/fields", "an output field needs a name");
-                }
-                fields.emplace_back(std::string(m.name.GetString(), m.name.GetStringLength()),
-                                    text_of(&m.value));
-            }
-        }
-        const std::string data = text_of(find_member(r, "data"));
-        try {
-            compile_pointer(data);
-        } catch (const std::invalid_argument& err) {
-            fail(at + "/data", err.what());
-        }
-        for (const auto& [name, pointer] : fields) {
-            try {
-                compile_pointer(pointer);
-            } catch (const std::invalid_argument& err) {
-                fail(child(at + "/fields", name), err.what());
-            }
-        }
-        e.response = ResponseMapping(data, bool_of(find_member(r, "list"), false), fields);
+        format_.load_request_extras(source_, r, at, e);
     }
 
     // An async endpoint answers 202 at once and is delivered later by the
@@ -338,7 +315,7 @@ private:
         }
         const Value* request = find_member(v, "request");
         const Value* method = request != nullptr ? find_member(*request, "method") : nullptr;
-        const std::string upstream_method = text_of(method, "GET");
+        const std::string upstream_method = text_of(method, std::string(format_.default_method()));
         if (upstream_method == "GET" || upstream_method == "HEAD") {
             fail(at + (method != nullptr    ? "/request/method"
                        : request != nullptr ? "/request"
@@ -363,6 +340,7 @@ private:
         e.name = name;
         e.description = text_of(find_member(v, "description"));
         e.method = text_of(find_member(v, "method"), "GET");
+        e.upstream_method = format_.default_method();
         e.personal_data = bool_of(find_member(v, "personal_data"), true);
         e.async = bool_of(find_member(v, "async"), false);
         if (e.async) {
@@ -383,9 +361,7 @@ private:
         if (const Value* request = find_member(v, "request")) {
             load_request(*request, at + "/request", e);
         }
-        if (const Value* response = find_member(v, "response")) {
-            load_response(*response, at + "/response", e);
-        }
+        e.answer = format_.load_answer(source_, find_member(v, "response"), at + "/response");
         e.timeout = config::positive_duration(source_, find_member(v, "timeout"), upstream.timeout,
                                               at + "/timeout");
         if (const Value* retries = find_member(v, "retries");
@@ -425,12 +401,13 @@ private:
     }
 
     const ConnectorSource& source_;
+    const WireFormat& format_;
 };
 
 }  // namespace
 
-ConnectorSpec load_connector_spec(const ConnectorSource& source) {
-    return Loader(source).load();
+ConnectorSpec load_connector_spec(const ConnectorSource& source, const WireFormat& format) {
+    return Loader(source, format).load();
 }
 
 }  // namespace relais::rest

@@ -78,7 +78,7 @@ std::optional<CallError> prepare_call(const UpstreamSpec& upstream, const Endpoi
         }
         if (find_header(out.headers, "Content-Type") == nullptr &&
             find_header(upstream.headers, "Content-Type") == nullptr) {
-            out.headers.push_back(Header{"Content-Type", "application/json"});
+            out.headers.push_back(Header{"Content-Type", endpoint.body_content_type});
         }
     }
 

@@ -1,8 +1,9 @@
 #pragma once
 /// @file
-/// One endpoint of a REST connector, compiled from YAML, and the pure step
-/// that turns a call into the upstream request (prepare_call): typing the
-/// parameters, checking the body, filling the templates.
+/// One endpoint of a connector of kind rest (or of a kind built on it, see
+/// wire_format.hpp), compiled from YAML, and the pure step that turns a
+/// call into the upstream request (prepare_call): typing the parameters,
+/// checking the body, filling the templates.
 
 #include <rapidjson/pointer.h>
 
@@ -16,11 +17,10 @@
 #include "core/http_types.hpp"
 #include "core/response_cache.hpp"
 #include "rest/body_json.hpp"
-#include "rest/json_template.hpp"
 #include "rest/parameters.hpp"
-#include "rest/response_mapping.hpp"
 #include "rest/text_template.hpp"
 #include "rest/upstream_spec.hpp"
+#include "rest/wire_format.hpp"
 #include "upstream/http_client.hpp"
 
 namespace relais::rest {
@@ -43,8 +43,9 @@ struct EndpointSpec {
     PathTemplate path;
     QueryTemplate query;
     HeaderTemplate headers;
-    std::optional<JsonTemplate> body;
-    ResponseMapping response;
+    std::unique_ptr<const BodyTemplate> body;  ///< null: the request has no body
+    std::string body_content_type;             ///< sent with a body unless a header sets one
+    std::unique_ptr<const AnswerReader> answer;
     std::chrono::milliseconds timeout{30'000};
     unsigned retries = 0;
     std::optional<std::chrono::milliseconds> cache_ttl;

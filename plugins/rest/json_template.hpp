@@ -16,10 +16,11 @@
 #include <string>
 
 #include "rest/text_template.hpp"
+#include "rest/wire_format.hpp"
 
 namespace relais::rest {
 
-class JsonTemplate {
+class JsonTemplate final : public BodyTemplate {
 public:
     JsonTemplate();
     ~JsonTemplate();
@@ -32,7 +33,7 @@ public:
 
     /// Writes the body into `out`. Fails only when a placeholder inside a
     /// longer string names an object or an array of the call's body.
-    std::optional<CallError> render(const CallValues& values, std::string& out) const;
+    std::optional<CallError> render(const CallValues& values, std::string& out) const override;
 
     struct Node;
 

@@ -31,8 +31,6 @@ using Clock = std::chrono::steady_clock;
 constexpr milliseconds base_backoff{100};
 /// A retry is pointless if less than this is left of the endpoint's budget.
 constexpr milliseconds min_attempt{50};
-/// Bytes of an upstream error body shown in err_desc (with error_body).
-constexpr std::size_t error_body_excerpt = 512;
 
 std::string_view failure_name(upstream::Failure f) noexcept {
     switch (f) {
@@ -67,28 +65,11 @@ milliseconds backoff(unsigned attempt) {
     return delay + milliseconds(jitter(random));
 }
 
-// An excerpt of an upstream error body that is safe to put in a JSON string
-// (only for endpoints that declared themselves free of personal data).
-std::string excerpt(const std::string& body) {
-    std::size_t n = std::min(body.size(), error_body_excerpt);
-    // Do not cut a UTF-8 sequence in half.
-    while (n > 0 && n < body.size() && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) {
-        --n;
-    }
-    std::string out = body.substr(0, n);
-    if (!is_valid_utf8(out)) {
-        return "(body not shown: not UTF-8)";
-    }
-    if (n < body.size()) {
-        out += "…";
-    }
-    return out;
-}
-
-class RestConnector final : public Connector {
+class EndpointConnector final : public Connector {
 public:
-    RestConnector(ConnectorSpec spec, std::string slug)
-        : spec_(std::move(spec)), slug_(std::move(slug)) {
+    EndpointConnector(ConnectorSpec spec, std::string slug,
+                      std::shared_ptr<const WireFormat> format)
+        : spec_(std::move(spec)), slug_(std::move(slug)), format_(std::move(format)) {
         for (const auto& e : spec_.endpoints) {
             infos_.push_back(EndpointInfo{e.name, e.personal_data, e.async});
             caches_.push_back(e.cache_ttl
@@ -152,7 +133,7 @@ public:
             unusable.detail = "no such endpoint";
             co_return unusable;
         }
-        co_return co_await deliver_push(spec_.upstream, auth_.get(), message, context,
+        co_return co_await deliver_push(spec_.upstream, auth_.get(), *format_, message, context,
                                         spec_.endpoints[index].timeout);
     }
 
@@ -172,8 +153,8 @@ private:
         const auto deadline = Clock::now() + endpoint.timeout;
         for (unsigned attempt = 0;; ++attempt) {
             upstream::Request r =
-                upstream_request(spec_.upstream, auth_.get(), endpoint.upstream_method, call.url,
-                                 call.headers, call.body, request_id);
+                upstream_request(spec_.upstream, auth_.get(), *format_, endpoint.upstream_method,
+                                 call.url, call.headers, call.body, request_id);
             r.timeout = std::max(std::chrono::duration_cast<milliseconds>(deadline - Clock::now()),
                                  milliseconds(1));
             r.connect_timeout = std::min(spec_.upstream.connect_timeout, r.timeout);
@@ -246,31 +227,9 @@ private:
                     upstream::error_class_of(result.failure),
                     "the upstream request could not be made: " + result.detail);
         }
-        upstream::Response& response = result.response;
-        if (response.status < 200 || response.status > 299) {
-            std::string description = "upstream answered " + std::to_string(response.status);
-            if (endpoint.error_body && !response.body.empty()) {
-                description += ": " + excerpt(response.body);
-            }
-            return HttpResponse::failure(ErrorClass::upstream_error, description);
-        }
         std::string data;
-        if (response.body.empty()) {
-            data = "null";
-        } else {
-            // The document lives only until the mapping is written, with no
-            // suspension in between: its values go into a buffer of this
-            // thread instead of a 64 KiB block allocated per answer.
-            thread_local std::array<char, 32 * 1024> parse_space;
-            rapidjson::MemoryPoolAllocator<> pool(parse_space.data(), parse_space.size());
-            rapidjson::Document document(&pool);
-            if (!parse_json(response.body, document)) {
-                return HttpResponse::failure(ErrorClass::upstream_invalid_response,
-                                             "the upstream answer is not JSON");
-            }
-            if (auto error = endpoint.response.apply(document, data)) {
-                return HttpResponse::failure(error->error, error->description);
-            }
+        if (auto error = endpoint.answer->read(result.response, endpoint.error_body, data)) {
+            return HttpResponse::failure(error->error, error->description);
         }
         if (cache != nullptr) {
             cache->store(cache_key, data, Clock::now());
@@ -280,6 +239,7 @@ private:
 
     ConnectorSpec spec_;
     std::string slug_;
+    std::shared_ptr<const WireFormat> format_;
     std::vector<EndpointInfo> infos_;
     std::vector<std::unique_ptr<ResponseCache>> caches_;
     std::unique_ptr<upstream::Authenticator> auth_;
@@ -287,8 +247,13 @@ private:
 
 }  // namespace
 
+std::unique_ptr<Connector> make_endpoint_connector(ConnectorSpec spec, std::string slug,
+                                                   std::shared_ptr<const WireFormat> format) {
+    return std::make_unique<EndpointConnector>(std::move(spec), std::move(slug), std::move(format));
+}
+
 std::unique_ptr<Connector> make_rest_connector(const ConnectorSource& source) {
-    return std::make_unique<RestConnector>(load_connector_spec(source), source.slug);
+    return make_endpoint_connector(load_connector_spec(source), source.slug, json_format());
 }
 
 }  // namespace relais::rest

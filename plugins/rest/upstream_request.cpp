@@ -20,9 +20,9 @@ std::unique_ptr<upstream::Authenticator> make_authenticator(const UpstreamSpec& 
 }
 
 upstream::Request upstream_request(const UpstreamSpec& spec, const upstream::Authenticator* auth,
-                                   const std::string& method, std::string url,
-                                   const std::vector<Header>& call_headers, std::string body,
-                                   std::string_view request_id) {
+                                   const WireFormat& format, const std::string& method,
+                                   std::string url, const std::vector<Header>& call_headers,
+                                   std::string body, std::string_view request_id) {
     upstream::Request r;
     r.method = method;
     r.url = std::move(url);
@@ -36,14 +36,13 @@ upstream::Request upstream_request(const UpstreamSpec& spec, const upstream::Aut
     r.max_response_bytes = spec.max_response_bytes;
     r.tls = spec.tls;
     r.auth = auth;
+    format.finish(r);
     return r;
 }
 
-boost::asio::awaitable<upstream::Result> deliver_push(const UpstreamSpec& spec,
-                                                      const upstream::Authenticator* auth,
-                                                      std::string_view message,
-                                                      const DeliveryContext& context,
-                                                      std::chrono::milliseconds timeout) {
+boost::asio::awaitable<upstream::Result> deliver_push(
+    const UpstreamSpec& spec, const upstream::Authenticator* auth, const WireFormat& format,
+    std::string_view message, const DeliveryContext& context, std::chrono::milliseconds timeout) {
     std::optional<StoredPush> push = decode_push(message);
     if (!push) {
         upstream::Result unusable;
@@ -54,7 +53,7 @@ boost::asio::awaitable<upstream::Result> deliver_push(const UpstreamSpec& spec,
     // The stored target is joined to the base URL in force, so that the
     // current credentials only ever go to the current upstream.
     upstream::Request r =
-        upstream_request(spec, auth, push->method, url_of(spec.base_url, push->target),
+        upstream_request(spec, auth, format, push->method, url_of(spec.base_url, push->target),
                          push->headers, std::move(push->body), context.request_id);
     if (!context.idempotency_key.empty()) {
         r.headers.push_back(Header{"Idempotency-Key", std::string(context.idempotency_key)});

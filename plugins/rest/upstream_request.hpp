@@ -16,6 +16,7 @@
 #include "core/connector.hpp"
 #include "core/http_types.hpp"
 #include "rest/upstream_spec.hpp"
+#include "rest/wire_format.hpp"
 #include "upstream/http_client.hpp"
 
 namespace relais::rest {
@@ -28,21 +29,19 @@ std::unique_ptr<upstream::Authenticator> make_authenticator(const UpstreamSpec& 
 /// The request of a call or a delivery, less its timeouts: the upstream's
 /// static headers, then `call_headers`, then X-Request-ID (when
 /// `request_id` is not empty), with `auth` (may be null), the upstream's
-/// TLS options and answer limit.
+/// TLS options and answer limit, finished by `format`.
 upstream::Request upstream_request(const UpstreamSpec& spec, const upstream::Authenticator* auth,
-                                   const std::string& method, std::string url,
-                                   const std::vector<Header>& call_headers, std::string body,
-                                   std::string_view request_id);
+                                   const WireFormat& format, const std::string& method,
+                                   std::string url, const std::vector<Header>& call_headers,
+                                   std::string body, std::string_view request_id);
 
 /// One delivery attempt of `message`, a push stored by encode_push: its
 /// target joined to the base URL in force, with the Idempotency-Key and the
 /// request id of `context`, `timeout` for the whole attempt. A message that
 /// cannot be read is Failure::internal ("unreadable stored message") and
 /// sends nothing; otherwise the upstream's answer is returned as it is.
-boost::asio::awaitable<upstream::Result> deliver_push(const UpstreamSpec& spec,
-                                                      const upstream::Authenticator* auth,
-                                                      std::string_view message,
-                                                      const DeliveryContext& context,
-                                                      std::chrono::milliseconds timeout);
+boost::asio::awaitable<upstream::Result> deliver_push(
+    const UpstreamSpec& spec, const upstream::Authenticator* auth, const WireFormat& format,
+    std::string_view message, const DeliveryContext& context, std::chrono::milliseconds timeout);
 
 }  // namespace relais::rest

@@ -1,0 +1,146 @@
+#include <rapidjson/document.h>
+
+#include <array>
+#include <memory>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "config/config_document.hpp"
+#include "config/upstream_fields.hpp"
+#include "rest/body_json.hpp"
+#include "rest/json_template.hpp"
+#include "rest/response_mapping.hpp"
+#include "rest/wire_format.hpp"
+
+namespace relais::rest {
+
+namespace {
+
+using config::find_member;
+using config::text_of;
+using rapidjson::Value;
+
+/// Bytes of an upstream error body shown in err_desc (with error_body).
+constexpr std::size_t error_body_excerpt = 512;
+
+// An excerpt of an upstream error body that is safe to put in a JSON string
+// (only for endpoints that declared themselves free of personal data).
+std::string excerpt(const std::string& body) {
+    std::size_t n = std::min(body.size(), error_body_excerpt);
+    // Do not cut a UTF-8 sequence in half.
+    while (n > 0 && n < body.size() && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) {
+        --n;
+    }
+    std::string out = body.substr(0, n);
+    if (!is_valid_utf8(out)) {
+        return "(body not shown: not UTF-8)";
+    }
+    if (n < body.size()) {
+        out += "…";
+    }
+    return out;
+}
+
+class JsonAnswer final : public AnswerReader {
+public:
+    explicit JsonAnswer(ResponseMapping mapping) : mapping_(std::move(mapping)) {}
+
+    std::optional<CallError> read(upstream::Response& response, bool error_body,
+                                  std::string& data) const override {
+        if (auto refusal = status_refusal(response, error_body)) {
+            return refusal;
+        }
+        if (response.body.empty()) {
+            data = "null";
+            return std::nullopt;
+        }
+        // The document lives only until the mapping is written, with no
+        // suspension in between: its values go into a buffer of this thread
+        // instead of a 64 KiB block allocated per answer.
+        thread_local std::array<char, 32 * 1024> parse_space;
+        rapidjson::MemoryPoolAllocator<> pool(parse_space.data(), parse_space.size());
+        rapidjson::Document document(&pool);
+        if (!parse_json(response.body, document)) {
+            return CallError{ErrorClass::upstream_invalid_response,
+                             "the upstream answer is not JSON"};
+        }
+        return mapping_.apply(document, data);
+    }
+
+private:
+    ResponseMapping mapping_;
+};
+
+class JsonFormat final : public WireFormat {
+public:
+    std::string_view content_type() const override { return "application/json"; }
+
+    std::unique_ptr<const BodyTemplate> load_body(const Value& body,
+                                                  const RefResolver& resolve) const override {
+        return std::make_unique<JsonTemplate>(JsonTemplate::parse(body, resolve));
+    }
+
+    std::unique_ptr<const AnswerReader> load_answer(const ConnectorSource& source,
+                                                    const Value* response,
+                                                    const std::string& at) const override {
+        if (response == nullptr) {
+            return std::make_unique<JsonAnswer>(ResponseMapping());
+        }
+        std::vector<std::pair<std::string, std::string>> fields;
+        if (const Value* f = find_member(*response, "fields")) {
+            for (const auto& m : f->GetObject()) {
+                if (m.name.GetStringLength() == 0) {
+                    throw source.error_at(at + "/fields", "an output field needs a name");
+                }
+                fields.emplace_back(std::string(m.name.GetString(), m.name.GetStringLength()),
+                                    text_of(&m.value));
+            }
+        }
+        const std::string data = text_of(find_member(*response, "data"));
+        check_pointer(source, data, at + "/data");
+        for (const auto& [name, pointer] : fields) {
+            std::string where = at + "/fields";
+            config::append_pointer_token(where, name);
+            check_pointer(source, pointer, where);
+        }
+        const Value* list = find_member(*response, "list");
+        return std::make_unique<JsonAnswer>(
+            ResponseMapping(data, list != nullptr && list->IsBool() && list->GetBool(), fields));
+    }
+
+private:
+    static void check_pointer(const ConnectorSource& source, const std::string& pointer,
+                              const std::string& at) {
+        try {
+            compile_pointer(pointer);
+        } catch (const std::invalid_argument& err) {
+            throw source.error_at(at, err.what());
+        }
+    }
+};
+
+}  // namespace
+
+void WireFormat::load_request_extras(const ConnectorSource&, const Value&, const std::string&,
+                                     EndpointSpec&) const {}
+
+void WireFormat::finish(upstream::Request&) const {}
+
+std::shared_ptr<const WireFormat> json_format() {
+    static const auto format = std::make_shared<const JsonFormat>();
+    return format;
+}
+
+std::optional<CallError> status_refusal(const upstream::Response& response, bool error_body) {
+    if (response.status >= 200 && response.status <= 299) {
+        return std::nullopt;
+    }
+    std::string description = "upstream answered " + std::to_string(response.status);
+    if (error_body && !response.body.empty()) {
+        description += ": " + excerpt(response.body);
+    }
+    return CallError{ErrorClass::upstream_error, std::move(description)};
+}
+
+}  // namespace relais::rest
