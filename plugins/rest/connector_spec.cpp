@@ -76,7 +76,8 @@ public:
         ConnectorSpec spec;
         const Value& doc = source_.document;
         if (const Value* upstream = find_member(doc, "upstream")) {
-            spec.upstream = load_upstream_spec(source_, *upstream, "/upstream", url_hints);
+            spec.upstream =
+                load_upstream_spec(source_, *upstream, "/upstream", url_hints, format_.accept());
         } else {
             fail("", "missing required property 'upstream'");
         }
@@ -368,11 +369,11 @@ private:
             retries != nullptr && retries->IsUint()) {
             e.retries = retries->GetUint();
         }
-        if (e.retries > 0 && !is_idempotent(e.upstream_method)) {
+        if (e.retries > 0 && !e.idempotent && !is_idempotent(e.upstream_method)) {
             fail(at + "/retries",
-                 "retries are allowed only when the upstream method is idempotent (GET, HEAD, "
-                 "PUT, DELETE): a " +
-                     e.upstream_method +
+                 "retries are allowed only when the upstream request is idempotent (GET, HEAD, "
+                 "PUT, DELETE" +
+                     std::string(format_.idempotence_hint()) + "): a " + e.upstream_method +
                      " that failed may still have been applied, and a retry would apply it twice");
         }
         if (const Value* ttl = find_member(v, "cache_ttl")) {

@@ -47,6 +47,9 @@ struct EndpointSpec {
     std::string body_content_type;             ///< sent with a body unless a header sets one
     std::unique_ptr<const AnswerReader> answer;
     std::chrono::milliseconds timeout{30'000};
+    /// The upstream request may be sent twice, whatever its method (a SOAP
+    /// operation declared idempotent); else only idempotent methods are.
+    bool idempotent = false;
     unsigned retries = 0;
     std::optional<std::chrono::milliseconds> cache_ttl;
     std::size_t cache_size = ResponseCache::default_capacity;

@@ -127,6 +127,8 @@ void WireFormat::load_request_extras(const ConnectorSource&, const Value&, const
 
 void WireFormat::finish(upstream::Request&) const {}
 
+void WireFormat::interpret_delivery(upstream::Result&) const {}
+
 std::shared_ptr<const WireFormat> json_format() {
     static const auto format = std::make_shared<const JsonFormat>();
     return format;

@@ -60,7 +60,9 @@ boost::asio::awaitable<upstream::Result> deliver_push(
     }
     r.timeout = timeout;
     r.connect_timeout = std::min(spec.connect_timeout, r.timeout);
-    co_return co_await upstream::perform(std::move(r));
+    upstream::Result result = co_await upstream::perform(std::move(r));
+    format.interpret_delivery(result);
+    co_return result;
 }
 
 }  // namespace relais::rest

@@ -39,7 +39,8 @@ upstream::Request upstream_request(const UpstreamSpec& spec, const upstream::Aut
 /// target joined to the base URL in force, with the Idempotency-Key and the
 /// request id of `context`, `timeout` for the whole attempt. A message that
 /// cannot be read is Failure::internal ("unreadable stored message") and
-/// sends nothing; otherwise the upstream's answer is returned as it is.
+/// sends nothing; otherwise the upstream's answer is returned as `format`
+/// interprets it.
 boost::asio::awaitable<upstream::Result> deliver_push(
     const UpstreamSpec& spec, const upstream::Authenticator* auth, const WireFormat& format,
     std::string_view message, const DeliveryContext& context, std::chrono::milliseconds timeout);

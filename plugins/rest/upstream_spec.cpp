@@ -60,7 +60,8 @@ upstream::AuthConfig load_auth(const ConnectorSource& source, const Value& v, co
 }  // namespace
 
 UpstreamSpec load_upstream_spec(const ConnectorSource& source, const Value& v,
-                                const std::string& at, const config::UrlHints& hints) {
+                                const std::string& at, const config::UrlHints& hints,
+                                std::string_view accept) {
     UpstreamSpec u;
     u.base_url = text_of(find_member(v, "base_url"));
     config::check_http_url(source, u.base_url, at + "/base_url", true, hints);
@@ -79,7 +80,7 @@ UpstreamSpec load_upstream_spec(const ConnectorSource& source, const Value& v,
         u.tls = config::load_tls(source, *tls, at + "/tls");
     }
     u.headers = config::load_upstream_headers(source, find_member(v, "headers"), at + "/headers",
-                                              auth != nullptr);
+                                              auth != nullptr, accept);
     return u;
 }
 

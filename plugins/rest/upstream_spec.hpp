@@ -32,10 +32,12 @@ struct UpstreamSpec {
 
 /// Reads the block `v`, found at JSON Pointer `at` of a document already
 /// valid against the block's schema. `hints` say where the kind wants what
-/// a base URL must not hold. Throws ConfigError at the line of the first
+/// a base URL must not hold; `accept` is the Accept header sent unless the
+/// block's headers set one. Throws ConfigError at the line of the first
 /// semantic error (a secret with a control character, a Basic username
 /// with ':', unreadable TLS files, a header relais sets itself...).
 UpstreamSpec load_upstream_spec(const ConnectorSource& source, const rapidjson::Value& v,
-                                const std::string& at, const config::UrlHints& hints);
+                                const std::string& at, const config::UrlHints& hints,
+                                std::string_view accept = "application/json");
 
 }  // namespace relais::rest

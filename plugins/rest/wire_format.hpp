@@ -53,6 +53,11 @@ public:
 
     /// Upstream method of an endpoint whose `request` names none.
     virtual std::string_view default_method() const { return "GET"; }
+    /// How else than by its method a request is declared idempotent, for
+    /// the message refusing retries (", or …"); empty: no other way.
+    virtual std::string_view idempotence_hint() const { return {}; }
+    /// Accept header of every request, unless upstream.headers set one.
+    virtual std::string_view accept() const { return "application/json"; }
     /// Content-Type sent with a body, unless a header sets one.
     virtual std::string_view content_type() const = 0;
     /// Compiles `request.body`. Throws TemplateError, whose message quotes
@@ -73,6 +78,11 @@ public:
     /// delivery, once everything else is set (SOAP: a fresh WS-Security
     /// header). Never stored: what it adds may be a secret.
     virtual void finish(upstream::Request& request) const;
+    /// Adjusts the result of a delivery attempt so that the outbox's rules
+    /// (2xx delivered; 408, 429 and 5xx retried; other statuses dead) follow
+    /// what the answer means in this format (SOAP: a fault of the caller's
+    /// making is final whatever its HTTP status).
+    virtual void interpret_delivery(upstream::Result& result) const;
 };
 
 /// Kind rest's format: JSON bodies (json_template.hpp) and JSON answers

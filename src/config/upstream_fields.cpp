@@ -163,7 +163,8 @@ void check_header_name(const ConnectorSource& source, std::string_view name, con
 }
 
 std::vector<Header> load_upstream_headers(const ConnectorSource& source, const Value* headers,
-                                          const std::string& at, bool has_auth) {
+                                          const std::string& at, bool has_auth,
+                                          std::string_view accept) {
     std::vector<Header> out;
     bool has_accept = false;
     if (headers != nullptr && headers->IsObject()) {
@@ -181,7 +182,7 @@ std::vector<Header> load_upstream_headers(const ConnectorSource& source, const V
         }
     }
     if (!has_accept) {
-        out.push_back(Header{"Accept", "application/json"});
+        out.push_back(Header{"Accept", std::string(accept)});
     }
     return out;
 }

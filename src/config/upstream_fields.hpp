@@ -65,9 +65,10 @@ void check_header_name(const ConnectorSource& source, std::string_view name, con
                        bool has_auth);
 
 /// The static `headers:` of an upstream (`headers` may be null), plus
-/// `Accept: application/json` unless they set Accept.
+/// `Accept: <accept>` unless they set Accept.
 std::vector<Header> load_upstream_headers(const ConnectorSource& source,
                                           const rapidjson::Value* headers, const std::string& at,
-                                          bool has_auth);
+                                          bool has_auth,
+                                          std::string_view accept = "application/json");
 
 }  // namespace relais::config

@@ -54,6 +54,8 @@ ErrorInfo describe(ErrorClass error) noexcept {
             return {502, "upstream-error"};
         case ErrorClass::upstream_invalid_response:
             return {502, "upstream-invalid-response"};
+        case ErrorClass::upstream_fault:
+            return {502, "upstream-fault"};
         case ErrorClass::identity_rejected:
             return {502, "identity-rejected"};
         case ErrorClass::upstream_rate_limited:

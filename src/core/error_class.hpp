@@ -38,6 +38,7 @@ enum class ErrorClass : unsigned char {
     upstream_unreachable,       ///< 502 `upstream-unreachable`: refused, DNS, TLS
     upstream_error,             ///< 502 `upstream-error`: upstream answered 4xx/5xx
     upstream_invalid_response,  ///< 502 `upstream-invalid-response`: not the JSON expected
+    upstream_fault,             ///< 502 `upstream-fault`: the upstream answered a SOAP fault
     /// 502 `identity-rejected`: an identity provider's answer failed
     /// validation (signature, issuer, audience, expiry, nonce)
     identity_rejected,

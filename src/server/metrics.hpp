@@ -53,7 +53,7 @@ private:
     friend class MetricsRegistry;
     static constexpr unsigned first_status = 100;
     static constexpr std::size_t status_count = 500;
-    static constexpr std::size_t upstream_class_count = 5;
+    static constexpr std::size_t upstream_class_count = 6;
 
     // Indexed by status - 100: a fixed array avoids any lookup or lock per request.
     std::array<std::atomic<std::uint64_t>, status_count> by_status_{};

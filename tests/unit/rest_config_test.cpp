@@ -52,7 +52,7 @@ TEST(RestConfig, RetriesAreRefusedOnNonIdempotentMethods) {
             connector(std::string(R"({"method": "POST", "retries": 2, "request": {"method": ")") +
                       method + R"("}})"),
             "/endpoints/e/retries",
-            std::string("retries are allowed only when the upstream method is idempotent (GET, "
+            std::string("retries are allowed only when the upstream request is idempotent (GET, "
                         "HEAD, PUT, DELETE): a ") +
                 method +
                 " that failed may still have been applied, and a retry would apply it twice");

@@ -1,0 +1,116 @@
+#include "soap/soap_envelope.hpp"
+
+#include <algorithm>
+#include <pugixml.hpp>
+
+#include "rest/parameters.hpp"
+
+namespace relais::soap {
+
+namespace {
+
+constexpr std::string_view declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+constexpr std::size_t max_fault_text = 512;
+
+std::string envelope_open(SoapVersion version) {
+    return std::string(declaration) + "<soap:Envelope xmlns:soap=\"" +
+           std::string(envelope_namespace(version)) + "\">";
+}
+
+/// `text` trimmed, control characters as spaces, at most max_fault_text
+/// bytes without cutting a UTF-8 sequence.
+std::string clean(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    text = text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+    std::size_t n = std::min(text.size(), max_fault_text);
+    while (n > 0 && n < text.size() && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) {
+        --n;
+    }
+    std::string out(text.substr(0, n));
+    std::replace_if(
+        out.begin(), out.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }, ' ');
+    if (!rest::is_valid_utf8(out)) {
+        return "(not UTF-8)";
+    }
+    if (n < text.size()) {
+        out += "…";
+    }
+    return out;
+}
+
+/// The local part of a QName written as text (`env:Server` -> `Server`).
+std::string local_part(std::string_view qname) {
+    const std::string cleaned = clean(qname);
+    const auto colon = cleaned.rfind(':');
+    return colon == std::string::npos ? cleaned : cleaned.substr(colon + 1);
+}
+
+}  // namespace
+
+std::string_view envelope_namespace(SoapVersion version) noexcept {
+    return version == SoapVersion::v1_1 ? "http://schemas.xmlsoap.org/soap/envelope/"
+                                        : "http://www.w3.org/2003/05/soap-envelope";
+}
+
+std::string_view content_type(SoapVersion version) noexcept {
+    return version == SoapVersion::v1_1 ? "text/xml; charset=utf-8"
+                                        : "application/soap+xml; charset=utf-8";
+}
+
+std::string envelope_start(SoapVersion version) {
+    return envelope_open(version) + "<soap:Body>";
+}
+
+std::string envelope_end() {
+    return "</soap:Body></soap:Envelope>";
+}
+
+std::optional<SoapVersion> version_of(std::string_view message) noexcept {
+    for (const SoapVersion v : {SoapVersion::v1_1, SoapVersion::v1_2}) {
+        if (message.starts_with(envelope_open(v))) {
+            return v;
+        }
+    }
+    return std::nullopt;
+}
+
+bool insert_header(std::string& message, std::string_view header) {
+    const auto version = version_of(message);
+    if (!version) {
+        return false;
+    }
+    const std::string open = envelope_open(*version);
+    message.insert(open.size(), "<soap:Header>" + std::string(header) + "</soap:Header>");
+    return true;
+}
+
+std::optional<SoapFault> fault_in(const pugi::xml_node& body, SoapVersion version) {
+    const pugi::xml_node fault = body.child("soap:Fault");
+    if (!fault) {
+        return std::nullopt;
+    }
+    SoapFault out;
+    if (version == SoapVersion::v1_1) {
+        // faultcode and faultstring are unqualified in SOAP 1.1.
+        out.code = local_part(fault.child_value("faultcode"));
+        out.reason = clean(fault.child_value("faultstring"));
+        out.from_sender = out.code == "Client" || out.code.starts_with("Client.");
+    } else {
+        const pugi::xml_node code = fault.child("soap:Code");
+        out.code = local_part(code.child_value("soap:Value"));
+        out.from_sender = out.code == "Sender";
+        if (const pugi::xml_node sub = code.child("soap:Subcode")) {
+            out.code += "." + local_part(sub.child_value("soap:Value"));
+        }
+        out.reason = clean(fault.child("soap:Reason").child_value("soap:Text"));
+    }
+    if (out.code.empty()) {
+        out.code = "unknown";
+    }
+    return out;
+}
+
+}  // namespace relais::soap

@@ -1,0 +1,158 @@
+#include "xml/xml_document.hpp"
+
+#include <algorithm>
+#include <pugixml.hpp>
+
+namespace relais::xml {
+
+namespace {
+
+constexpr std::string_view xml_namespace = "http://www.w3.org/XML/1998/namespace";
+
+/// The namespaces in scope while walking a document: declarations of the
+/// open elements, innermost last.
+class Scope {
+public:
+    explicit Scope(const NamespaceMap& declared) : declared_(declared) {}
+
+    /// Enters `element`: records its declarations and removes them.
+    void enter(pugi::xml_node element) {
+        marks_.push_back(bindings_.size());
+        for (pugi::xml_attribute a = element.first_attribute(); a;) {
+            const pugi::xml_attribute next = a.next_attribute();
+            const std::string_view name = a.name();
+            if (name == "xmlns") {
+                bindings_.emplace_back("", a.value());
+                element.remove_attribute(a);
+            } else if (name.starts_with("xmlns:")) {
+                bindings_.emplace_back(name.substr(6), a.value());
+                element.remove_attribute(a);
+            }
+            a = next;
+        }
+    }
+
+    void leave() {
+        bindings_.resize(marks_.back());
+        marks_.pop_back();
+    }
+
+    std::size_t depth() const noexcept { return marks_.size(); }
+
+    /// The name `qualified` should have, or nullopt when its prefix is bound
+    /// nowhere. `is_element`: an unprefixed element takes the default
+    /// namespace, an unprefixed attribute none.
+    std::optional<std::string> rename(std::string_view qualified, bool is_element) const {
+        const auto colon = qualified.find(':');
+        const std::string_view prefix =
+            colon == std::string_view::npos ? std::string_view() : qualified.substr(0, colon);
+        const std::string_view local =
+            colon == std::string_view::npos ? qualified : qualified.substr(colon + 1);
+        if (prefix.empty() && !is_element) {
+            return std::string(local);
+        }
+        std::optional<std::string_view> uri;
+        if (prefix == "xml") {
+            uri = xml_namespace;
+        } else {
+            for (auto it = bindings_.rbegin(); it != bindings_.rend(); ++it) {
+                if (it->first == prefix) {
+                    uri = it->second;
+                    break;
+                }
+            }
+        }
+        if (!uri) {
+            if (!prefix.empty()) {
+                return std::nullopt;
+            }
+            uri = std::string_view();
+        }
+        for (const auto& [declared_prefix, declared_uri] : declared_) {
+            if (!uri->empty() && declared_uri == *uri) {
+                return declared_prefix + ":" + std::string(local);
+            }
+        }
+        return std::string(local);
+    }
+
+private:
+    const NamespaceMap& declared_;
+    std::vector<std::pair<std::string, std::string>> bindings_;
+    std::vector<std::size_t> marks_;
+};
+
+/// Renames `element` and its attributes; false when a prefix is unbound.
+bool rename_names(pugi::xml_node element, const Scope& scope) {
+    auto name = scope.rename(element.name(), true);
+    if (!name) {
+        return false;
+    }
+    element.set_name(name->c_str());
+    for (pugi::xml_attribute a = element.first_attribute(); a; a = a.next_attribute()) {
+        auto attribute = scope.rename(a.name(), false);
+        if (!attribute) {
+            return false;
+        }
+        a.set_name(attribute->c_str());
+    }
+    return true;
+}
+
+}  // namespace
+
+std::optional<std::string> read_untrusted_xml(std::string_view text, pugi::xml_document& doc,
+                                              const NamespaceMap& namespaces) {
+    // parse_doctype keeps a declaration as a node, to refuse it below; its
+    // content is skipped by the parser, never interpreted.
+    const pugi::xml_parse_result parsed =
+        doc.load_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_doctype);
+    if (!parsed) {
+        return std::string("not well-formed XML (") + parsed.description() + " at byte " +
+               std::to_string(parsed.offset) + ")";
+    }
+    if (!doc.document_element()) {
+        return std::string("no root element");
+    }
+    // Iterative walk: a document may nest as deep as the parser lets it.
+    Scope scope(namespaces);
+    pugi::xml_node node = doc.first_child();
+    while (node) {
+        if (node.type() == pugi::node_doctype) {
+            return std::string("a document type declaration (DTD) is not accepted");
+        }
+        if (node.type() == pugi::node_element) {
+            if (scope.depth() >= max_xml_depth) {
+                return "elements nested deeper than " + std::to_string(max_xml_depth);
+            }
+            scope.enter(node);
+            if (!rename_names(node, scope)) {
+                return std::string("a namespace prefix is used without being declared");
+            }
+            if (node.first_child()) {
+                node = node.first_child();
+                continue;
+            }
+            scope.leave();
+        }
+        while (!node.next_sibling()) {
+            node = node.parent();
+            if (node.type() != pugi::node_element) {
+                return std::nullopt;
+            }
+            scope.leave();
+        }
+        node = node.next_sibling();
+    }
+    return std::nullopt;
+}
+
+bool is_prefix_name(std::string_view name) noexcept {
+    const auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+    return !name.empty() && name.size() <= 64 && (alpha(name.front()) || name.front() == '_') &&
+           std::all_of(name.begin(), name.end(), [&](char c) {
+               return alpha(c) || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+           });
+}
+
+}  // namespace relais::xml
