@@ -111,9 +111,6 @@ std::optional<std::string> read_untrusted_xml(std::string_view text, pugi::xml_d
         return std::string("not well-formed XML (") + parsed.description() + " at byte " +
                std::to_string(parsed.offset) + ")";
     }
-    if (!doc.document_element()) {
-        return std::string("no root element");
-    }
     // Iterative walk: a document may nest as deep as the parser lets it.
     Scope scope(namespaces);
     pugi::xml_node node = doc.first_child();

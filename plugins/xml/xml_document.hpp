@@ -37,8 +37,8 @@ using NamespaceMap = std::vector<std::pair<std::string, std::string>>;
 /// the declared prefix, one of another namespace or of none is named by its
 /// local name; namespace declarations (xmlns attributes) are removed.
 /// Returns why the text is refused (a phrase without any of its content):
-/// not well-formed, a document type declaration, nesting deeper than
-/// max_xml_depth, a prefix bound nowhere, no root element.
+/// not well-formed (no root element included), a document type
+/// declaration, nesting deeper than max_xml_depth, a prefix bound nowhere.
 std::optional<std::string> read_untrusted_xml(std::string_view text, pugi::xml_document& doc,
                                               const NamespaceMap& namespaces);
 

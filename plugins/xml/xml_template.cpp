@@ -31,10 +31,6 @@ using Op = XmlTemplate::Op;
 /// rather than exhaust the loader's stack.
 constexpr std::size_t max_template_depth = 64;
 
-bool has_brace(std::string_view name) {
-    return name.find_first_of("{}") != std::string_view::npos;
-}
-
 std::string_view prefix_of(std::string_view name) {
     const auto colon = name.find(':');
     return colon == std::string_view::npos ? std::string_view() : name.substr(0, colon);
@@ -85,24 +81,15 @@ private:
         }
     }
 
-    void check_name(std::string_view name) {
-        if (has_brace(name)) {
-            throw TemplateError("'" + std::string(name) +
-                                "': placeholders go in text and attribute values, never in names");
-        }
-    }
-
     /// Records the prefixes used and those the fragment declares itself.
     void collect_prefixes(pugi::xml_node e, std::size_t depth) {
         if (depth >= max_template_depth) {
             throw TemplateError("elements nested deeper than " +
                                 std::to_string(max_template_depth));
         }
-        check_name(e.name());
         used_.insert(std::string(prefix_of(e.name())));
         for (pugi::xml_attribute a = e.first_attribute(); a; a = a.next_attribute()) {
             const std::string_view name = a.name();
-            check_name(name);
             if (name.starts_with("xmlns:")) {
                 declared_.insert(std::string(name.substr(6)));
             } else if (name != "xmlns") {

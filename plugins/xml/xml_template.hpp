@@ -6,7 +6,8 @@
 ///
 /// The fragment is parsed once, at load, and compiled into literal XML and
 /// slots. Placeholders may stand in text content and attribute values
-/// only, never in a name: a value is always escaped for where it goes, so
+/// only (a brace in a name is not well-formed XML, refused by the parser):
+/// a value is always escaped for where it goes, so
 /// no value can add markup, whatever it holds. An element whose whole
 /// content is one placeholder is left out when that value is absent (a
 /// parameter not given, a body member missing or null); so is an attribute

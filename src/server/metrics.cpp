@@ -184,6 +184,7 @@ std::string MetricsRegistry::render() const {
         out += '\n';
     }
 
+    static_assert(upstream_classes.size() == RouteMetrics::upstream_class_count);
     append_header(out, "relais_upstream_errors_total", "counter",
                   "Responses carrying an upstream error class, by connector.");
     auto connector = routes_.begin();

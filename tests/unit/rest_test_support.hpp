@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -24,6 +25,7 @@ struct Loaded {
     rapidjson::Document document;
     SourceMap map{"test.yaml"};
     std::vector<std::string> pointers;  ///< line n is pointers[n - 1]
+    std::shared_ptr<const WireFormat> format;  ///< outlives the spec, whose answers use it
     ConnectorSpec spec;
 
     int line_of(const std::string& pointer) const {
@@ -56,8 +58,12 @@ inline void number_values(const rapidjson::Value& v, const std::string& pointer,
     }
 }
 
-/// Parses `json` and builds the spec; throws ConfigError like the factory.
-inline std::unique_ptr<Loaded> load(const std::string& json) {
+/// The wire format of a kind built on rest's endpoints, read from its file.
+using FormatOf = std::function<std::shared_ptr<const WireFormat>(const ConnectorSource&)>;
+
+/// Parses `json` and builds the spec with `format_of`'s format (JSON when
+/// empty); throws ConfigError like the factory.
+inline std::unique_ptr<Loaded> load(const std::string& json, const FormatOf& format_of = {}) {
     auto loaded = std::make_unique<Loaded>();
     loaded->document.Parse(json.c_str());
     if (loaded->document.HasParseError()) {
@@ -65,7 +71,8 @@ inline std::unique_ptr<Loaded> load(const std::string& json) {
     }
     number_values(loaded->document, "", *loaded);
     const ConnectorSource source{loaded->document, loaded->map, "test", "rest", "reference", {}};
-    loaded->spec = load_connector_spec(source);
+    loaded->format = format_of ? format_of(source) : json_format();
+    loaded->spec = load_connector_spec(source, *loaded->format);
     return loaded;
 }
 
@@ -90,9 +97,10 @@ inline std::unique_ptr<Connector> make_connector(const std::string& json) {
 }
 
 /// The ConfigError message of loading `json`, or "" if it loads.
-inline std::string load_error(const std::string& json, int* line = nullptr) {
+inline std::string load_error(const std::string& json, int* line = nullptr,
+                              const FormatOf& format_of = {}) {
     try {
-        load(json);
+        load(json, format_of);
     } catch (const ConfigError& e) {
         if (line != nullptr) {
             *line = e.position().line;

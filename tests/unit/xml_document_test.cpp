@@ -1,0 +1,109 @@
+// Kind xml's reading of untrusted XML: refusals (DTDs of every kind, depth,
+// unbound prefixes, malformed text) and the renaming of names to the
+// connector's prefixes, whatever prefixes the document used.
+#include "xml/xml_document.hpp"
+
+#include <gtest/gtest.h>
+
+#include <pugixml.hpp>
+
+using namespace relais::xml;
+
+namespace {
+
+const NamespaceMap cadastre{{"c", "urn:example:cadastre"}};
+
+std::string refusal(const std::string& text) {
+    pugi::xml_document doc;
+    return read_untrusted_xml(text, doc, cadastre).value_or("accepted");
+}
+
+std::string renamed(const std::string& text) {
+    pugi::xml_document doc;
+    const auto error = read_untrusted_xml(text, doc, cadastre);
+    EXPECT_FALSE(error) << *error;
+    std::ostringstream out;
+    doc.save(out, "", pugi::format_raw | pugi::format_no_declaration);
+    return out.str();
+}
+
+std::string nested(std::size_t depth) {
+    std::string text;
+    for (std::size_t i = 0; i < depth; ++i) {
+        text += "<a>";
+    }
+    for (std::size_t i = 0; i < depth; ++i) {
+        text += "</a>";
+    }
+    return text;
+}
+
+}  // namespace
+
+TEST(XmlDocument, BillionLaughsIsRefusedBeforeAnyExpansion) {
+    const std::string laughs =
+        "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">"
+        "<!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">"
+        "<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">]>"
+        "<lolz>&lol3;</lolz>";
+    EXPECT_EQ(refusal(laughs), "a document type declaration (DTD) is not accepted");
+}
+
+TEST(XmlDocument, ExternalEntitiesAreRefusedAndNeverRead) {
+    EXPECT_EQ(refusal("<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><r>&x;</r>"),
+              "a document type declaration (DTD) is not accepted");
+    EXPECT_EQ(refusal("<!DOCTYPE r SYSTEM \"http://evil.test/x.dtd\"><r/>"),
+              "a document type declaration (DTD) is not accepted");
+    // Without a DTD an unknown entity stays text: nothing is looked up.
+    EXPECT_EQ(renamed("<r>&x;</r>"), "<r>&amp;x;</r>");
+}
+
+TEST(XmlDocument, NestingIsBounded) {
+    EXPECT_EQ(refusal(nested(max_xml_depth)), "accepted");
+    EXPECT_EQ(refusal(nested(max_xml_depth + 1)), "elements nested deeper than 256");
+    EXPECT_EQ(refusal(nested(10'000)), "elements nested deeper than 256");
+    EXPECT_EQ(refusal(nested(1'000'000)), "elements nested deeper than 256");
+}
+
+TEST(XmlDocument, MalformedTextIsRefusedWithoutQuotingIt) {
+    EXPECT_EQ(refusal("<r><secret-canary></r>"),
+              "not well-formed XML (Start-end tags mismatch at byte 20)");
+    EXPECT_EQ(refusal(""), "not well-formed XML (No document element found at byte 0)");
+    EXPECT_EQ(refusal("just text"), "not well-formed XML (No document element found at byte 9)");
+    EXPECT_EQ(refusal("<html><body>Bad gateway</body>"),
+              "not well-formed XML (Start-end tags mismatch at byte 29)");
+}
+
+TEST(XmlDocument, NamesAreRewrittenToTheConnectorsPrefixes) {
+    EXPECT_EQ(renamed("<x:r xmlns:x=\"urn:example:cadastre\"><x:id>1</x:id></x:r>"),
+              "<c:r><c:id>1</c:id></c:r>");
+    EXPECT_EQ(renamed("<r xmlns=\"urn:example:cadastre\"><id a=\"1\">2</id></r>"),
+              "<c:r><c:id a=\"1\">2</c:id></c:r>");
+    // Another namespace, or none: the local name only.
+    EXPECT_EQ(renamed("<o:r xmlns:o=\"urn:other\"><id/></o:r>"), "<r><id/></r>");
+    // A redeclared prefix inside: the innermost binding counts.
+    EXPECT_EQ(renamed("<p:r xmlns:p=\"urn:other\"><p:a xmlns:p=\"urn:example:cadastre\"/>"
+                      "<p:b/></p:r>"),
+              "<r><c:a/><b/></r>");
+    EXPECT_EQ(renamed("<r xmlns:q=\"urn:example:cadastre\" q:code=\"7\" xml:lang=\"fr\"/>"),
+              "<r c:code=\"7\" lang=\"fr\"/>");
+}
+
+TEST(XmlDocument, UnboundPrefixesAreRefused) {
+    EXPECT_EQ(refusal("<p:r/>"), "a namespace prefix is used without being declared");
+    EXPECT_EQ(refusal("<r p:a=\"1\"/>"), "a namespace prefix is used without being declared");
+}
+
+TEST(XmlDocument, DeclaredEncodingsAreDecodedToUtf8) {
+    EXPECT_EQ(renamed("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r>Ren\xe9</r>"),
+              "<r>René</r>");
+}
+
+TEST(XmlDocument, PrefixNames) {
+    EXPECT_TRUE(is_prefix_name("c"));
+    EXPECT_TRUE(is_prefix_name("_a.b-c9"));
+    EXPECT_FALSE(is_prefix_name(""));
+    EXPECT_FALSE(is_prefix_name("9a"));
+    EXPECT_FALSE(is_prefix_name("a:b"));
+    EXPECT_FALSE(is_prefix_name("a b"));
+}
