@@ -45,15 +45,8 @@ def start_relais(test_class, families, granted, threads=1, log_level=None):
     """Starts relais on `test_class.ws` for the tests of the class (a class
     cleanup stops it) with one client, `tester`, calling with API_KEY: of
     `families`, granted every endpoint of the connectors `granted`."""
-    test_class.ws.write_config(
-        f"server: {{listen: \"127.0.0.1:0\", threads: {threads}}}\n"
-        + (f"logging: {{level: {log_level}}}\n" if log_level else "")
-        + f"paths: {{connectors: ./connectors, plugins: \"{PLUGIN_DIR}\", data: ./var}}\n"
-        "clients:\n"
-        "  tester:\n"
-        f"    apikey: {API_KEY}\n"
-        f"    families: [{', '.join(families)}]\n"
-        "    grants:\n" + "".join(f"      {slug}: \"*\"\n" for slug in granted))
+    relais_harness.write_client_config(test_class.ws, API_KEY, families, granted, threads,
+                                       log_level)
     return relais_harness.start_relais(test_class.addClassCleanup, test_class.ws)
 
 

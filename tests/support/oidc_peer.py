@@ -1,89 +1,44 @@
 """The OpenID provider of tests/support/oidc (node, oidc-provider) as a
 context manager, and a small browser that follows redirects with cookies.
 
-OidcProvider starts `node provider.js` on port 0 and reads the port it
-prints; it needs `npm ci --prefix tests/support/oidc` to have been run
-(`available()` says whether it was). Browser keeps cookies per host and
+OidcProvider runs `node provider.js` (a node_peer.NodePeer); it needs
+`npm ci --prefix tests/support/oidc` to have been run (`available()` says
+whether it was). Browser keeps cookies per host and
 stops following redirects at a URL prefix, so that a test sees where relais
 sends the citizen back."""
 import http.cookiejar
 import json
-import os
-import shutil
-import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
-OIDC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "oidc")
+import node_peer
 
 
 def available():
     """Whether node and the provider's packages are installed."""
-    return shutil.which("node") is not None and os.path.isdir(
-        os.path.join(OIDC_DIR, "node_modules", "oidc-provider"))
+    return node_peer.installed("oidc", "oidc-provider")
 
 
-class OidcProvider:
+class OidcProvider(node_peer.NodePeer):
     """`node provider.js`, configured through its environment."""
 
     def __init__(self, client_id, client_secret, citizen, client_auth="client_secret_post",
                  log_path=None):
-        self.env = dict(os.environ, OIDC_CLIENT_ID=client_id, OIDC_CLIENT_SECRET=client_secret,
-                        OIDC_CLIENT_AUTH=client_auth, OIDC_CITIZEN=json.dumps(citizen))
-        self.log_path = log_path or os.devnull
-        self.proc = None
-        self.port = None
+        super().__init__("oidc", "provider.js",
+                         env={"OIDC_CLIENT_ID": client_id, "OIDC_CLIENT_SECRET": client_secret,
+                              "OIDC_CLIENT_AUTH": client_auth,
+                              "OIDC_CITIZEN": json.dumps(citizen)},
+                         log_path=log_path)
 
     @property
     def issuer(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout=20):
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(["node", "provider.js"], cwd=OIDC_DIR, env=self.env,
-                                     stdout=subprocess.PIPE, stderr=self._log,
-                                     stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if event.get("event") == "listening":
-                self.port = int(event["port"])
-                print(f"oidc-provider listening on port {self.port}")
-                return self
-        self.stop()
-        raise RuntimeError("oidc-provider did not start")
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc is not None:
-            self.proc.stdout.close()
-            self._log.close()
-        self.proc = None
+        return self.url
 
     def tamper_next_token(self, mode):
         """The next token answer carries a bad ID token (see provider.js)."""
         with urllib.request.urlopen(f"{self.issuer}/_test/tamper?mode={mode}", timeout=10):
             pass
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -206,6 +206,22 @@ def enter(add_cleanup, context):
     return value
 
 
+def write_client_config(workspace, api_key, families, granted, threads=1, log_level=None,
+                        extra=""):
+    """relais.yaml on port 0 with the shipped plugins and one client,
+    `tester`, calling with `api_key`: of `families`, granted every endpoint
+    of the connectors `granted`. `extra` is appended (further sections)."""
+    workspace.write_config(
+        f"server: {{listen: \"127.0.0.1:0\", threads: {threads}}}\n"
+        + (f"logging: {{level: {log_level}}}\n" if log_level else "")
+        + f"paths: {{connectors: ./connectors, plugins: \"{PLUGIN_DIR}\", data: ./var}}\n"
+        "clients:\n"
+        "  tester:\n"
+        f"    apikey: {api_key}\n"
+        f"    families: [{', '.join(families)}]\n"
+        "    grants:\n" + "".join(f"      {slug}: \"*\"\n" for slug in granted) + extra)
+
+
 def start_relais(add_cleanup, workspace, **kwargs):
     """A RelaisProcess (`kwargs` as its own) started on `workspace` and
     stopped by `add_cleanup` (as for enter())."""
@@ -236,11 +252,14 @@ def run_relais(*args, timeout=30, env=None):
                           env=full_env, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-def written_bytes(workspace):
+def written_bytes(workspace, skip=()):
     """Every byte relais could have written: all files under the workspace
-    (data directory, logs, captured stdout/stderr)."""
+    (data directory, logs, captured stdout/stderr), but for its top-level
+    folders named in `skip` (connectors/, which holds what the test wrote)."""
     chunks = []
-    for folder, _, files in os.walk(workspace.root):
+    for folder, subfolders, files in os.walk(workspace.root):
+        if folder == workspace.root:
+            subfolders[:] = [name for name in subfolders if name not in skip]
         for name in files:
             with open(os.path.join(folder, name), "rb") as f:
                 chunks.append(f.read())

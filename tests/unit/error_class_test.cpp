@@ -1,7 +1,8 @@
+#include "core/error_class.hpp"
+
 #include <gtest/gtest.h>
 
 #include "core/duration.hpp"
-#include "core/error_class.hpp"
 #include "core/http_types.hpp"
 
 using namespace relais;
@@ -9,8 +10,9 @@ using namespace relais;
 TEST(ErrorClass, EnvelopeCarriesSlugAndStatus) {
     const auto r = HttpResponse::failure(ErrorClass::upstream_timeout, "took \"too\" long");
     EXPECT_EQ(r.status, 504u);
-    EXPECT_EQ(r.body,
-              R"({"err":1,"err_class":"upstream-timeout","err_desc":"took \"too\" long","data":null})");
+    EXPECT_EQ(
+        r.body,
+        R"({"err":1,"err_class":"upstream-timeout","err_desc":"took \"too\" long","data":null})");
 }
 
 TEST(ErrorClass, SuccessEnvelopeWrapsData) {

@@ -24,7 +24,7 @@ namespace relais::rest::test_support {
 struct Loaded {
     rapidjson::Document document;
     SourceMap map{"test.yaml"};
-    std::vector<std::string> pointers;  ///< line n is pointers[n - 1]
+    std::vector<std::string> pointers;         ///< line n is pointers[n - 1]
     std::shared_ptr<const WireFormat> format;  ///< outlives the spec, whose answers use it
     ConnectorSpec spec;
 

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <rapidjson/document.h>
+#include <rapidjson/pointer.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -14,9 +16,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <rapidjson/document.h>
-#include <rapidjson/pointer.h>
-
 #include <chrono>
 #include <exception>
 #include <optional>

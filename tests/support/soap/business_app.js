@@ -8,8 +8,8 @@
 // file number. With OASIS_USER/OASIS_PASSWORD set, every call must carry a
 // matching WS-Security UsernameToken (digest or text). Control:
 //   GET  /_control/calls   what each operation received (args, headers)
-//   POST /_control/mode    {"status": 503, "times": 2, "html": true}: answer
-//                          that status (an HTML page) the next `times` calls
+//   POST /_control/mode    {"status": 503, "times": 2}: answer that status,
+//                          with an HTML page, to the next `times` calls
 // Prints {"event":"listening","port":N} once it accepts connections.
 'use strict';
 const fs = require('fs');
@@ -19,7 +19,7 @@ const soap = require('soap');
 
 const wsdl = fs.readFileSync(path.join(__dirname, 'etat_civil.wsdl'), 'utf8');
 const calls = [];
-let mode = { status: 0, times: 0, html: false };
+let mode = { status: 0, times: 0 };
 let files = 0;
 
 function fault(code, text, soap12) {
@@ -68,38 +68,56 @@ function authenticate(security) {
   return value === process.env.OASIS_PASSWORD;
 }
 
-const server = http.createServer((req, res) => {
+/// Control paths and the failure mode come before the SOAP services, which
+/// npm soap registers as the server's request listeners.
+function control(req, res) {
   if (req.url === '/_control/calls') {
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify(calls));
-    return;
+    return true;
   }
   if (req.url === '/_control/mode' && req.method === 'POST') {
     let body = '';
     req.on('data', (chunk) => { body += chunk; });
     req.on('end', () => {
-      mode = Object.assign({ status: 0, times: 0, html: false }, JSON.parse(body));
+      mode = Object.assign({ status: 0, times: 0 }, JSON.parse(body));
       res.writeHead(204);
       res.end();
     });
-    return;
+    return true;
   }
-  if (mode.times > 0 && req.url.startsWith('/ws')) {
+  if (!req.url.startsWith('/ws')) {
+    res.writeHead(404);
+    res.end();
+    return true;
+  }
+  if (mode.times > 0) {
     mode.times -= 1;
     req.resume();
     res.writeHead(mode.status, { 'Content-Type': 'text/html' });
     res.end('<html><body><h1>Service Unavailable</h1></body></html>');
-    return;
+    return true;
   }
-  res.writeHead(404);
-  res.end();
-});
+  return false;
+}
 
-server.listen(0, '127.0.0.1', () => {
-  for (const [at, soap12] of [['/ws/etat-civil', false], ['/ws12/etat-civil', true]]) {
-    const listener = soap.listen(server, { path: at, services: services(soap12), xml: wsdl,
-                                           forceSoap12Headers: soap12 });
-    listener.authenticate = authenticate;
-  }
+const server = http.createServer();
+server.listen(0, '127.0.0.1', async () => {
+  // npm soap registers its request listener once the WSDL is parsed.
+  await Promise.all([['/ws/etat-civil', false], ['/ws12/etat-civil', true]].map(
+    ([at, soap12]) => new Promise((resolve, reject) => {
+      const listener = soap.listen(server, {
+        path: at, services: services(soap12), xml: wsdl, forceSoap12Headers: soap12,
+        callback: (err) => (err ? reject(err) : resolve()),
+      });
+      listener.authenticate = authenticate;
+    })));
+  const soapListeners = server.listeners('request');
+  server.removeAllListeners('request');
+  server.on('request', (req, res) => {
+    if (!control(req, res)) {
+      for (const listener of soapListeners) listener.call(server, req, res);
+    }
+  });
   process.stdout.write(JSON.stringify({ event: 'listening', port: server.address().port }) + '\n');
 });
