@@ -17,6 +17,7 @@ commands:
   validate --config FILE            check relais.yaml and every connector, then exit
   sign --orig ORIG --key KEY URL    print URL signed with the Publik signature
   schema [NAME]                     print the JSON Schemas (all, or one by name)
+  import-wsdl FILE                  print a first connector of kind soap for a WSDL
   outbox list|show|retry|drop --config FILE ...
                                     look at and act on queued and dead-lettered messages
   version                           print the version
@@ -54,6 +55,9 @@ int run(int argc, char** argv) {
     }
     if (command == "schema") {
         return schema(args);
+    }
+    if (command == "import-wsdl") {
+        return import_wsdl(args);
     }
     if (command == "outbox") {
         return manage_outbox(args);

@@ -1,7 +1,7 @@
 #pragma once
 /// @file
 /// The `relais` command line: `serve`, `validate`, `sign`, `schema`,
-/// `outbox`, `version`, each with `--help`.
+/// `import-wsdl`, `outbox`, `version`, each with `--help`.
 
 #include <span>
 #include <string_view>
@@ -16,6 +16,7 @@ int serve(std::span<char* const> args);
 int validate(std::span<char* const> args);
 int sign(std::span<char* const> args);
 int schema(std::span<char* const> args);
+int import_wsdl(std::span<char* const> args);
 /// `relais outbox list|show|retry|drop` (named apart from the namespace
 /// relais::outbox, which CLI code also uses).
 int manage_outbox(std::span<char* const> args);

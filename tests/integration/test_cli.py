@@ -23,7 +23,7 @@ def relais(*args):
 
 class Help(unittest.TestCase):
     def test_every_command_has_help(self):
-        for command in ("serve", "validate", "sign", "schema", "version"):
+        for command in ("serve", "validate", "sign", "schema", "import-wsdl", "version"):
             with self.subTest(command=command):
                 result = relais(command, "--help")
                 self.assertEqual(result.returncode, 0, result.stderr)
@@ -32,7 +32,7 @@ class Help(unittest.TestCase):
     def test_top_level_help_lists_the_commands(self):
         result = relais("--help")
         self.assertEqual(result.returncode, 0)
-        for command in ("serve", "validate", "sign", "schema", "version"):
+        for command in ("serve", "validate", "sign", "schema", "import-wsdl", "version"):
             self.assertIn(command, result.stdout)
 
     def test_unknown_command_is_a_usage_error(self):
