@@ -1,7 +1,8 @@
 """The canary proof (issue 3): unique canary strings planted in every
 personal field relais handles (async pushes delivered, refused, retried and
 dead-lettered; synchronous calls and their failures; status reports, relayed,
-dead-lettered and refused) never appear in any byte relais wrote once the
+dead-lettered and refused; the same pushes and calls through kinds xml and
+soap, whose requests carry the values as XML) never appear in any byte relais wrote once the
 deliveries are done and the dead letters erased: data directory (outbox
 databases with their WAL and SHM files), log file, captured stdout/stderr.
 Logging is at debug level, the most talkative.
@@ -10,6 +11,7 @@ The control shows the search works: a value of an endpoint declared
 `personal_data: false` is logged at debug level and found by the same
 search, and the tracking ids relais keeps are found in the databases."""
 import base64
+import json
 import os
 import signal
 import unittest
@@ -30,6 +32,30 @@ APP_KEY = "canary-business-app"
 LOG_FILE = "logs/relais.log"
 
 
+def xml_connector(kind, base_url):
+    """A connector of kind xml or soap: `permit` and `reject` push the
+    call's values in XML (delivered; refused by the upstream), `lookup`
+    asks with them and gets an answer quoting them that is not XML."""
+    body = ("<u:permis><u:nom>{body:/last_name}</u:nom><u:adresse>{body:/address}</u:adresse>"
+            "<u:demandeur>{applicant}</u:demandeur></u:permis>")
+
+    def request(path):
+        return {"path": path, "body": body} if kind == "soap" else {
+            "method": "POST", "path": path, "body": body}
+
+    def push(path):
+        return {"method": "POST", "async": True, "parameters": {"applicant": {}},
+                "body_schema": {"type": "object"}, "request": request(path)}
+
+    return json.dumps({
+        "slug": f"urba-{kind}", "kind": kind, "family": URBA,
+        "upstream": {"base_url": base_url, "timeout": "5s"},
+        "namespaces": {"u": "urn:example:urbanisme"}, "delivery": FAST_DELIVERY,
+        "endpoints": {"permit": push("permits"), "reject": push("reject"),
+                      "lookup": {"method": "POST", "parameters": {"applicant": {}},
+                                 "request": request("lookup")}}})
+
+
 class CanaryTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -41,6 +67,8 @@ class CanaryTest(unittest.TestCase):
             "/urba/reject": Behaviour(status=400, echo_body=True),
             "/urba/flaky": Behaviour(fail_first=1, fail_status=500, echo_body=True),
             "/urba/fail": Behaviour(status=500, echo_body=True),
+            "/urba/xml/reject": Behaviour(status=400, echo_body=True),
+            "/urba/soap/reject": Behaviour(status=400, echo_body=True),
         }
         cls.ws = enter(cls.addClassCleanup, Workspace())
         os.makedirs(os.path.join(cls.ws.root, "logs"))
@@ -61,6 +89,9 @@ class CanaryTest(unittest.TestCase):
                 "reference": "/id", "fields": ["comment"],
                 "statuses": {"accepted": {"trigger": "accepte", "terminal": True},
                              "archived": {"trigger": "archive"}}}))
+        for kind, path in (("xml", "/xml/"), ("soap", "/soap/")):
+            cls.ws.write_connector(f"urba-{kind}.yaml", xml_connector(
+                kind, cls.app.url + "/urba" + path))
         cls.ws.write_connector("reference.yaml", rest_connector(
             "reference", "reference", cls.app.url + "/ref/", {
                 "public-lookup": {"personal_data": False, "parameters": {"q": {"required": True}},
@@ -70,7 +101,7 @@ class CanaryTest(unittest.TestCase):
                 "wcs": apikey_client(WCS_CLIENT_KEY, [URBA, "reference"], {
                     "urbanisme": ["permit", "reject", "flaky", "lookup", "lookup-fail",
                                   "deliveries"],
-                    "reference": "*"}),
+                    "reference": "*", "urba-xml": "*", "urba-soap": "*"}),
                 "urba-app": apikey_client(APP_KEY, [URBA], {"urbanisme": "*"}),
             },
             outbox=quick_outbox(dead_letter_retention="1s", correlation_retention="1h"),
@@ -128,6 +159,13 @@ class CanaryTest(unittest.TestCase):
         self.assert_status(r, status, err_class)
         return r.json()["data"]["tracking_id"] if status == 202 else None
 
+    def push_xml(self, kind, endpoint, status, err_class=None, body=None):
+        """A call to `endpoint` of urba-`kind` with canaries in its values."""
+        body = body or {"last_name": self.canary(), "address": self.canary()}
+        r = self.gru.post(f"/{kind}/urba-{kind}/{endpoint}", body, {"applicant": self.canary()})
+        self.assert_status(r, status, err_class)
+        return r.json()["data"]["tracking_id"] if status == 202 else None
+
     def report(self, reference, status, expected=202, err_class=None, **extra):
         body = dict(reference=reference, status=status, **extra)
 
@@ -161,9 +199,18 @@ class CanaryTest(unittest.TestCase):
         self.assert_status(self.gru.get("/rest/urbanisme/lookup", {"nom": self.canary()}),
                            400, "missing-parameter")
 
-        for tracking_id in delivered + dead:
+        # The same through kinds xml and soap: values written into XML.
+        xml_dead = []
+        for kind in ("xml", "soap"):
+            delivered.append(self.push_xml(kind, "permit", 202))
+            xml_dead.append(self.push_xml(kind, "reject", 202))
+            self.push_xml(kind, "lookup", 502, "upstream-invalid-response")
+            self.push_xml(kind, "permit", 400, "invalid-body",
+                          body={"last_name": {"nested": self.canary()}})
+
+        for tracking_id in delivered + dead + xml_dead:
             self.gru.wait_state(tracking_id, ("delivered", "dead"))
-        references = [self.app.reference_of(tracking_id) for tracking_id in delivered]
+        references = [self.app.reference_of(tracking_id) for tracking_id in delivered[:4]]
         self.assertTrue(all(references), references)
 
         # Status reports: relayed, dead-lettered by w.c.s. (404), refused.
@@ -190,7 +237,8 @@ class CanaryTest(unittest.TestCase):
         self.relais.wait_for_log(lambda line: control in str(line.get("parameters", "")))
 
         # Dead letters lose their payload after dead_letter_retention.
-        for tracking_id, caller in ((dead[0], self.gru), (dead[1], self.business_app)):
+        erased = [(tracking_id, self.gru) for tracking_id in [dead[0], *xml_dead]]
+        for tracking_id, caller in erased + [(dead[1], self.business_app)]:
             poll_until(lambda: caller.delivery(tracking_id).json()["data"].get("payload_erase_at")
                        is None, 15, interval=0.1, message=f"{tracking_id} kept its payload")
 
@@ -222,7 +270,7 @@ class CanaryTest(unittest.TestCase):
         outbox_dir = os.path.join(self.ws.data, "outbox")
         databases = [name for name in os.listdir(outbox_dir) if ".sqlite" in name]
         self.assertIn(URBA + ".sqlite", databases)
-        for tracking_id in delivered + dead + triggers:
+        for tracking_id in delivered + dead + xml_dead + triggers:
             in_databases = (self.files_containing(tracking_id, outbox_dir)
                             or self.files_containing(bytes.fromhex(tracking_id), outbox_dir))
             self.assertTrue(in_databases, f"{tracking_id} not found in {databases}")
