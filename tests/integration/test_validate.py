@@ -164,7 +164,7 @@ class ValidateTest(BadConfigs, unittest.TestCase):
         result = self.run_relais("validate", "--config",
                                  os.path.join(SOURCE_DIR, "config", "relais.yaml"))
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(result.stdout, "ok: 7 connectors, 6 clients\n")
+        self.assertEqual(result.stdout, "ok: 9 connectors, 6 clients\n")
 
     def test_invalid_yaml(self):
         self.assert_invalid(self.invalid_yaml())
