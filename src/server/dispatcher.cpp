@@ -96,10 +96,14 @@ boost::asio::awaitable<HttpResponse> Dispatcher::serve_route(const Runtime& runt
     if (index < endpoints.size()) {
         co_return co_await deliveries_->push(runtime, entry, index, request);
     }
-    if (entry.core_routes[index - endpoints.size()] == deliveries_route) {
+    const std::string& route = entry.core_routes[index - endpoints.size()];
+    if (route == deliveries_route) {
         const ConnectorEntry* const owner = &entry;
         const std::span<const ConnectorEntry* const> owners(&owner, 1);
         co_return co_await deliveries_->status(request.method, request.rest, owners);
+    }
+    if (entry.demands && route == entry.demands->endpoint) {
+        co_return co_await deliveries_->demand(entry, request);
     }
     co_return co_await deliveries_->report(entry, request);
 }
