@@ -10,8 +10,14 @@ namespace relais {
 
 /// Request-path error classes. The slug of each is in `describe()`.
 enum class ErrorClass : unsigned char {
-    bad_request,          ///< 400 `bad-request`: malformed HTTP or URL
-    invalid_json,         ///< 400 `invalid-json`: body is not JSON
+    bad_request,   ///< 400 `bad-request`: malformed HTTP or URL
+    invalid_json,  ///< 400 `invalid-json`: body is not JSON
+    /// 400 `invalid-xml`: a SOAP body that is not a SOAP 1.1 or 1.2 envelope,
+    /// carries a DTD, or exceeds the XML reader's limits (depth, length, count)
+    invalid_xml,
+    /// 400 `unknown-operation`: a SOAP envelope whose body names no operation
+    /// of relais's WSDL
+    unknown_operation,
     invalid_body,         ///< 400 `invalid-body`: body fails its JSON Schema
     missing_parameter,    ///< 400 `missing-parameter`
     invalid_parameter,    ///< 400 `invalid-parameter`: type or pattern mismatch
