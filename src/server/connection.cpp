@@ -439,16 +439,17 @@ private:
             co_await close(false);
             co_return;
         }
-        constexpr std::string_view description = "the request could not be read";
+        // A head refused for its Content-Length is not "done", but its
+        // target and fields are read: enough to answer a SOAP caller a fault.
+        const auto& head = parser.get();
+        HttpResponse response = env_.dispatcher.refusal(
+            *refusal, "the request could not be read", to_string(head.target()), headers_of(head));
         if (!parser.is_header_done()) {
-            co_await refuse(HttpResponse::failure(*refusal, description), new_request_id(), "",
-                            started);
+            co_await refuse(std::move(response), new_request_id(), "", started);
             co_return;
         }
-        const auto& head = parser.get();
-        co_await refuse(env_.dispatcher.refusal(*refusal, description, to_string(head.target()),
-                                                headers_of(head)),
-                        request_id_of(head), to_string(head.method_string()), started);
+        co_await refuse(std::move(response), request_id_of(head), to_string(head.method_string()),
+                        started);
     }
 
     /// The connection is one too many: read its request head (briefly),

@@ -227,12 +227,11 @@ std::variant<SoapRequest, SoapRefusal> read_request(std::string_view body, SoapV
     struct soap* soap = context.get();
     // Envelope, then the header (a UsernameToken), then the body.
     const int begun = soap_begin_serve(soap);
-    const SoapVersion version = soap->version == 2   ? SoapVersion::soap12
-                                : soap->version == 1 ? SoapVersion::soap11
-                                                     : fallback;
     if (begun != SOAP_OK) {
-        return refusal(begun, version);
+        // soap->version is gSOAP's default here, not necessarily the caller's.
+        return refusal(begun, fallback);
     }
+    const SoapVersion version = soap->version == 2 ? SoapVersion::soap12 : SoapVersion::soap11;
     if (soap->version == 0) {
         // gSOAP also takes plain XML without an envelope: relais does not.
         return SoapRefusal{fallback, ErrorClass::invalid_xml,
