@@ -35,7 +35,7 @@ def voirie_connector(slug="voirie", callbacks=True):
     return json.dumps(doc, indent=1)
 
 
-def write_workspace(ws, wcs, server=None):
+def write_workspace(ws, wcs, server=None, log_file=None):
     ws.write_connector("voirie.yaml", voirie_connector())
     ws.write_connector("voirie-demands.yaml", voirie_connector("voirie-demands", callbacks=False))
     ws.write_connector("plain.yaml", json.dumps({
@@ -56,6 +56,7 @@ def write_workspace(ws, wcs, server=None):
                         "grants": {"voirie": "*"}},
         },
         outbox=dict(QUICK_OUTBOX),
-        gru={"url": wcs.url + "/", "orig": GRU_ORIG, "key": GRU_KEY}))
+        gru={"url": wcs.url + "/", "orig": GRU_ORIG, "key": GRU_KEY},
+        log_level="debug" if log_file else None, log_file=log_file))
     doc["server"].update(server or {})
     ws.write_config(json.dumps(doc, indent=1))
