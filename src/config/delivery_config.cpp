@@ -39,6 +39,22 @@ void read_duration(const rapidjson::Value& object, const char* name,
     }
 }
 
+void read_string(const rapidjson::Value& object, const char* name, std::string& out) {
+    if (const auto* v = member(object, name); v != nullptr && v->IsString()) {
+        out = text(*v);
+    }
+}
+
+void read_strings(const rapidjson::Value& object, const char* name, std::vector<std::string>& out) {
+    if (const auto* v = member(object, name); v != nullptr && v->IsArray()) {
+        for (const auto& item : v->GetArray()) {
+            if (item.IsString()) {
+                out.push_back(text(item));
+            }
+        }
+    }
+}
+
 void read_unsigned(const rapidjson::Value& object, const char* name, unsigned& out) {
     if (const auto* v = member(object, name); v != nullptr && v->IsUint()) {
         out = v->GetUint();
@@ -57,28 +73,14 @@ DeliveryPolicy read_policy(const rapidjson::Value& d) {
 
 CallbackSpec read_callbacks(const rapidjson::Value& c) {
     CallbackSpec spec;
-    if (const auto* v = member(c, "endpoint"); v != nullptr && v->IsString()) {
-        spec.endpoint = text(*v);
-    }
-    if (const auto* v = member(c, "demand"); v != nullptr && v->IsString()) {
-        spec.demand_parameter = text(*v);
-    }
-    if (const auto* v = member(c, "reference"); v != nullptr && v->IsString()) {
-        spec.reference_pointer = text(*v);
-    }
-    if (const auto* v = member(c, "fields"); v != nullptr && v->IsArray()) {
-        for (const auto& field : v->GetArray()) {
-            if (field.IsString()) {
-                spec.fields.push_back(text(field));
-            }
-        }
-    }
+    read_string(c, "endpoint", spec.endpoint);
+    read_string(c, "demand", spec.demand_parameter);
+    read_string(c, "reference", spec.reference_pointer);
+    read_strings(c, "fields", spec.fields);
     if (const auto* v = member(c, "statuses"); v != nullptr && v->IsObject()) {
         for (const auto& status : v->GetObject()) {
             StatusMapping mapping;
-            if (const auto* t = member(status.value, "trigger"); t != nullptr && t->IsString()) {
-                mapping.trigger = text(*t);
-            }
+            read_string(status.value, "trigger", mapping.trigger);
             if (const auto* t = member(status.value, "terminal"); t != nullptr && t->IsBool()) {
                 mapping.terminal = t->GetBool();
             }
@@ -90,22 +92,10 @@ CallbackSpec read_callbacks(const rapidjson::Value& c) {
 
 DemandSpec read_demands(const rapidjson::Value& d) {
     DemandSpec spec;
-    if (const auto* v = member(d, "endpoint"); v != nullptr && v->IsString()) {
-        spec.endpoint = text(*v);
-    }
-    if (const auto* v = member(d, "formdef"); v != nullptr && v->IsString()) {
-        spec.formdef = text(*v);
-    }
-    if (const auto* v = member(d, "channel"); v != nullptr && v->IsString()) {
-        spec.channel = text(*v);
-    }
-    if (const auto* v = member(d, "fields"); v != nullptr && v->IsArray()) {
-        for (const auto& field : v->GetArray()) {
-            if (field.IsString()) {
-                spec.fields.push_back(text(field));
-            }
-        }
-    }
+    read_string(d, "endpoint", spec.endpoint);
+    read_string(d, "formdef", spec.formdef);
+    read_string(d, "channel", spec.channel);
+    read_strings(d, "fields", spec.fields);
     return spec;
 }
 

@@ -35,22 +35,29 @@ HttpResponse identifier_refusal(std::string_view name) {
     return invalid("'" + std::string(name) + "' must be a string of 1 to 256 bytes");
 }
 
-/// Reads the members of the JSON object `body` that `read` knows; refuses
-/// any other with `unknown`. `read` returns a refusal or nullopt.
-template <typename Read>
-std::optional<HttpResponse> read_members(const rapidjson::Value& body,
-                                         std::initializer_list<std::string_view> known,
-                                         std::string_view unknown, Read&& read) {
-    for (const auto& member : body.GetObject()) {
+/// Reads a JSON object member by member into a T with `read(out, name,
+/// value)`, which returns a refusal or nullopt. A body that is no JSON
+/// object is refused with `not_object` (invalid-json), a member not in
+/// `known` with `unknown` (invalid-parameter).
+template <typename T, typename Read>
+ReadOrRefused<T> read_object(std::string_view body, std::string_view not_object,
+                             std::initializer_list<std::string_view> known,
+                             std::string_view unknown, Read&& read) {
+    rapidjson::Document doc;
+    if (!parse_untrusted_json(body, doc) || !doc.IsObject()) {
+        return HttpResponse::failure(ErrorClass::invalid_json, not_object);
+    }
+    T out;
+    for (const auto& member : doc.GetObject()) {
         const std::string_view name = view(member.name);
         if (std::find(known.begin(), known.end(), name) == known.end()) {
             return invalid(unknown);
         }
-        if (auto refusal = read(name, member.value)) {
-            return refusal;
+        if (auto refusal = read(out, name, member.value)) {
+            return std::move(*refusal);
         }
     }
-    return std::nullopt;
+    return out;
 }
 
 /// `fields` as named values; `accepts` says which JSON values may be one.
@@ -128,15 +135,11 @@ ReadOrRefused<std::string> read_identifier(const rapidjson::Value& object, std::
 }
 
 ReadOrRefused<StatusReport> read_report_json(std::string_view body) {
-    rapidjson::Document doc;
-    if (!parse_untrusted_json(body, doc) || !doc.IsObject()) {
-        return HttpResponse::failure(ErrorClass::invalid_json, "the report must be a JSON object");
-    }
-    StatusReport report;
-    auto refusal = read_members(
-        doc, {"reference", "status", "message", "fields"},
+    return read_object<StatusReport>(
+        body, "the report must be a JSON object", {"reference", "status", "message", "fields"},
         "a report holds reference, status, message and fields, nothing else",
-        [&](std::string_view name, const rapidjson::Value& value) -> std::optional<HttpResponse> {
+        [](StatusReport& report, std::string_view name,
+           const rapidjson::Value& value) -> std::optional<HttpResponse> {
             if (name == "fields") {
                 return read_fields(
                     value, report.fields, [](const rapidjson::Value&) { return true; }, "");
@@ -151,21 +154,14 @@ ReadOrRefused<StatusReport> read_report_json(std::string_view body) {
             slot.emplace(view(value));
             return std::nullopt;
         });
-    if (refusal) {
-        return std::move(*refusal);
-    }
-    return report;
 }
 
 ReadOrRefused<DemandCall> read_demand_json(std::string_view body) {
-    rapidjson::Document doc;
-    if (!parse_untrusted_json(body, doc) || !doc.IsObject()) {
-        return HttpResponse::failure(ErrorClass::invalid_json, "the demand must be a JSON object");
-    }
-    DemandCall demand;
-    auto refusal = read_members(
-        doc, {"reference", "fields"}, "a demand holds reference and fields, nothing else",
-        [&](std::string_view name, const rapidjson::Value& value) -> std::optional<HttpResponse> {
+    return read_object<DemandCall>(
+        body, "the demand must be a JSON object", {"reference", "fields"},
+        "a demand holds reference and fields, nothing else",
+        [](DemandCall& demand, std::string_view name,
+           const rapidjson::Value& value) -> std::optional<HttpResponse> {
             if (name == "fields") {
                 return read_fields(
                     value, demand.fields,
@@ -182,10 +178,6 @@ ReadOrRefused<DemandCall> read_demand_json(std::string_view body) {
             demand.reference.emplace(view(value));
             return std::nullopt;
         });
-    if (refusal) {
-        return std::move(*refusal);
-    }
-    return demand;
 }
 
 std::optional<HttpResponse> check_report(const CallbackSpec& callbacks,

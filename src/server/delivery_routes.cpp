@@ -94,16 +94,17 @@ ReadOrRefused<std::string> demand_url(const CallbackSpec& callbacks, const GruSe
     return std::move(*value);
 }
 
-/// A report or a demand: POSTed to the route itself.
-std::optional<HttpResponse> check_post(const IncomingRequest& request,
-                                       std::string_view description) {
+/// A report or a demand: JSON POSTed to the route itself, read by `read`.
+template <typename T>
+ReadOrRefused<T> read_posted(const IncomingRequest& request, std::string_view not_posted,
+                             ReadOrRefused<T> (*read)(std::string_view)) {
     if (request.method != "POST") {
-        return HttpResponse::failure(ErrorClass::method_not_allowed, description);
+        return HttpResponse::failure(ErrorClass::method_not_allowed, not_posted);
     }
     if (!request.rest.empty()) {
         return HttpResponse::failure(ErrorClass::not_found, "no such endpoint");
     }
-    return std::nullopt;
+    return read(request.body);
 }
 
 HttpResponse outbox_failure(const std::exception& error) {
@@ -180,10 +181,7 @@ boost::asio::awaitable<HttpResponse> DeliveryRoutes::push(const Runtime& runtime
 
 boost::asio::awaitable<HttpResponse> DeliveryRoutes::report(const ConnectorEntry& entry,
                                                             const IncomingRequest& request) const {
-    if (auto refusal = check_post(request, "status reports are POSTed")) {
-        co_return std::move(*refusal);
-    }
-    auto read = read_report_json(request.body);
+    auto read = read_posted(request, "status reports are POSTed", &read_report_json);
     if (auto* refusal = std::get_if<HttpResponse>(&read)) {
         co_return std::move(*refusal);
     }
@@ -248,10 +246,7 @@ boost::asio::awaitable<Queued> DeliveryRoutes::relay_report(const ConnectorEntry
 
 boost::asio::awaitable<HttpResponse> DeliveryRoutes::demand(const ConnectorEntry& entry,
                                                             const IncomingRequest& request) const {
-    if (auto refusal = check_post(request, "demands are POSTed")) {
-        co_return std::move(*refusal);
-    }
-    auto read = read_demand_json(request.body);
+    auto read = read_posted(request, "demands are POSTed", &read_demand_json);
     if (auto* refusal = std::get_if<HttpResponse>(&read)) {
         co_return std::move(*refusal);
     }

@@ -8,10 +8,8 @@ import unittest
 import uuid
 
 from async_relais import TRACKING_ID, DeliveryTestMixin
-from fake_wcs import FakeWcs
-from relais_harness import Workspace, enter, poll_until, start_relais
-from soap_workspace import (APP_PASSWORD, APP_USER, GRU_KEY, GRU_ORIG, NO_STATUS_KEY, basic,
-                            write_workspace)
+from relais_harness import poll_until
+from soap_workspace import APP_PASSWORD, APP_USER, GRU_ORIG, NO_STATUS_KEY, basic, start_workspace
 
 DEMANDS = "/rest/voirie/demands"
 
@@ -19,10 +17,7 @@ DEMANDS = "/rest/voirie/demands"
 class DemandRouteTest(DeliveryTestMixin, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.wcs = enter(cls.addClassCleanup, FakeWcs(GRU_ORIG, GRU_KEY))
-        cls.ws = enter(cls.addClassCleanup, Workspace())
-        write_workspace(cls.ws, cls.wcs)
-        cls.relais = start_relais(cls.addClassCleanup, cls.ws)
+        cls.wcs, cls.ws, cls.relais = start_workspace(cls.addClassCleanup)
         cls.auth = basic(APP_USER, APP_PASSWORD)
 
     def tearDown(self):

@@ -11,24 +11,17 @@ import signal
 import unittest
 import uuid
 
-from fake_wcs import FakeWcs
-from relais_harness import Workspace, enter, poll_until, run_relais, start_relais
+from relais_harness import poll_until, run_relais
 from soap_calls import (PING, SOAP11, SOAP12, SoapCaller, create_demand, envelope,
                         report_status, username_token)
-from soap_workspace import (APP_PASSWORD, APP_USER, GRU_KEY, GRU_ORIG, VOIRIE, basic,
-                            write_workspace)
+from soap_workspace import APP_PASSWORD, APP_USER, VOIRIE, basic, start_workspace
 
 LOG_FILE = "logs/relais.log"
 
 
 class SoapCanaryTest(unittest.TestCase):
     def setUp(self):
-        self.wcs = enter(self.addCleanup, FakeWcs(GRU_ORIG, GRU_KEY))
-        self.ws = enter(self.addCleanup, Workspace())
-        os.makedirs(os.path.join(self.ws.root, "logs"))
-        write_workspace(self.ws, self.wcs, log_file=LOG_FILE)
-        self.relais = start_relais(self.addCleanup, self.ws,
-                                   log_path=os.path.join(self.ws.root, LOG_FILE))
+        self.wcs, self.ws, self.relais = start_workspace(self.addCleanup, log_file=LOG_FILE)
         self.app = SoapCaller(self.relais, VOIRIE, basic(APP_USER, APP_PASSWORD))
         self.anonymous = SoapCaller(self.relais, VOIRIE)
         self.canaries = []

@@ -12,9 +12,8 @@ import unittest
 import uuid
 
 from async_relais import TRACKING_ID
-from fake_wcs import FakeWcs
-from relais_harness import SOURCE_DIR, Workspace, enter, poll_until, start_relais
-from soap_workspace import APP_PASSWORD, APP_USER, GRU_KEY, GRU_ORIG, VOIRIE, write_workspace
+from relais_harness import SOURCE_DIR, poll_until
+from soap_workspace import APP_PASSWORD, APP_USER, VOIRIE, start_workspace
 
 SUPPORT = os.path.join(SOURCE_DIR, "tests", "support")
 ZEEP_PYTHON = "/usr/bin/python3"  # Debian's: the python3 on PATH may lack zeep
@@ -24,10 +23,7 @@ NODE = "node"
 class SoapInteropTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.wcs = enter(cls.addClassCleanup, FakeWcs(GRU_ORIG, GRU_KEY))
-        cls.ws = enter(cls.addClassCleanup, Workspace())
-        write_workspace(cls.ws, cls.wcs)
-        cls.relais = start_relais(cls.addClassCleanup, cls.ws)
+        cls.wcs, cls.ws, cls.relais = start_workspace(cls.addClassCleanup)
         cls.wsdl = f"http://127.0.0.1:{cls.relais.port}{VOIRIE}?wsdl"
 
     def tearDown(self):

@@ -11,12 +11,11 @@ import unittest
 import uuid
 
 from async_relais import TRACKING_ID
-from fake_wcs import FakeWcs
-from relais_harness import Workspace, enter, poll_until, start_relais, written_bytes
+from relais_harness import poll_until, written_bytes
 from soap_calls import (PING, SOAP11, SOAP12, SoapCaller, create_demand, created_now, envelope,
                         read_answer, report_status, username_token)
-from soap_workspace import (APP_PASSWORD, APP_USER, FAR_PASSWORD, FAR_USER, GRU_KEY, GRU_ORIG,
-                            NO_SOAP_KEY, NO_STATUS_KEY, VOIRIE, basic, write_workspace)
+from soap_workspace import (APP_PASSWORD, APP_USER, FAR_PASSWORD, FAR_USER, NO_SOAP_KEY,
+                            NO_STATUS_KEY, VOIRIE, basic, start_workspace)
 
 class SoapCase(unittest.TestCase):
     def assert_fault(self, answer, status, error_class, version=SOAP11):
@@ -40,10 +39,7 @@ class SoapCase(unittest.TestCase):
 class SoapServiceTest(SoapCase):
     @classmethod
     def setUpClass(cls):
-        cls.wcs = enter(cls.addClassCleanup, FakeWcs(GRU_ORIG, GRU_KEY))
-        cls.ws = enter(cls.addClassCleanup, Workspace())
-        write_workspace(cls.ws, cls.wcs)
-        cls.relais = start_relais(cls.addClassCleanup, cls.ws)
+        cls.wcs, cls.ws, cls.relais = start_workspace(cls.addClassCleanup)
         cls.app = SoapCaller(cls.relais, VOIRIE, basic(APP_USER, APP_PASSWORD))
 
     def tearDown(self):
@@ -342,11 +338,9 @@ class LargeBodiesTest(SoapCase):
     """With a body limit above 50 MB, the XML reader's own limits refuse."""
 
     def test_fifty_megabyte_attribute_is_refused_by_the_reader(self):
-        wcs = enter(self.addCleanup, FakeWcs(GRU_ORIG, GRU_KEY))
-        ws = enter(self.addCleanup, Workspace())
-        write_workspace(ws, wcs, server={"limits": {"body_bytes": 64 * 1024 * 1024},
-                                         "public_url": "https://relais.example.org/gru"})
-        relais = start_relais(self.addCleanup, ws)
+        _, _, relais = start_workspace(self.addCleanup, server={
+            "limits": {"body_bytes": 64 * 1024 * 1024},
+            "public_url": "https://relais.example.org/gru"})
         app = SoapCaller(relais, VOIRIE, basic(APP_USER, APP_PASSWORD))
         for version in (SOAP11, SOAP12):
             body = envelope(f'<r:Ping a="{"A" * 50_000_000}"/>', version)

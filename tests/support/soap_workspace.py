@@ -4,8 +4,11 @@ their status (`callbacks:`), one that only opens demands, one with neither,
 and clients for every way of calling it (docs/soap-service.md)."""
 import base64
 import json
+import os
 
 from async_relais import FAST_DELIVERY, QUICK_OUTBOX, relais_config
+from fake_wcs import FakeWcs
+from relais_harness import Workspace, enter, start_relais
 
 FAMILY = "polices-voirie"
 GRU_ORIG = "relais.soap"
@@ -60,3 +63,17 @@ def write_workspace(ws, wcs, server=None, log_file=None):
         log_level="debug" if log_file else None, log_file=log_file))
     doc["server"].update(server or {})
     ws.write_config(json.dumps(doc, indent=1))
+
+
+def start_workspace(add_cleanup, server=None, log_file=None):
+    """A fake w.c.s., a workspace written by write_workspace and relais
+    serving it; each is stopped or removed by `add_cleanup` (a test's
+    addCleanup or its class's addClassCleanup). Returns (wcs, ws, relais)."""
+    wcs = enter(add_cleanup, FakeWcs(GRU_ORIG, GRU_KEY))
+    ws = enter(add_cleanup, Workspace())
+    log_path = None
+    if log_file:
+        log_path = os.path.join(ws.root, log_file)
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    write_workspace(ws, wcs, server, log_file)
+    return wcs, ws, start_relais(add_cleanup, ws, log_path=log_path)

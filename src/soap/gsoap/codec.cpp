@@ -105,15 +105,14 @@ std::optional<std::string> non_empty(const std::string& value) {
     return value.empty() ? std::nullopt : std::optional<std::string>(value);
 }
 
-/// The fields of an operation, or nullopt (soap->error set) beyond the
-/// WSDL's maxOccurs, which gSOAP checks only in its strict mode.
-std::optional<std::vector<server::NamedValue>> named_values(struct soap* soap,
-                                                            const std::vector<r__Field*>& fields) {
+/// Reads the fields of an operation into `out`; false (soap->error set)
+/// beyond the WSDL's maxOccurs, which gSOAP checks only in its strict mode.
+bool take_fields(struct soap* soap, const std::vector<r__Field*>& fields,
+                 std::vector<server::NamedValue>& out) {
     if (fields.size() > max_xml_occurrences) {
         soap->error = SOAP_OCCURS;
-        return std::nullopt;
+        return false;
     }
-    std::vector<server::NamedValue> out;
     out.reserve(fields.size());
     for (const r__Field* field : fields) {
         if (field == nullptr) {
@@ -123,7 +122,7 @@ std::optional<std::vector<server::NamedValue>> named_values(struct soap* soap,
         append_json_string(value.json, field->value);
         out.push_back(std::move(value));
     }
-    return out;
+    return true;
 }
 
 std::optional<auth::UsernameToken> username_token(const struct soap* soap) {
@@ -157,11 +156,9 @@ std::optional<decltype(SoapRequest::operation)> read_operation(struct soap* soap
         if (call.message != nullptr) {
             report.message = *call.message;
         }
-        auto fields = named_values(soap, call.field);
-        if (!fields) {
+        if (!take_fields(soap, call.field, report.fields)) {
             return std::nullopt;
         }
-        report.fields = std::move(*fields);
         return report;
     }
     if (!soap_match_tag(soap, soap->tag, "r:CreateDemand")) {
@@ -173,11 +170,9 @@ std::optional<decltype(SoapRequest::operation)> read_operation(struct soap* soap
         if (call.reference != nullptr) {
             demand.reference = *call.reference;
         }
-        auto fields = named_values(soap, call.field);
-        if (!fields) {
+        if (!take_fields(soap, call.field, demand.fields)) {
             return std::nullopt;
         }
-        demand.fields = std::move(*fields);
         return demand;
     }
     if (!soap_match_tag(soap, soap->tag, "r:Ping")) {
