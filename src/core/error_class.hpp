@@ -10,14 +10,8 @@ namespace relais {
 
 /// Request-path error classes. The slug of each is in `describe()`.
 enum class ErrorClass : unsigned char {
-    bad_request,   ///< 400 `bad-request`: malformed HTTP or URL
-    invalid_json,  ///< 400 `invalid-json`: body is not JSON
-    /// 400 `invalid-xml`: a SOAP body that is not a SOAP 1.1 or 1.2 envelope,
-    /// carries a DTD, or exceeds the XML reader's limits (depth, length, count)
-    invalid_xml,
-    /// 400 `unknown-operation`: a SOAP envelope whose body names no operation
-    /// of relais's WSDL
-    unknown_operation,
+    bad_request,          ///< 400 `bad-request`: malformed HTTP or URL
+    invalid_json,         ///< 400 `invalid-json`: body is not JSON
     invalid_body,         ///< 400 `invalid-body`: body fails its JSON Schema
     missing_parameter,    ///< 400 `missing-parameter`
     invalid_parameter,    ///< 400 `invalid-parameter`: type or pattern mismatch
@@ -53,6 +47,13 @@ enum class ErrorClass : unsigned char {
     shutting_down,          ///< 503 `shutting-down`
     outbox_unavailable,     ///< 503 `outbox-unavailable`: the outbox could not store a message
     upstream_timeout,       ///< 504 `upstream-timeout`
+    // Classes added later come last: plugins keep the values they were built with.
+    /// 400 `invalid-xml`: a SOAP body that is not a SOAP 1.1 or 1.2 envelope,
+    /// carries a DTD, or exceeds the XML reader's limits (depth, length, count)
+    invalid_xml,
+    /// 400 `unknown-operation`: a SOAP envelope whose body names no operation
+    /// of relais's WSDL
+    unknown_operation,
 };
 
 /// HTTP status and envelope slug of an error class.
