@@ -5,6 +5,7 @@
 #include <array>
 #include <stdexcept>
 
+#include "auth/publik_signature.hpp"
 #include "auth/username_token.hpp"
 #include "core/url_encoding.hpp"
 #include "xml/xml_template.hpp"
@@ -42,8 +43,10 @@ std::string security_header(const UsernameToken& token, SoapVersion version,
     if (RAND_bytes(nonce.data(), static_cast<int>(nonce.size())) != 1) {
         throw std::runtime_error("no random nonce for WS-Security");
     }
-    const std::string created = auth::created_text(now);
-    out += auth::password_digest(nonce, created, token.password);
+    const std::string created = auth::format_timestamp(now);
+    out += auth::password_digest(
+        std::string_view(reinterpret_cast<const char*>(nonce.data()), nonce.size()), created,
+        token.password);
     out += "</wsse:Password><wsse:Nonce EncodingType=\"";
     out += base64_binary;
     out += "\">";

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/username_token.hpp"
 #include "config/relais_config.hpp"
 #include "core/error_class.hpp"
 #include "core/http_types.hpp"
@@ -62,6 +63,18 @@ public:
     /// a full NonceCache gives `overloaded`. A query whose parameter names
     /// are not valid %-encoding gives `bad_request`.
     AuthResult authenticate(const CallerInfo& caller, NonceCache& nonces) const;
+
+    /// Identifies a SOAP caller by the WS-Security UsernameToken of its
+    /// envelope (`caller.raw_query` and headers are not read), against the
+    /// clients' `basic:` credentials. PasswordText is compared like a Basic
+    /// password. PasswordDigest needs a base64 nonce and `wsu:Created`;
+    /// Created must be within username_token_window of `caller.now`
+    /// (expired_signature) and the nonce unseen in that window
+    /// (replayed_nonce, recorded last, as for Publik). Unknown user, wrong
+    /// password or digest, unknown password type → invalid_credentials;
+    /// then the address allow-list, as for every method.
+    AuthResult authenticate_username_token(const UsernameToken& token, const CallerInfo& caller,
+                                           NonceCache& nonces) const;
 
     /// Whether `client` may call `endpoint` of `connector`. `connector` must
     /// be one of those the registry was built with (grants are keyed by

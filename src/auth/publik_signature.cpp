@@ -302,16 +302,24 @@ std::optional<SignatureFailure> verify_signature(const SignedQuery& query, std::
         CRYPTO_memcmp(query.signature.data(), expected.bytes.data(), expected.size) != 0) {
         return failure("signature mismatch");
     }
-    const auto delta = now - query.timestamp;
-    if (delta > signature_window) {
+    return check_clock(query.timestamp, now, signature_window, "timestamp");
+}
+
+std::optional<SignatureFailure> check_clock(system_clock::time_point stamped,
+                                            system_clock::time_point now,
+                                            std::chrono::seconds window, std::string_view what) {
+    const auto delta = now - stamped;
+    if (delta > window) {
         const auto seconds = std::chrono::floor<std::chrono::seconds>(delta).count();
-        return SignatureFailure{ErrorClass::expired_signature,
-                                "timestamp " + std::to_string(seconds) + " s in the past"};
+        return SignatureFailure{
+            ErrorClass::expired_signature,
+            std::string(what) + " " + std::to_string(seconds) + " s in the past"};
     }
-    if (-delta > signature_window) {
+    if (-delta > window) {
         const auto seconds = std::chrono::floor<std::chrono::seconds>(-delta).count();
-        return SignatureFailure{ErrorClass::expired_signature,
-                                "timestamp " + std::to_string(seconds) + " s in the future"};
+        return SignatureFailure{
+            ErrorClass::expired_signature,
+            std::string(what) + " " + std::to_string(seconds) + " s in the future"};
     }
     return std::nullopt;
 }

@@ -91,4 +91,11 @@ std::variant<SignedQuery, SignatureFailure> parse_signed_query(std::string_view 
 std::optional<SignatureFailure> verify_signature(const SignedQuery& query, std::string_view key,
                                                  std::chrono::system_clock::time_point now);
 
+/// Whether `stamped` is within `window` of `now`, in the past or in the
+/// future (exactly `window` away passes): nullopt, or `expired_signature`
+/// with a reason such as "<what> 45 s in the past".
+std::optional<SignatureFailure> check_clock(std::chrono::system_clock::time_point stamped,
+                                            std::chrono::system_clock::time_point now,
+                                            std::chrono::seconds window, std::string_view what);
+
 }  // namespace relais::auth

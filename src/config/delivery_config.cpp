@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <string_view>
 
 #include "config/config_document.hpp"
@@ -38,6 +39,22 @@ void read_duration(const rapidjson::Value& object, const char* name,
     }
 }
 
+void read_string(const rapidjson::Value& object, const char* name, std::string& out) {
+    if (const auto* v = member(object, name); v != nullptr && v->IsString()) {
+        out = text(*v);
+    }
+}
+
+void read_strings(const rapidjson::Value& object, const char* name, std::vector<std::string>& out) {
+    if (const auto* v = member(object, name); v != nullptr && v->IsArray()) {
+        for (const auto& item : v->GetArray()) {
+            if (item.IsString()) {
+                out.push_back(text(item));
+            }
+        }
+    }
+}
+
 void read_unsigned(const rapidjson::Value& object, const char* name, unsigned& out) {
     if (const auto* v = member(object, name); v != nullptr && v->IsUint()) {
         out = v->GetUint();
@@ -56,34 +73,29 @@ DeliveryPolicy read_policy(const rapidjson::Value& d) {
 
 CallbackSpec read_callbacks(const rapidjson::Value& c) {
     CallbackSpec spec;
-    if (const auto* v = member(c, "endpoint"); v != nullptr && v->IsString()) {
-        spec.endpoint = text(*v);
-    }
-    if (const auto* v = member(c, "demand"); v != nullptr && v->IsString()) {
-        spec.demand_parameter = text(*v);
-    }
-    if (const auto* v = member(c, "reference"); v != nullptr && v->IsString()) {
-        spec.reference_pointer = text(*v);
-    }
-    if (const auto* v = member(c, "fields"); v != nullptr && v->IsArray()) {
-        for (const auto& field : v->GetArray()) {
-            if (field.IsString()) {
-                spec.fields.push_back(text(field));
-            }
-        }
-    }
+    read_string(c, "endpoint", spec.endpoint);
+    read_string(c, "demand", spec.demand_parameter);
+    read_string(c, "reference", spec.reference_pointer);
+    read_strings(c, "fields", spec.fields);
     if (const auto* v = member(c, "statuses"); v != nullptr && v->IsObject()) {
         for (const auto& status : v->GetObject()) {
             StatusMapping mapping;
-            if (const auto* t = member(status.value, "trigger"); t != nullptr && t->IsString()) {
-                mapping.trigger = text(*t);
-            }
+            read_string(status.value, "trigger", mapping.trigger);
             if (const auto* t = member(status.value, "terminal"); t != nullptr && t->IsBool()) {
                 mapping.terminal = t->GetBool();
             }
             spec.statuses.emplace(text(status.name), std::move(mapping));
         }
     }
+    return spec;
+}
+
+DemandSpec read_demands(const rapidjson::Value& d) {
+    DemandSpec spec;
+    read_string(d, "endpoint", spec.endpoint);
+    read_string(d, "formdef", spec.formdef);
+    read_string(d, "channel", spec.channel);
+    read_strings(d, "fields", spec.fields);
     return spec;
 }
 
@@ -94,15 +106,80 @@ void add_core_routes(ConnectorEntry& entry) {
     if (entry.callbacks) {
         entry.core_routes.push_back(entry.callbacks->endpoint);
     }
+    if (entry.demands) {
+        entry.core_routes.push_back(entry.demands->endpoint);
+    }
+    if (entry.callbacks || entry.demands) {
+        entry.core_routes.emplace_back(soap_route);
+    }
     const std::size_t first = entry.connector->endpoints().size();
     for (std::size_t i = 0; i < entry.core_routes.size(); ++i) {
         entry.endpoint_index.emplace(entry.core_routes[i], first + i);
     }
 }
 
-}  // namespace
+/// Checks that a route the core adds under `section` (`callbacks` or
+/// `demands`) takes no name already used; `taken` are the names the core
+/// adds before it.
+void check_route_name(const ConfigDocument& doc, const ConnectorEntry& entry,
+                      const rapidjson::Value& section, const char* name, const std::string& route,
+                      std::initializer_list<std::string_view> taken,
+                      std::vector<ConfigError>& errors) {
+    const bool collides = entry.endpoint_index.contains(route) ||
+                          std::find(taken.begin(), taken.end(), route) != taken.end();
+    if (!collides) {
+        return;
+    }
+    const std::string section_pointer = std::string("/") + name;
+    errors.emplace_back(
+        doc.values, section.HasMember("endpoint") ? section_pointer + "/endpoint" : section_pointer,
+        std::string(name) + ".endpoint: '" + route +
+            "' is already a route of this connector; name the endpoint otherwise");
+}
 
-namespace {
+void read_callbacks_section(const ConfigDocument& doc, const RelaisConfig& config,
+                            const rapidjson::Value& c, bool has_demands, ConnectorEntry& entry,
+                            std::vector<ConfigError>& errors) {
+    CallbackSpec spec = read_callbacks(c);
+    if (!entry.has_async && !has_demands) {
+        errors.emplace_back(doc.values, "/callbacks",
+                            "callbacks: need an endpoint with async: true or a demands: section "
+                            "(correlations are recorded when pushes are delivered or demands "
+                            "opened)");
+    }
+    if (!config.gru) {
+        errors.emplace_back(doc.values, "/callbacks",
+                            "callbacks: need a gru: section in relais.yaml (the GRU core the "
+                            "statuses are relayed to)");
+    }
+    check_route_name(doc, entry, c, "callbacks", spec.endpoint, {deliveries_route, soap_route},
+                     errors);
+    for (std::size_t i = 0; i < spec.fields.size(); ++i) {
+        if (std::find(reserved_fields.begin(), reserved_fields.end(), spec.fields[i]) !=
+            reserved_fields.end()) {
+            errors.emplace_back(doc.values, "/callbacks/fields/" + std::to_string(i),
+                                "callbacks.fields: '" + spec.fields[i] +
+                                    "' is reserved (reference, status and message are always "
+                                    "relayed)");
+        }
+    }
+    entry.callbacks = std::move(spec);
+}
+
+void read_demands_section(const ConfigDocument& doc, const RelaisConfig& config,
+                          const rapidjson::Value& d, ConnectorEntry& entry,
+                          std::vector<ConfigError>& errors) {
+    DemandSpec spec = read_demands(d);
+    if (!config.gru) {
+        errors.emplace_back(doc.values, "/demands",
+                            "demands: need a gru: section in relais.yaml (the GRU core the "
+                            "demands are opened in)");
+    }
+    const std::string callbacks_route = entry.callbacks ? entry.callbacks->endpoint : "";
+    check_route_name(doc, entry, d, "demands", spec.endpoint,
+                     {deliveries_route, soap_route, callbacks_route}, errors);
+    entry.demands = std::move(spec);
+}
 
 bool read_sections(const ConfigDocument& doc, const RelaisConfig& config, ConnectorEntry& entry,
                    std::vector<ConfigError>& errors) {
@@ -123,42 +200,20 @@ bool read_sections(const ConfigDocument& doc, const RelaisConfig& config, Connec
                             "/{kind}/{slug}/deliveries/{tracking_id} on connectors with async "
                             "endpoints");
     }
-    const auto* c = member(doc.json, "callbacks");
-    if (c == nullptr) {
-        if (errors.size() != before) {
-            return false;
-        }
-        add_core_routes(entry);
-        return true;
+    const auto* callbacks = member(doc.json, "callbacks");
+    const auto* demands = member(doc.json, "demands");
+    if ((callbacks != nullptr || demands != nullptr) &&
+        entry.endpoint_index.contains(std::string(soap_route))) {
+        errors.emplace_back(doc.values, "/endpoints/soap",
+                            "endpoint 'soap': the name is taken by relais's SOAP service on "
+                            "connectors with callbacks: or demands:");
     }
-    CallbackSpec spec = read_callbacks(*c);
-    if (!entry.has_async) {
-        errors.emplace_back(doc.values, "/callbacks",
-                            "callbacks: need an endpoint with async: true (correlations are "
-                            "recorded when pushes are delivered)");
+    if (callbacks != nullptr) {
+        read_callbacks_section(doc, config, *callbacks, demands != nullptr, entry, errors);
     }
-    if (!config.gru) {
-        errors.emplace_back(doc.values, "/callbacks",
-                            "callbacks: need a gru: section in relais.yaml (the GRU core the "
-                            "statuses are relayed to)");
+    if (demands != nullptr) {
+        read_demands_section(doc, config, *demands, entry, errors);
     }
-    if (entry.endpoint_index.contains(spec.endpoint) || spec.endpoint == deliveries_route) {
-        errors.emplace_back(doc.values,
-                            c->HasMember("endpoint") ? "/callbacks/endpoint" : "/callbacks",
-                            "callbacks.endpoint: '" + spec.endpoint +
-                                "' is already a route of this connector; name the report "
-                                "endpoint otherwise");
-    }
-    for (std::size_t i = 0; i < spec.fields.size(); ++i) {
-        if (std::find(reserved_fields.begin(), reserved_fields.end(), spec.fields[i]) !=
-            reserved_fields.end()) {
-            errors.emplace_back(doc.values, "/callbacks/fields/" + std::to_string(i),
-                                "callbacks.fields: '" + spec.fields[i] +
-                                    "' is reserved (reference, status and message are always "
-                                    "relayed)");
-        }
-    }
-    entry.callbacks = std::move(spec);
     if (errors.size() != before) {
         return false;
     }

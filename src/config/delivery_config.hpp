@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// The `delivery:` and `callbacks:` sections of a connector file, read by
+/// The `delivery:`, `callbacks:` and `demands:` sections of a connector file, read by
 /// the core whatever the kind (see core/delivery_settings.hpp), with the
 /// checks that need the whole connector and relais.yaml.
 
@@ -14,11 +14,12 @@ namespace relais::config {
 
 struct ConfigDocument;
 
-/// Fills `entry.delivery`, `entry.callbacks` and `entry.has_async` from a
-/// connector whose endpoints are built. Appends an error (and returns
-/// false) when callbacks are declared without an async endpoint or
-/// without `gru:` in relais.yaml, or when a route the core adds
-/// (`deliveries`, the callback endpoint) collides with a declared endpoint.
+/// Fills `entry.delivery`, `entry.callbacks`, `entry.demands` and
+/// `entry.has_async` from a connector whose endpoints are built. Appends an
+/// error (and returns false) when callbacks are declared without an async
+/// endpoint or demands, when callbacks or demands are declared without
+/// `gru:` in relais.yaml, or when a route the core adds (`deliveries`, the
+/// callback and demand endpoints, `soap`) collides with another route.
 bool read_delivery_config(const ConfigDocument& doc, const RelaisConfig& config,
                           ConnectorEntry& entry, std::vector<ConfigError>& errors);
 

@@ -12,5 +12,7 @@ namespace relais::embedded {
 extern const std::string_view relais_schema_json;
 /// schemas/connector.schema.json: what every connector file shares.
 extern const std::string_view connector_schema_json;
+/// schemas/relais.wsdl: relais's SOAP service (docs/soap-service.md).
+extern const std::string_view relais_wsdl;
 
 }  // namespace relais::embedded

@@ -325,6 +325,17 @@ void read_server(const Reader& r, ServerSettings& server) {
     }
     // 0 is allowed: stop at once, cutting the requests in flight.
     r.duration(s, "shutdown_grace", server.shutdown_grace);
+    if (const auto url = r.string(s, "public_url")) {
+        if (url->find_first_of("?#") != std::string::npos) {
+            r.error("/server/public_url",
+                    "server.public_url: expected a base URL without query or fragment");
+        }
+        // Route paths are appended to it.
+        server.public_url = *url;
+        if (!server.public_url.ends_with('/')) {
+            server.public_url += '/';
+        }
+    }
 }
 
 void read_logging_and_paths(const Reader& r, RelaisConfig& config) {

@@ -40,6 +40,9 @@ struct ServerSettings {
     std::optional<TlsSettings> tls;
     ServerLimits limits;
     std::chrono::milliseconds shutdown_grace{10'000};
+    /// `server.public_url`: the base URL clients reach relais at, ending
+    /// with '/'; empty: built from the listener and the request's Host.
+    std::string public_url;
 };
 
 struct PublikCredentials {

@@ -1,9 +1,10 @@
 #pragma once
 /// @file
 /// The parts of a connector file the core reads itself, whatever the kind:
-/// how its pushes are delivered (`delivery:`) and how its business
-/// application reports the status of a demand (`callbacks:`). See
-/// docs/delivery.md.
+/// how its pushes are delivered (`delivery:`), how its business
+/// application reports the status of a demand (`callbacks:`) and opens
+/// demands in the GRU core (`demands:`). See docs/delivery.md and
+/// docs/soap-service.md.
 
 #include <chrono>
 #include <map>
@@ -17,6 +18,10 @@ namespace relais {
 /// The route the core adds to connectors with async endpoints, and under
 /// /_relais/: GET …/deliveries/{tracking_id}.
 inline constexpr std::string_view deliveries_route = "deliveries";
+
+/// The route the core adds to connectors that declare `callbacks:` or
+/// `demands:`: relais's SOAP service, /{kind}/{slug}/soap.
+inline constexpr std::string_view soap_route = "soap";
 
 /// `delivery:` — retries of the async endpoints of one connector.
 struct DeliveryPolicy {
@@ -54,6 +59,20 @@ struct CallbackSpec {
     /// Extra fields a status report may carry; relayed to the GRU, never logged.
     std::vector<std::string> fields;
     std::map<std::string, StatusMapping> statuses;  ///< business status -> trigger
+};
+
+/// `demands:` — the business application opens demands in the GRU core.
+struct DemandSpec {
+    /// Name of the endpoint the business application calls:
+    /// POST /{kind}/{slug}/{endpoint}.
+    std::string endpoint = "demands";
+    /// Slug of the w.c.s. form the demands are made of
+    /// (delivery::is_formdef_slug).
+    std::string formdef;
+    /// w.c.s. `context.channel` of the demands; empty: none sent.
+    std::string channel;
+    /// Field varnames a demand may fill; anything else is refused.
+    std::vector<std::string> fields;
 };
 
 /// relais.yaml `outbox:` — the store of async messages.

@@ -8,6 +8,10 @@ ErrorInfo describe(ErrorClass error) noexcept {
             return {400, "bad-request"};
         case ErrorClass::invalid_json:
             return {400, "invalid-json"};
+        case ErrorClass::invalid_xml:
+            return {400, "invalid-xml"};
+        case ErrorClass::unknown_operation:
+            return {400, "unknown-operation"};
         case ErrorClass::invalid_body:
             return {400, "invalid-body"};
         case ErrorClass::missing_parameter:

@@ -38,7 +38,6 @@ enum class ErrorClass : unsigned char {
     upstream_unreachable,       ///< 502 `upstream-unreachable`: refused, DNS, TLS
     upstream_error,             ///< 502 `upstream-error`: upstream answered 4xx/5xx
     upstream_invalid_response,  ///< 502 `upstream-invalid-response`: not the JSON expected
-    upstream_fault,             ///< 502 `upstream-fault`: the upstream answered a SOAP fault
     /// 502 `identity-rejected`: an identity provider's answer failed
     /// validation (signature, issuer, audience, expiry, nonce)
     identity_rejected,
@@ -48,6 +47,14 @@ enum class ErrorClass : unsigned char {
     shutting_down,          ///< 503 `shutting-down`
     outbox_unavailable,     ///< 503 `outbox-unavailable`: the outbox could not store a message
     upstream_timeout,       ///< 504 `upstream-timeout`
+    // Classes added later come last: plugins keep the values they were built with.
+    /// 400 `invalid-xml`: a SOAP body that is not a SOAP 1.1 or 1.2 envelope,
+    /// carries a DTD, or exceeds the XML reader's limits (depth, length, count)
+    invalid_xml,
+    /// 400 `unknown-operation`: a SOAP envelope whose body names no operation
+    /// of relais's WSDL
+    unknown_operation,
+    upstream_fault,  ///< 502 `upstream-fault`: the upstream answered a SOAP fault
 };
 
 /// HTTP status and envelope slug of an error class.

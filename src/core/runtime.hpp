@@ -36,7 +36,9 @@ struct ConnectorEntry {
     /// connector's endpoints, from there on `core_routes`.
     std::unordered_map<std::string, std::size_t> endpoint_index;
     /// Routes the core adds (see docs/delivery.md): `deliveries` on
-    /// connectors with async endpoints, then the `callbacks` endpoint.
+    /// connectors with async endpoints, then the `callbacks` endpoint, the
+    /// `demands` endpoint and `soap` (docs/soap-service.md) on connectors
+    /// that declare either.
     std::vector<std::string> core_routes;
     /// At most this many requests of this connector run at once; beyond,
     /// 503 `overloaded`. From the connector's `limits.concurrency`. The
@@ -46,6 +48,9 @@ struct ConnectorEntry {
     DeliveryPolicy delivery;
     /// Status reports of the business application (`callbacks:`), if declared.
     std::optional<CallbackSpec> callbacks;
+    /// Demands the business application opens in the GRU core (`demands:`),
+    /// if declared.
+    std::optional<DemandSpec> demands;
     /// True when an endpoint is async: GET /{kind}/{slug}/deliveries/{id} exists.
     bool has_async = false;
 };

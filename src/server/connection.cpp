@@ -67,6 +67,15 @@ std::string request_id_of(const http::fields& fields) {
     return request_id_from(&sent);
 }
 
+std::vector<Header> headers_of(const http::fields& fields) {
+    std::vector<Header> headers;
+    headers.reserve(16);
+    for (const auto& field : fields) {
+        headers.push_back({std::string(field.name_string()), std::string(field.value())});
+    }
+    return headers;
+}
+
 /// Headers a connector may not set: framing and connection management are
 /// the server's, and a CR/LF would split the response.
 bool connector_header_allowed(const Header& header) noexcept {
@@ -378,10 +387,7 @@ private:
         RawRequest raw;
         raw.method = to_string(message.method_string());
         raw.target = to_string(message.target());
-        raw.headers.reserve(16);
-        for (const auto& field : message) {
-            raw.headers.push_back({std::string(field.name_string()), std::string(field.value())});
-        }
+        raw.headers = headers_of(message);
         raw.body = std::move(message.body());
         raw.remote = remote_;
         const std::string request_id = request_id_of(message);
@@ -433,15 +439,17 @@ private:
             co_await close(false);
             co_return;
         }
-        std::string request_id;
-        std::string method;
-        if (parser.is_header_done()) {
-            request_id = request_id_of(parser.get());
-            method = to_string(parser.get().method_string());
-        } else {
-            request_id = new_request_id();
+        // A head refused for its Content-Length is not "done", but its
+        // target and fields are read: enough to answer a SOAP caller a fault.
+        const auto& head = parser.get();
+        HttpResponse response = env_.dispatcher.refusal(
+            *refusal, "the request could not be read", to_string(head.target()), headers_of(head));
+        if (!parser.is_header_done()) {
+            co_await refuse(std::move(response), new_request_id(), "", started);
+            co_return;
         }
-        co_await refuse(*refusal, "the request could not be read", request_id, method, started);
+        co_await refuse(std::move(response), request_id_of(head), to_string(head.method_string()),
+                        started);
     }
 
     /// The connection is one too many: read its request head (briefly),
@@ -461,15 +469,16 @@ private:
             co_await close(false);
             co_return;
         }
-        co_await refuse(ErrorClass::overloaded, "too many connections", request_id_of(parser.get()),
-                        to_string(parser.get().method_string()), started);
+        const auto& head = parser.get();
+        co_await refuse(env_.dispatcher.refusal(ErrorClass::overloaded, "too many connections",
+                                                to_string(head.target()), headers_of(head)),
+                        request_id_of(head), to_string(head.method_string()), started);
     }
 
-    net::awaitable<void> refuse(ErrorClass error, std::string_view description,
-                                std::string request_id, std::string method,
+    net::awaitable<void> refuse(HttpResponse response, std::string request_id, std::string method,
                                 std::chrono::steady_clock::time_point started) {
-        HttpResponse response = HttpResponse::failure(error, description);
         const unsigned status = response.status;
+        const auto error = response.error;
         co_await write_response(response, request_id, 11, false, false, current_limits());
         const RequestLabels labels;
         record_request(env_.metrics, {request_id, remote_text_, method, labels, status, error,

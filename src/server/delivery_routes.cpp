@@ -1,8 +1,6 @@
 #include "server/delivery_routes.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <exception>
@@ -19,17 +17,13 @@
 #include "delivery/envelope.hpp"
 #include "outbox/message_json.hpp"
 #include "outbox/outbox.hpp"
+#include "server/business_messages.hpp"
 
 namespace relais::server {
 
 namespace {
 
 constexpr std::size_t max_idempotency_key = 255;
-constexpr std::size_t max_identifier = 256;
-
-/// A value checked by one of the functions below, or the refusal to send.
-template <typename T>
-using Checked = std::variant<T, HttpResponse>;
 
 bool parse_object(std::string_view text, rapidjson::Document& doc) {
     return parse_untrusted_json(text, doc) && doc.IsObject();
@@ -44,8 +38,16 @@ HttpResponse accepted(const std::string& tracking_id) {
     return response;
 }
 
+/// 202 with the tracking id of a queued message, or the refusal.
+HttpResponse answer(Queued queued) {
+    if (auto* refusal = std::get_if<HttpResponse>(&queued)) {
+        return std::move(*refusal);
+    }
+    return accepted(std::get<std::string>(queued));
+}
+
 /// The caller's Idempotency-Key, if any and well-formed.
-Checked<std::optional<std::string>> idempotency_key(const IncomingRequest& request) {
+ReadOrRefused<std::optional<std::string>> idempotency_key(const IncomingRequest& request) {
     const std::string* key = find_header(request.headers, "idempotency-key");
     if (key == nullptr) {
         return std::nullopt;
@@ -62,8 +64,8 @@ Checked<std::optional<std::string>> idempotency_key(const IncomingRequest& reque
 
 /// The URL of the GRU demand a push belongs to: a query parameter or a
 /// top-level member of the JSON body, normalized to end with '/'.
-Checked<std::string> demand_url(const CallbackSpec& callbacks, const GruSettings& gru,
-                                const IncomingRequest& request) {
+ReadOrRefused<std::string> demand_url(const CallbackSpec& callbacks, const GruSettings& gru,
+                                      const IncomingRequest& request) {
     std::optional<std::string> value;
     bool is_string = true;
     if (const std::string* param = find_param(request.query, callbacks.demand_parameter)) {
@@ -92,67 +94,17 @@ Checked<std::string> demand_url(const CallbackSpec& callbacks, const GruSettings
     return std::move(*value);
 }
 
-/// A required string member of a report, at most max_identifier bytes.
-Checked<std::string> identifier(const rapidjson::Value& report, const char* name) {
-    const auto it = report.FindMember(name);
-    if (it == report.MemberEnd()) {
-        return HttpResponse::failure(ErrorClass::missing_parameter,
-                                     std::string("'") + name + "' is required");
+/// A report or a demand: JSON POSTed to the route itself, read by `read`.
+template <typename T>
+ReadOrRefused<T> read_posted(const IncomingRequest& request, std::string_view not_posted,
+                             ReadOrRefused<T> (*read)(std::string_view)) {
+    if (request.method != "POST") {
+        return HttpResponse::failure(ErrorClass::method_not_allowed, not_posted);
     }
-    if (!it->value.IsString() || it->value.GetStringLength() == 0 ||
-        it->value.GetStringLength() > max_identifier) {
-        return HttpResponse::failure(
-            ErrorClass::invalid_parameter,
-            std::string("'") + name + "' must be a string of 1 to 256 bytes");
+    if (!request.rest.empty()) {
+        return HttpResponse::failure(ErrorClass::not_found, "no such endpoint");
     }
-    return std::string(it->value.GetString(), it->value.GetStringLength());
-}
-
-/// The body relayed to the GRU: reference, status, message and the
-/// declared fields, flat. Fails when the report carries anything else.
-Checked<std::string> trigger_body(const CallbackSpec& callbacks, const rapidjson::Value& report) {
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-    writer.StartObject();
-    for (const char* name : {"reference", "status"}) {
-        writer.Key(name);
-        report[name].Accept(writer);
-    }
-    if (const auto message = report.FindMember("message"); message != report.MemberEnd()) {
-        if (!message->value.IsString()) {
-            return HttpResponse::failure(ErrorClass::invalid_parameter,
-                                         "'message' must be a string");
-        }
-        writer.Key("message");
-        message->value.Accept(writer);
-    }
-    if (const auto fields = report.FindMember("fields"); fields != report.MemberEnd()) {
-        if (!fields->value.IsObject()) {
-            return HttpResponse::failure(ErrorClass::invalid_parameter,
-                                         "'fields' must be an object");
-        }
-        for (const auto& field : fields->value.GetObject()) {
-            const std::string_view name(field.name.GetString(), field.name.GetStringLength());
-            if (std::find(callbacks.fields.begin(), callbacks.fields.end(), name) ==
-                callbacks.fields.end()) {
-                return HttpResponse::failure(
-                    ErrorClass::invalid_parameter,
-                    "'fields' may hold only the fields declared in callbacks.fields");
-            }
-            writer.Key(field.name.GetString(), field.name.GetStringLength());
-            field.value.Accept(writer);
-        }
-    }
-    for (const auto& member : report.GetObject()) {
-        const std::string_view name(member.name.GetString(), member.name.GetStringLength());
-        if (name != "reference" && name != "status" && name != "message" && name != "fields") {
-            return HttpResponse::failure(
-                ErrorClass::invalid_parameter,
-                "a report holds reference, status, message and fields, nothing else");
-        }
-    }
-    writer.EndObject();
-    return std::string(buffer.GetString(), buffer.GetSize());
+    return read(request.body);
 }
 
 HttpResponse outbox_failure(const std::exception& error) {
@@ -163,7 +115,7 @@ HttpResponse outbox_failure(const std::exception& error) {
 
 /// Reads a Checked value into `out`, or yields its refusal.
 template <typename T>
-std::optional<HttpResponse> take(Checked<T>&& checked, T& out) {
+std::optional<HttpResponse> take(ReadOrRefused<T>&& checked, T& out) {
     if (auto* refusal = std::get_if<HttpResponse>(&checked)) {
         return std::move(*refusal);
     }
@@ -210,15 +162,14 @@ boost::asio::awaitable<HttpResponse> DeliveryRoutes::push(const Runtime& runtime
         message.idempotency = outbox::idempotency_digest("push", request.client, *key);
     }
     if (!entry.connector->endpoints()[index].closes_demand) {
-        HttpResponse response = co_await store(entry.family, message);
-        co_return response;
+        co_return answer(co_await store(entry.family, message));
     }
     rapidjson::Document call;
     if (!parse_object(request.body, call)) {
         co_return HttpResponse::failure(ErrorClass::invalid_json, "the call must be a JSON object");
     }
     std::string reference;
-    if (auto refusal = take(identifier(call, "reference"), reference)) {
+    if (auto refusal = take(read_identifier(call, "reference"), reference)) {
         co_return std::move(*refusal);
     }
     // A demand is closed once, whatever Idempotency-Key each call carries:
@@ -230,31 +181,23 @@ boost::asio::awaitable<HttpResponse> DeliveryRoutes::push(const Runtime& runtime
 
 boost::asio::awaitable<HttpResponse> DeliveryRoutes::report(const ConnectorEntry& entry,
                                                             const IncomingRequest& request) const {
-    if (request.method != "POST") {
-        co_return HttpResponse::failure(ErrorClass::method_not_allowed,
-                                        "status reports are POSTed");
+    auto read = read_posted(request, "status reports are POSTed", &read_report_json);
+    if (auto* refusal = std::get_if<HttpResponse>(&read)) {
+        co_return std::move(*refusal);
     }
-    if (!request.rest.empty()) {
-        co_return HttpResponse::failure(ErrorClass::not_found, "no such endpoint");
-    }
+    co_return answer(
+        co_await relay_report(entry, std::move(std::get<StatusReport>(read)), request));
+}
+
+boost::asio::awaitable<Queued> DeliveryRoutes::relay_report(const ConnectorEntry& entry,
+                                                            StatusReport report,
+                                                            const IncomingRequest& request) const {
     const CallbackSpec& callbacks = *entry.callbacks;
-    rapidjson::Document report;
-    if (!parse_object(request.body, report)) {
-        co_return HttpResponse::failure(ErrorClass::invalid_json,
-                                        "the report must be a JSON object");
-    }
-    std::string reference;
-    std::string status;
-    std::string body;
-    if (auto refusal = take(identifier(report, "reference"), reference)) {
+    if (auto refusal = check_report(callbacks, report)) {
         co_return std::move(*refusal);
     }
-    if (auto refusal = take(identifier(report, "status"), status)) {
-        co_return std::move(*refusal);
-    }
-    if (auto refusal = take(trigger_body(callbacks, report), body)) {
-        co_return std::move(*refusal);
-    }
+    const std::string& reference = *report.reference;
+    const std::string& status = *report.status;
     const auto mapping = callbacks.statuses.find(status);
     if (mapping == callbacks.statuses.end()) {
         co_return HttpResponse::failure(ErrorClass::unknown_status,
@@ -275,7 +218,7 @@ boost::asio::awaitable<HttpResponse> DeliveryRoutes::report(const ConnectorEntry
     try {
         if (const auto earlier =
                 co_await outbox_.find_idempotent(entry.family, entry.slug, idempotency)) {
-            co_return accepted(*earlier);
+            co_return std::move(*earlier);
         }
         demand = co_await outbox_.find_correlation(entry.family, entry.slug, reference);
     } catch (const std::exception& error) {
@@ -287,7 +230,7 @@ boost::asio::awaitable<HttpResponse> DeliveryRoutes::report(const ConnectorEntry
     }
     delivery::TriggerEnvelope envelope;
     envelope.url = *demand + "jump/trigger/" + mapping->second.trigger + "/";
-    envelope.body = std::move(body);
+    envelope.body = trigger_body(report);
     envelope.reference = reference;
     envelope.terminal = mapping->second.terminal;
     outbox::NewMessage message;
@@ -297,18 +240,51 @@ boost::asio::awaitable<HttpResponse> DeliveryRoutes::report(const ConnectorEntry
     message.request_id = request.request_id;
     message.payload = delivery::encode(envelope);
     message.idempotency = idempotency;
-    HttpResponse response = co_await store(entry.family, message);
-    co_return response;
+    Queued queued = co_await store(entry.family, message);
+    co_return queued;
 }
 
-boost::asio::awaitable<HttpResponse> DeliveryRoutes::store(const std::string& family,
-                                                           outbox::NewMessage& message) const {
+boost::asio::awaitable<HttpResponse> DeliveryRoutes::demand(const ConnectorEntry& entry,
+                                                            const IncomingRequest& request) const {
+    auto read = read_posted(request, "demands are POSTed", &read_demand_json);
+    if (auto* refusal = std::get_if<HttpResponse>(&read)) {
+        co_return std::move(*refusal);
+    }
+    co_return answer(co_await open_demand(entry, std::move(std::get<DemandCall>(read)), request));
+}
+
+boost::asio::awaitable<Queued> DeliveryRoutes::open_demand(const ConnectorEntry& entry,
+                                                           DemandCall call,
+                                                           const IncomingRequest& request) const {
+    const DemandSpec& spec = *entry.demands;
+    if (auto refusal = check_demand(spec, call)) {
+        co_return std::move(*refusal);
+    }
+    GruDemand demand;
+    demand.formdef = spec.formdef;
+    demand.channel = spec.channel;
+    demand.data_json = demand_data(call);
+    demand.request_id = request.request_id;
+    demand.reference = call.reference.value_or("");
+    const auto tracking_id =
+        co_await services_.submit_demand(entry.slug, entry.family, std::move(demand));
+    if (!tracking_id) {
+        // submit_demand logged why; what it refuses was checked above, so
+        // what is left is the outbox.
+        co_return HttpResponse::failure(ErrorClass::outbox_unavailable,
+                                        "the outbox is unavailable; try again later");
+    }
+    co_return std::move(*tracking_id);
+}
+
+boost::asio::awaitable<Queued> DeliveryRoutes::store(const std::string& family,
+                                                     outbox::NewMessage& message) const {
     try {
         const auto stored = co_await outbox_.enqueue(family, std::move(message));
         if (stored.created) {
             wake_();
         }
-        co_return accepted(stored.tracking_id);
+        co_return std::move(stored.tracking_id);
     } catch (const std::exception& error) {
         co_return outbox_failure(error);
     }

@@ -6,6 +6,8 @@
 ///   outbox, answered 202 with a tracking id;
 /// - a status report on a connector's callback endpoint: relayed to the GRU
 ///   core as a trigger through the outbox;
+/// - a demand on a connector's demand endpoint: opened in the GRU core
+///   through the outbox;
 /// - GET …/deliveries/{tracking_id}: where a message stands, no payload.
 
 #include <boost/asio/awaitable.hpp>
@@ -13,9 +15,11 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "core/http_types.hpp"
 #include "core/runtime.hpp"
+#include "server/business_messages.hpp"
 
 namespace relais::outbox {
 class Outbox;
@@ -24,20 +28,45 @@ struct NewMessage;
 
 namespace relais::server {
 
+/// The tracking id of a message queued (or queued before, for a repeated
+/// call), or the refusal to answer instead.
+using Queued = std::variant<std::string, HttpResponse>;
+
 class DeliveryRoutes {
 public:
-    /// `wake` tells the delivery engine a message was stored.
-    DeliveryRoutes(outbox::Outbox& outbox, std::function<void()> wake)
-        : outbox_(outbox), wake_(std::move(wake)) {}
+    /// `wake` tells the delivery engine a message was stored; demands are
+    /// opened through `services` (bound to the same outbox). Both
+    /// references must outlive the routes.
+    DeliveryRoutes(outbox::Outbox& outbox, std::function<void()> wake,
+                   const ConnectorServices& services)
+        : outbox_(outbox), wake_(std::move(wake)), services_(services) {}
 
     /// A call to async endpoint `index` of `entry`.
     boost::asio::awaitable<HttpResponse> push(const Runtime& runtime, const ConnectorEntry& entry,
                                               std::size_t index,
                                               const IncomingRequest& request) const;
 
-    /// A status report on `entry`'s callback endpoint.
+    /// A status report POSTed as JSON to `entry`'s callback endpoint.
     boost::asio::awaitable<HttpResponse> report(const ConnectorEntry& entry,
                                                 const IncomingRequest& request) const;
+
+    /// A status report for `entry`, which declares `callbacks:`, however it
+    /// came (REST or SOAP): checked, then queued as a trigger of the
+    /// correlated demand. `request` gives the client, the request id and
+    /// the Idempotency-Key header.
+    boost::asio::awaitable<Queued> relay_report(const ConnectorEntry& entry, StatusReport report,
+                                                const IncomingRequest& request) const;
+
+    /// A demand POSTed as JSON to `entry`'s demand endpoint.
+    boost::asio::awaitable<HttpResponse> demand(const ConnectorEntry& entry,
+                                                const IncomingRequest& request) const;
+
+    /// A demand for `entry`, which declares `demands:`, however it came:
+    /// checked, then queued for the GRU core through
+    /// ConnectorServices::submit_demand (with a reference: idempotent, and
+    /// correlated once the GRU opens it).
+    boost::asio::awaitable<Queued> open_demand(const ConnectorEntry& entry, DemandCall call,
+                                               const IncomingRequest& request) const;
 
     /// The message `tracking_id` if it belongs to one of `owners` (the
     /// connectors the caller may ask about), else 404 not-found. Only the
@@ -47,10 +76,10 @@ public:
         std::span<const ConnectorEntry* const> owners) const;
 
 private:
-    /// Stores `message` and answers 202 with its tracking id (the first
-    /// message's, for a repeated idempotency key).
-    boost::asio::awaitable<HttpResponse> store(const std::string& family,
-                                               outbox::NewMessage& message) const;
+    /// Stores `message`; its tracking id (the first message's, for a
+    /// repeated idempotency key).
+    boost::asio::awaitable<Queued> store(const std::string& family,
+                                         outbox::NewMessage& message) const;
     /// Stores a push of an endpoint that closes the demand of `reference`,
     /// in place of its correlation: 404 `unknown-reference` without one.
     boost::asio::awaitable<HttpResponse> store_closing(const std::string& family,
@@ -59,6 +88,7 @@ private:
 
     outbox::Outbox& outbox_;
     std::function<void()> wake_;
+    const ConnectorServices& services_;
 };
 
 }  // namespace relais::server

@@ -13,6 +13,8 @@
 #include "server/delivery_routes.hpp"
 #include "server/exception_type.hpp"
 #include "server/request_target.hpp"
+#include "soap/soap_response.hpp"
+#include "soap/soap_service.hpp"
 
 namespace relais::server {
 
@@ -45,6 +47,30 @@ private:
 
 HttpResponse no_outbox() {
     return HttpResponse::failure(ErrorClass::outbox_unavailable, "this server has no outbox");
+}
+
+/// /{kind}/{slug}/soap: the SOAP service's path, which answers faults. Known
+/// from the path alone, so that a caller learns nothing from the form of an
+/// authentication failure.
+bool is_soap_path(const std::vector<std::string>& segments) noexcept {
+    return segments.size() == 3 && segments[2] == soap_route;
+}
+
+/// A SOAP caller without HTTP credentials may carry a WS-Security
+/// UsernameToken in its envelope: read the envelope to find it. On success
+/// the envelope is kept for the route, and `soap` says its version.
+void authenticate_envelope(const auth::ClientRegistry& clients, const auth::CallerInfo& caller,
+                           auth::NonceCache& nonces, const std::string& body,
+                           auth::AuthResult& result, std::shared_ptr<soap::SoapRequest>& envelope,
+                           std::optional<soap::SoapVersion>& soap) {
+    auto read = soap::read_request(body, *soap);
+    auto* request = std::get_if<soap::SoapRequest>(&read);
+    if (request == nullptr || !request->username_token) {
+        return;
+    }
+    soap = request->version;
+    result = clients.authenticate_username_token(*request->username_token, caller, nonces);
+    envelope = std::make_shared<soap::SoapRequest>(std::move(*request));
 }
 
 HttpResponse json_page(unsigned status, std::string body) {
@@ -85,10 +111,26 @@ HttpResponse Dispatcher::admin_page(std::string_view method,
 boost::asio::awaitable<HttpResponse> Dispatcher::serve_route(const Runtime& runtime,
                                                              const ConnectorEntry& entry,
                                                              std::size_t index,
-                                                             const IncomingRequest& request) const {
+                                                             const IncomingRequest& request,
+                                                             const Caller& caller) const {
     const auto endpoints = entry.connector->endpoints();
     if (index < endpoints.size() && !endpoints[index].async) {
         co_return co_await entry.connector->handle(index, request);
+    }
+    const std::string_view route =
+        index < endpoints.size() ? std::string_view() : entry.core_routes[index - endpoints.size()];
+    if (route == soap_route) {
+        const auth::ClientRegistry& clients = runtime.clients();
+        soap::SoapCall call{runtime, entry, request,
+                            [&](std::string_view name) {
+                                return caller.client != nullptr &&
+                                       clients.granted(*caller.client, entry, name);
+                            },
+                            std::nullopt};
+        if (caller.envelope) {
+            call.envelope = std::move(*caller.envelope);
+        }
+        co_return co_await soap::SoapService(deliveries_).serve(std::move(call));
     }
     if (deliveries_ == nullptr) {
         co_return no_outbox();
@@ -96,15 +138,38 @@ boost::asio::awaitable<HttpResponse> Dispatcher::serve_route(const Runtime& runt
     if (index < endpoints.size()) {
         co_return co_await deliveries_->push(runtime, entry, index, request);
     }
-    if (entry.core_routes[index - endpoints.size()] == deliveries_route) {
+    if (route == deliveries_route) {
         const ConnectorEntry* const owner = &entry;
         const std::span<const ConnectorEntry* const> owners(&owner, 1);
         co_return co_await deliveries_->status(request.method, request.rest, owners);
+    }
+    if (entry.demands && route == entry.demands->endpoint) {
+        co_return co_await deliveries_->demand(entry, request);
     }
     co_return co_await deliveries_->report(entry, request);
 }
 
 boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
+    std::optional<soap::SoapVersion> soap;
+    Outcome out = co_await route(std::move(request), soap);
+    if (soap) {
+        out.response = soap::as_fault(std::move(out.response), *soap);
+    }
+    co_return out;
+}
+
+HttpResponse Dispatcher::refusal(ErrorClass error, std::string_view description,
+                                 std::string_view target,
+                                 const std::vector<Header>& headers) const {
+    const auto parsed = parse_target(target);
+    if (parsed && is_soap_path(parsed->segments)) {
+        return soap::fault_response(soap::version_of(headers), error, description);
+    }
+    return HttpResponse::failure(error, description);
+}
+
+boost::asio::awaitable<Outcome> Dispatcher::route(RawRequest request,
+                                                  std::optional<soap::SoapVersion>& soap) const {
     Outcome out;
     out.state = slot_.load();
     auto target = parse_target(request.target);
@@ -130,6 +195,13 @@ boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
     const auth::CallerInfo caller{target->raw_query, request.headers, request.remote,
                                   std::chrono::system_clock::now()};
     auto auth = clients.authenticate(caller, nonces_);
+    std::shared_ptr<soap::SoapRequest> envelope;
+    if (is_soap_path(target->segments)) {
+        soap = soap::version_of(request.headers);
+        if (auth.error == ErrorClass::missing_credentials && request.method == "POST") {
+            authenticate_envelope(clients, caller, nonces_, request.body, auth, envelope, soap);
+        }
+    }
     if (auth.error || auth.client == nullptr) {
         const auto error = auth.error.value_or(ErrorClass::invalid_credentials);
         // A browser endpoint is the one thing a caller without credentials
@@ -138,7 +210,7 @@ boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
             auto routed = resolve(state, std::move(target->segments), out.labels);
             if (auto* found = std::get_if<Routed>(&routed); found != nullptr && found->browser) {
                 out.labels.reason.clear();
-                co_await serve(out, runtime, *found, std::move(request), target->raw_query, "");
+                co_await serve(out, runtime, *found, std::move(request), target->raw_query, {});
                 co_return out;
             }
             out.labels = RequestLabels{};
@@ -173,12 +245,18 @@ boost::asio::awaitable<Outcome> Dispatcher::dispatch(RawRequest request) const {
         co_return out;
     }
     auto& found = std::get<Routed>(routed);
+    if (found.index < found.entry->connector->endpoints().size()) {
+        // A connector's own endpoint named `soap` (one without callbacks:
+        // and demands:) answers as it likes.
+        soap.reset();
+    }
     if (!clients.granted(client, *found.entry, out.labels.endpoint)) {
         out.response = HttpResponse::failure(ErrorClass::not_granted,
                                              "this client is not granted this endpoint");
         co_return out;
     }
-    co_await serve(out, runtime, found, std::move(request), target->raw_query, out.labels.client);
+    co_await serve(out, runtime, found, std::move(request), target->raw_query,
+                   Caller{&client, out.labels.client, std::move(envelope)});
     co_return out;
 }
 
@@ -227,7 +305,7 @@ std::variant<Dispatcher::Routed, HttpResponse> Dispatcher::resolve(
 
 boost::asio::awaitable<void> Dispatcher::serve(Outcome& out, const Runtime& runtime, Routed& found,
                                                RawRequest request, std::string_view raw_query,
-                                               std::string_view client) const {
+                                               Caller caller) const {
     const ConnectorEntry& entry = *found.entry;
     const ConcurrencySlot slot(out.state->in_flight(entry), entry.max_concurrency);
     if (!slot.admitted()) {
@@ -248,10 +326,10 @@ boost::asio::awaitable<void> Dispatcher::serve(Outcome& out, const Runtime& runt
                   [](const Header& h) { return iequals_ascii(h.name, "authorization"); });
     incoming.body = std::move(request.body);
     incoming.request_id = std::move(request.request_id);
-    incoming.client = client;
+    incoming.client = caller.name;
 
     try {
-        out.response = co_await serve_route(runtime, entry, found.index, incoming);
+        out.response = co_await serve_route(runtime, entry, found.index, incoming, caller);
     } catch (...) {
         log::error("connector_exception", {{"request_id", incoming.request_id},
                                            {"connector", entry.slug},

@@ -11,6 +11,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -21,8 +22,14 @@
 #include "server/serving_state.hpp"
 
 namespace relais::auth {
+class Client;
 class NonceCache;
-}
+}  // namespace relais::auth
+
+namespace relais::soap {
+enum class SoapVersion;
+struct SoapRequest;
+}  // namespace relais::soap
 
 namespace relais::server {
 
@@ -74,8 +81,16 @@ public:
 
     /// Serves one request on the state current at its start. Never throws
     /// for request errors: they become envelope failures; an exception from
-    /// a connector becomes 500 `internal-error`.
+    /// a connector becomes 500 `internal-error`. A request for
+    /// /{kind}/{slug}/soap gets its failures as SOAP faults
+    /// (docs/soap-service.md), authentication failures included.
     boost::asio::awaitable<Outcome> dispatch(RawRequest request) const;
+
+    /// `error` as the server answers a request it could not read whole
+    /// (too large, too slow...): a SOAP fault for a `target` of the SOAP
+    /// service (in the version `headers` announce), else the REST envelope.
+    HttpResponse refusal(ErrorClass error, std::string_view description, std::string_view target,
+                         const std::vector<Header>& headers) const;
 
     /// Body limits, for the connection to bound what it reads before
     /// dispatching: the largest any route has (to read a head whose
@@ -93,22 +108,35 @@ private:
         bool browser;  ///< EndpointInfo::browser: reachable without credentials
     };
 
+    /// What dispatch() does, but failures stay in the REST envelope; sets
+    /// `soap` when the request speaks SOAP (so that they become faults).
+    boost::asio::awaitable<Outcome> route(RawRequest request,
+                                          std::optional<soap::SoapVersion>& soap) const;
+
     /// The endpoint `segments` name, or the 404 to answer. Fills the
     /// labels it learns on the way.
     std::variant<Routed, HttpResponse> resolve(const ServingState& state,
                                                std::vector<std::string> segments,
                                                RequestLabels& labels) const;
-    /// Runs `found` under its connector's concurrency limit into `out`, for
-    /// `client` (empty: a browser without credentials).
+    /// Who a routed request is served for: an authenticated client (null
+    /// for a browser without credentials) and, for the SOAP service, the
+    /// envelope already read to authenticate it.
+    struct Caller {
+        const auth::Client* client = nullptr;
+        std::string_view name;
+        std::shared_ptr<soap::SoapRequest> envelope;
+    };
+    /// Runs `found` under its connector's concurrency limit into `out`.
     boost::asio::awaitable<void> serve(Outcome& out, const Runtime& runtime, Routed& found,
                                        RawRequest request, std::string_view raw_query,
-                                       std::string_view client) const;
+                                       Caller caller) const;
     HttpResponse admin_page(std::string_view method,
                             const std::vector<std::string>& segments) const;
     /// A connector's route: an endpoint of the connector or a route of the core.
     boost::asio::awaitable<HttpResponse> serve_route(const Runtime& runtime,
                                                      const ConnectorEntry& entry, std::size_t index,
-                                                     const IncomingRequest& request) const;
+                                                     const IncomingRequest& request,
+                                                     const Caller& caller) const;
 
     const StateSlot& slot_;
     const MetricsRegistry& metrics_;

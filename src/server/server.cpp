@@ -120,7 +120,8 @@ struct Server::Impl {
               [this](std::string_view connector, std::string_view kind, std::string_view verdict) {
                   metrics.delivery_attempted(connector, kind, verdict);
               }),
-          routes(*outbox, [this] { engine.wake(); }),
+          routes(
+              *outbox, [this] { engine.wake(); }, gru),
           dispatcher(slot, metrics, nonces, draining, &routes),
           env{dispatcher, metrics, slot, draining, tls.get()},
           reloads(std::in_place, [this] {

@@ -293,6 +293,129 @@ TEST_F(AuthClientRegistry, DuplicateCredentialsAtConstructionNeverQuoteSecrets) 
               "::1/128)");
 }
 
+// WS-Security UsernameToken, against the `basic:` credentials.
+
+constexpr std::string_view token_nonce = "MDEyMzQ1Njc4OWFiY2RlZg==";  // "0123456789abcdef"
+constexpr std::string_view token_created = "2024-03-01T10:20:30Z";    // `now`
+// base64(sha1("0123456789abcdef" + token_created + "gec-password")), by Python's hashlib
+constexpr std::string_view gec_digest = "eBiIaor2oXcy+7cfzP8o0g7ZP4c=";
+
+UsernameToken text_token(std::string user, std::string password) {
+    return {std::move(user), std::move(password), std::string(password_text_type), "", ""};
+}
+
+UsernameToken digest_token(std::string user, std::string digest,
+                           std::string created = std::string(token_created),
+                           std::string nonce = std::string(token_nonce)) {
+    return {std::move(user), std::move(digest), std::string(password_digest_type), std::move(nonce),
+            std::move(created)};
+}
+
+class UsernameTokenAuth : public AuthClientRegistry {
+protected:
+    AuthResult token_call(const UsernameToken& token, const char* remote = "10.2.3.4",
+                          std::chrono::system_clock::time_point when = now) {
+        const std::vector<Header> headers;
+        const CallerInfo caller{"", headers, boost::asio::ip::make_address(remote), when};
+        return registry().authenticate_username_token(token, caller, nonces);
+    }
+};
+
+TEST(UsernameToken, DigestIsBase64OfSha1OfNonceCreatedAndPassword) {
+    EXPECT_EQ(password_digest("0123456789abcdef", token_created, "gec-password"), gec_digest);
+}
+
+TEST(UsernameToken, CreatedIsAnXsdDateTime) {
+    EXPECT_EQ(parse_created("2024-03-01T10:20:30Z"), now);
+    EXPECT_EQ(parse_created("2024-03-01T10:20:30.250Z"), now + 250ms);
+    EXPECT_EQ(parse_created("2024-03-01T10:20:30.123456Z"), now + 123ms);
+    EXPECT_EQ(parse_created("2024-03-01T12:20:30+02:00"), now);
+    EXPECT_EQ(parse_created("2024-03-01T09:50:30.5-00:30"), now + 500ms);
+    for (const char* bad :
+         {"", "2024-03-01T10:20:30", "2024-03-01 10:20:30Z", "2024-03-01T10:20:30.Z",
+          "2024-03-01T10:20:30+2:00", "2024-03-01T10:20:30+15:00", "2024-13-01T10:20:30Z",
+          "2024-03-01T10:20:30ZZ"}) {
+        EXPECT_FALSE(parse_created(bad)) << bad;
+    }
+}
+
+TEST_F(UsernameTokenAuth, PasswordText) {
+    expect_client(token_call(text_token("gec", "gec-password")), "gec");
+    // Without Type, a password is text.
+    expect_client(token_call({"gec", "gec-password", "", "", ""}), "gec");
+    expect_error(token_call(text_token("gec", "nope")), ErrorClass::invalid_credentials);
+    expect_error(token_call(text_token("nobody", "gec-password")), ErrorClass::invalid_credentials);
+    expect_error(token_call({"gec", "gec-password", "urn:other", "", ""}),
+                 ErrorClass::invalid_credentials);
+}
+
+TEST_F(UsernameTokenAuth, PasswordDigest) {
+    expect_client(token_call(digest_token("gec", std::string(gec_digest))), "gec");
+    // The Created the digest was computed over, in another form, is another digest.
+    expect_error(
+        token_call(digest_token("gec", std::string(gec_digest), "2024-03-01T10:20:30.000Z")),
+        ErrorClass::invalid_credentials);
+    expect_error(token_call(digest_token("gec", "eBiIaor2oXcy+7cfzP8o0g7ZP4d=")),
+                 ErrorClass::invalid_credentials);
+    expect_error(token_call(digest_token("nobody", std::string(gec_digest))),
+                 ErrorClass::invalid_credentials);
+    // The plain password is no digest.
+    expect_error(token_call(digest_token("gec", "gec-password")), ErrorClass::invalid_credentials);
+}
+
+TEST_F(UsernameTokenAuth, DigestNeedsNonceAndCreated) {
+    expect_error(token_call(digest_token("gec", std::string(gec_digest), "")),
+                 ErrorClass::invalid_credentials);
+    expect_error(
+        token_call(digest_token("gec", std::string(gec_digest), std::string(token_created), "")),
+        ErrorClass::invalid_credentials);
+    expect_error(token_call(digest_token("gec", std::string(gec_digest), std::string(token_created),
+                                         "not base64")),
+                 ErrorClass::invalid_credentials);
+}
+
+TEST_F(UsernameTokenAuth, ReplayedNonce) {
+    expect_client(token_call(digest_token("gec", std::string(gec_digest))), "gec");
+    const auto again =
+        token_call(digest_token("gec", std::string(gec_digest)), "10.2.3.4", now + 10s);
+    expect_error(again, ErrorClass::replayed_nonce);
+    // Remembered as long as its Created passes: 5 minutes after it.
+    expect_error(token_call(digest_token("gec", std::string(gec_digest)), "10.2.3.4", now + 300s),
+                 ErrorClass::replayed_nonce);
+}
+
+TEST_F(UsernameTokenAuth, StaleOrFutureCreated) {
+    const auto past =
+        token_call(digest_token("gec", std::string(gec_digest)), "10.2.3.4", now + 301s);
+    expect_error(past, ErrorClass::expired_signature);
+    EXPECT_EQ(past.reason, "created 301 s in the past");
+    const auto future =
+        token_call(digest_token("gec", std::string(gec_digest)), "10.2.3.4", now - 301s);
+    expect_error(future, ErrorClass::expired_signature);
+    EXPECT_EQ(future.reason, "created 301 s in the future");
+    // Refused tokens did not use up the nonce: the same token, in time, passes.
+    expect_client(token_call(digest_token("gec", std::string(gec_digest)), "10.2.3.4", now + 300s),
+                  "gec");
+}
+
+TEST_F(UsernameTokenAuth, AddressAllowListApplies) {
+    expect_error(token_call(text_token("gec", "gec-password"), "127.0.0.1"),
+                 ErrorClass::address_not_allowed);
+    expect_error(token_call(digest_token("gec", std::string(gec_digest)), "127.0.0.1"),
+                 ErrorClass::address_not_allowed);
+    // ... before the nonce is recorded.
+    expect_client(token_call(digest_token("gec", std::string(gec_digest))), "gec");
+}
+
+TEST_F(UsernameTokenAuth, ReasonsNeverCarrySecrets) {
+    for (const auto& r : {token_call(text_token("gec", "canary-password")),
+                          token_call(digest_token("canary-user", std::string(gec_digest))),
+                          token_call(digest_token("gec", "canary", "canary-time"))}) {
+        ASSERT_TRUE(r.error);
+        EXPECT_EQ(r.reason.find("canary"), std::string::npos) << r.reason;
+    }
+}
+
 TEST(AuthCredentialParameters, Names) {
     for (const char* name : {"orig", "algo", "timestamp", "nonce", "signature", "apikey"}) {
         EXPECT_TRUE(is_credential_parameter(name)) << name;

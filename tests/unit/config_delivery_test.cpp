@@ -94,9 +94,127 @@ TEST(ConfigDelivery, EverySectionIsTyped) {
     EXPECT_TRUE(entry.callbacks->statuses.at("accepted").terminal);
     EXPECT_FALSE(entry.callbacks->statuses.at("received").terminal);
     // The core's routes follow the connector's endpoints.
-    EXPECT_EQ(entry.core_routes, (std::vector<std::string>{"deliveries", "status"}));
+    EXPECT_EQ(entry.core_routes, (std::vector<std::string>{"deliveries", "status", "soap"}));
     EXPECT_EQ(entry.endpoint_index.at("deliveries"), 2U);
     EXPECT_EQ(entry.endpoint_index.at("status"), 3U);
+    EXPECT_EQ(entry.endpoint_index.at("soap"), 4U);
+    EXPECT_FALSE(entry.demands);
+}
+
+TEST(ConfigDelivery, DemandsAreTyped) {
+    test::TempDir dir;
+    // No async endpoint: the correlations of the reports come from the
+    // demands the business application opens itself.
+    dir.write("connectors/voirie.yaml", R"(slug: voirie
+kind: test-config
+family: polices-voirie
+demands:
+  endpoint: signalements
+  formdef: signalement-voirie
+  channel: web
+  fields: [adresse, description]
+callbacks:
+  reference: /id
+  statuses: {done: {trigger: fini, terminal: true}}
+endpoints:
+  lookup: {}
+)");
+    dir.write("connectors/minimal.yaml", R"(slug: minimal
+kind: test-config
+family: polices-voirie
+demands: {formdef: f}
+endpoints: {lookup: {}}
+)");
+    const auto runtime = load_runtime(dir.write("relais.yaml", test::relais_yaml(gru)));
+    const ConnectorEntry& entry = *runtime->find("test-config", "voirie");
+    ASSERT_TRUE(entry.demands);
+    EXPECT_EQ(entry.demands->endpoint, "signalements");
+    EXPECT_EQ(entry.demands->formdef, "signalement-voirie");
+    EXPECT_EQ(entry.demands->channel, "web");
+    EXPECT_EQ(entry.demands->fields, (std::vector<std::string>{"adresse", "description"}));
+    EXPECT_FALSE(entry.has_async);
+    EXPECT_EQ(entry.core_routes, (std::vector<std::string>{"status", "signalements", "soap"}));
+    EXPECT_EQ(entry.endpoint_index.at("soap"), 3U);
+
+    const ConnectorEntry& minimal = *runtime->find("test-config", "minimal");
+    ASSERT_TRUE(minimal.demands);
+    EXPECT_EQ(minimal.demands->endpoint, "demands");
+    EXPECT_EQ(minimal.demands->channel, "");
+    EXPECT_TRUE(minimal.demands->fields.empty());
+    EXPECT_EQ(minimal.core_routes, (std::vector<std::string>{"demands", "soap"}));
+}
+
+TEST(ConfigDelivery, DemandErrorsPointAtTheirLine) {
+    test::TempDir dir;
+    dir.write("connectors/a-no-gru.yaml", R"(slug: a
+kind: test-config
+family: sante
+demands:
+  formdef: signalement
+endpoints: {e: {}}
+)");
+    dir.write("connectors/b-collisions.yaml", R"(slug: b
+kind: test-config
+family: sante
+callbacks:
+  endpoint: soap
+  reference: /id
+  statuses: {done: {trigger: fini}}
+demands:
+  endpoint: e
+  formdef: signalement
+endpoints:
+  e: {}
+  soap: {}
+)");
+    dir.write("connectors/c-same-route.yaml", R"(slug: c
+kind: test-config
+family: sante
+callbacks:
+  reference: /id
+  statuses: {done: {trigger: fini}}
+demands: {endpoint: status, formdef: signalement}
+endpoints: {e: {}}
+)");
+    dir.write("connectors/d-schema.yaml", R"(slug: d
+kind: test-config
+family: sante
+demands:
+  formdef: Signalement Voirie
+  channel: 9web
+  fields: [adresse, "tel/fixe"]
+  form: x
+endpoints: {e: {}}
+)");
+    EXPECT_EQ(test::runtime_errors(dir.write("relais.yaml", test::relais_yaml())),
+              (Lines{
+                  "a-no-gru.yaml:5:3: demands: need a gru: section in relais.yaml (the GRU core "
+                  "the demands are opened in)",
+                  "b-collisions.yaml:5:3: callbacks: need a gru: section in relais.yaml (the GRU "
+                  "core the statuses are relayed to)",
+                  "b-collisions.yaml:5:13: callbacks.endpoint: 'soap' is already a route of this "
+                  "connector; name the endpoint otherwise",
+                  "b-collisions.yaml:9:3: demands: need a gru: section in relais.yaml (the GRU "
+                  "core the demands are opened in)",
+                  "b-collisions.yaml:9:13: demands.endpoint: 'e' is already a route of this "
+                  "connector; name the endpoint otherwise",
+                  "b-collisions.yaml:13:9: endpoint 'soap': the name is taken by relais's SOAP "
+                  "service on connectors with callbacks: or demands:",
+                  "c-same-route.yaml:5:3: callbacks: need a gru: section in relais.yaml (the GRU "
+                  "core the statuses are relayed to)",
+                  "c-same-route.yaml:7:10: demands: need a gru: section in relais.yaml (the GRU "
+                  "core the demands are opened in)",
+                  "c-same-route.yaml:7:21: demands.endpoint: 'status' is already a route of this "
+                  "connector; name the endpoint otherwise",
+                  "d-schema.yaml:5:12: demands.formdef: expected a string matching "
+                  "^[a-z0-9][a-z0-9_-]{0,63}$",
+                  "d-schema.yaml:6:12: demands.channel: expected a string matching "
+                  "^[a-z][a-z0-9_-]{0,31}$",
+                  "d-schema.yaml:7:21: demands.fields[1]: expected a string matching "
+                  "^[A-Za-z0-9_-]{1,64}$",
+                  "d-schema.yaml:8:3: demands: unknown property 'form' (expected one of: "
+                  "endpoint, formdef, channel, fields)",
+              }));
 }
 
 TEST(ConfigDelivery, ClientsCanBeGrantedTheCoreRoutes) {
@@ -154,14 +272,15 @@ endpoints: {e: {async: true}}
         test::runtime_errors(dir.write("relais.yaml", test::relais_yaml()));
     EXPECT_EQ(connector_errors,
               (Lines{
-                  "a-no-async.yaml:5:3: callbacks: need an endpoint with async: true "
-                  "(correlations are recorded when pushes are delivered)",
+                  "a-no-async.yaml:5:3: callbacks: need an endpoint with async: true or a "
+                  "demands: section (correlations are recorded when pushes are delivered or "
+                  "demands opened)",
                   "a-no-async.yaml:5:3: callbacks: need a gru: section in relais.yaml (the GRU "
                   "core the statuses are relayed to)",
                   "b-collision.yaml:5:3: callbacks: need a gru: section in relais.yaml (the GRU "
                   "core the statuses are relayed to)",
                   "b-collision.yaml:5:13: callbacks.endpoint: 'e' is already a route of this "
-                  "connector; name the report endpoint otherwise",
+                  "connector; name the endpoint otherwise",
                   "b-collision.yaml:7:12: callbacks.fields: 'status' is reserved (reference, "
                   "status and message are always relayed)",
                   "b-collision.yaml:11:15: endpoint 'deliveries': the name is taken by GET "

@@ -411,6 +411,20 @@ TEST(ConfigRelais, TimeoutsHaveAMinimum) {
     EXPECT_EQ(config.server.limits.idle_timeout, std::chrono::milliseconds(100));
 }
 
+TEST(ConfigRelais, PublicUrlEndsWithASlash) {
+    test::TempDir dir;
+    EXPECT_TRUE(load_relais_config(dir.write("relais.yaml", "{}\n")).server.public_url.empty());
+    const auto config = load_relais_config(
+        dir.write("relais.yaml", "server: {public_url: \"https://relais.example.org/gru\"}\n"));
+    EXPECT_EQ(config.server.public_url, "https://relais.example.org/gru/");
+    EXPECT_EQ(errors_of(dir, "server:\n  public_url: relais.example.org\n"),
+              (Lines{"relais.yaml:2:15: server.public_url: expected a string matching "
+                     "^https?://[^/?#]+"}));
+    EXPECT_EQ(errors_of(dir, "server:\n  public_url: \"https://relais.example.org/?a=1\"\n"),
+              (Lines{"relais.yaml:2:15: server.public_url: expected a base URL without query or "
+                     "fragment"}));
+}
+
 TEST(ConfigRelais, ZeroShutdownGraceMeansNoWait) {
     test::TempDir dir;
     const auto config =

@@ -47,7 +47,7 @@ clients:
 TEST(ConfigSchema, UnknownPropertyListsTheExpectedOnes) {
     EXPECT_EQ(check_relais("server:\n  treads: 4\n"),
               Lines{"relais.yaml:2:3: server: unknown property 'treads' (expected one of: listen, "
-                    "threads, tls, limits, shutdown_grace)"});
+                    "threads, tls, limits, public_url, shutdown_grace)"});
 }
 
 TEST(ConfigSchema, UnknownPropertyOfAKindSchemaPointsAtTheKey) {

@@ -1,0 +1,126 @@
+#include "soap/xml_guard.hpp"
+
+#include <algorithm>
+
+namespace relais::soap {
+
+namespace {
+
+constexpr std::string_view comment_open = "<!--";
+constexpr std::string_view cdata_open = "<![CDATA[";
+
+/// The position after the first `terminator` at or after `from`, or npos.
+std::size_t after(std::string_view xml, std::size_t from, std::string_view terminator) {
+    const std::size_t at = xml.find(terminator, from);
+    return at == std::string_view::npos ? at : at + terminator.size();
+}
+
+/// The tag starting at `xml[at] == '<'` (a start or end tag): where it
+/// ends, whether it closes itself, and whether an attribute value in it
+/// is too long.
+struct Tag {
+    std::size_t end = std::string_view::npos;  ///< after its '>'
+    bool self_closing = false;
+    bool long_attribute = false;
+};
+
+Tag scan_tag(std::string_view xml, std::size_t at, std::size_t max_attribute_bytes) {
+    Tag tag;
+    for (std::size_t i = at + 1; i < xml.size(); ++i) {
+        const char c = xml[i];
+        if (c == '"' || c == '\'') {
+            // '<' and '>' may not stand in attribute values unescaped, but a
+            // quote-aware scan keeps a stray '>' from ending the tag early.
+            const std::size_t close = std::min(xml.find(c, i + 1), xml.size());
+            if (close - i - 1 > max_attribute_bytes) {
+                tag.long_attribute = true;
+                return tag;
+            }
+            if (close == xml.size()) {
+                return tag;
+            }
+            i = close;
+        } else if (c == '>') {
+            tag.end = i + 1;
+            tag.self_closing = xml[i - 1] == '/';
+            return tag;
+        }
+    }
+    return tag;
+}
+
+/// Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing
+/// past U+10FFFF.
+bool is_utf8(std::string_view text) noexcept {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto lead = static_cast<unsigned char>(text[i]);
+        if (lead < 0x80) {
+            ++i;
+            continue;
+        }
+        const std::size_t length = lead >= 0xC2 && lead <= 0xDF   ? 2
+                                   : lead >= 0xE0 && lead <= 0xEF ? 3
+                                   : lead >= 0xF0 && lead <= 0xF4 ? 4
+                                                                  : 0;
+        if (length == 0 || i + length > text.size()) {
+            return false;
+        }
+        const auto second = static_cast<unsigned char>(text[i + 1]);
+        const unsigned char low = lead == 0xE0 ? 0xA0 : lead == 0xF0 ? 0x90 : 0x80;
+        const unsigned char high = lead == 0xED ? 0x9F : lead == 0xF4 ? 0x8F : 0xBF;
+        if (second < low || second > high) {
+            return false;
+        }
+        for (std::size_t k = 2; k < length; ++k) {
+            const auto next = static_cast<unsigned char>(text[i + k]);
+            if (next < 0x80 || next > 0xBF) {
+                return false;
+            }
+        }
+        i += length;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::optional<std::string_view> guard_xml(std::string_view xml, const XmlLimits& limits) {
+    if (!is_utf8(xml)) {
+        return "the message is not UTF-8";
+    }
+    std::size_t depth = 0;
+    std::size_t at = xml.find('<');
+    while (at != std::string_view::npos && at + 1 < xml.size()) {
+        const std::string_view rest = xml.substr(at);
+        std::size_t next = std::string_view::npos;
+        if (rest.starts_with(comment_open)) {
+            next = after(xml, at + comment_open.size(), "-->");
+        } else if (rest.starts_with(cdata_open)) {
+            next = after(xml, at + cdata_open.size(), "]]>");
+        } else if (rest[1] == '!') {
+            return "document type declarations (DTD) and entity declarations are refused";
+        } else if (rest[1] == '?') {
+            next = after(xml, at + 2, "?>");
+        } else {
+            const Tag tag = scan_tag(xml, at, limits.max_attribute_bytes);
+            if (tag.long_attribute) {
+                return "an attribute value is longer than the limit";
+            }
+            next = tag.end;
+            if (rest[1] == '/') {
+                depth -= depth > 0 ? 1 : 0;
+            } else if (next != std::string_view::npos && !tag.self_closing &&
+                       ++depth > limits.max_depth) {
+                return "the XML nests elements deeper than the limit";
+            }
+        }
+        if (next == std::string_view::npos) {
+            // Unterminated markup: the parser reports the malformed message.
+            return std::nullopt;
+        }
+        at = xml.find('<', next);
+    }
+    return std::nullopt;
+}
+
+}  // namespace relais::soap

@@ -1,0 +1,79 @@
+// The pass over SOAP messages before gSOAP reads them (soap/xml_guard.hpp).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "soap/xml_guard.hpp"
+
+namespace relais::soap {
+namespace {
+
+constexpr XmlLimits limits{4, 16};
+
+std::optional<std::string_view> guard(std::string_view xml) {
+    return guard_xml(xml, limits);
+}
+
+std::string nested(std::size_t depth) {
+    std::string xml;
+    for (std::size_t i = 0; i < depth; ++i) {
+        xml += "<a>";
+    }
+    for (std::size_t i = 0; i < depth; ++i) {
+        xml += "</a>";
+    }
+    return xml;
+}
+
+TEST(SoapXmlGuard, PlainMessagesPass) {
+    EXPECT_FALSE(guard(R"(<?xml version="1.0" encoding="UTF-8"?>
+<!-- a comment with <!DOCTYPE inside -->
+<e:Envelope xmlns:e="urn:e"><e:Body a='1' b="2"><x/><y>t &amp; <![CDATA[<!ENTITY x "y">]]></y></e:Body></e:Envelope>)"));
+    EXPECT_FALSE(guard(""));
+    EXPECT_FALSE(guard("not xml at all"));
+}
+
+TEST(SoapXmlGuard, AnyDeclarationIsRefused) {
+    const std::string_view refusal =
+        "document type declarations (DTD) and entity declarations are refused";
+    EXPECT_EQ(guard("<!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>"), refusal);
+    EXPECT_EQ(guard("<?xml version=\"1.0\"?>\n<!doctype x SYSTEM \"file:///etc/passwd\"><x/>"),
+              refusal);
+    // Where no DTD may stand, a declaration is refused all the same.
+    EXPECT_EQ(guard("<x><!ENTITY a \"b\"></x>"), refusal);
+    EXPECT_EQ(guard("<x><!-- c --></x><!ELEMENT x ANY>"), refusal);
+}
+
+TEST(SoapXmlGuard, DepthIsBounded) {
+    EXPECT_FALSE(guard(nested(4)));
+    EXPECT_EQ(guard(nested(5)), "the XML nests elements deeper than the limit");
+    // Siblings and empty elements do not add up.
+    EXPECT_FALSE(guard("<a><b><c><d/><d/><d></d></c><c><d/></c></b></a>"));
+    EXPECT_FALSE(guard("<a><b/><b/><b/><b/><b/><b/></a>"));
+    EXPECT_EQ(guard(nested(10000)), "the XML nests elements deeper than the limit");
+}
+
+TEST(SoapXmlGuard, AttributeValuesAreBounded) {
+    EXPECT_FALSE(guard("<a x=\"" + std::string(16, 'v') + "\"/>"));
+    EXPECT_EQ(guard("<a x=\"" + std::string(17, 'v') + "\"/>"),
+              "an attribute value is longer than the limit");
+    EXPECT_EQ(guard("<a x='ok' y='" + std::string(17, 'v') + "'>"),
+              "an attribute value is longer than the limit");
+    // Unterminated, it is as long as the rest of the message.
+    EXPECT_EQ(guard("<a x=\"" + std::string(17, 'v')),
+              "an attribute value is longer than the limit");
+    // A '>' in a value does not end the tag.
+    EXPECT_FALSE(guard("<a x=\">\"><b/></a>"));
+}
+
+TEST(SoapXmlGuard, OnlyUtf8Passes) {
+    EXPECT_FALSE(guard("<a>caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x93\xAE</a>"));
+    EXPECT_EQ(guard("<a>caf\xE9</a>"), "the message is not UTF-8");           // Latin-1
+    EXPECT_EQ(guard("<a>\xC0\xAF</a>"), "the message is not UTF-8");          // overlong '/'
+    EXPECT_EQ(guard("<a>\xED\xA0\x80</a>"), "the message is not UTF-8");      // surrogate
+    EXPECT_EQ(guard("<a>\xF4\x90\x80\x80</a>"), "the message is not UTF-8");  // past U+10FFFF
+    EXPECT_EQ(guard("<a>\xE2\x82"), "the message is not UTF-8");              // cut short
+}
+
+}  // namespace
+}  // namespace relais::soap
