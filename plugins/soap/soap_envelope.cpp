@@ -50,16 +50,6 @@ std::string local_part(std::string_view qname) {
 
 }  // namespace
 
-std::string_view envelope_namespace(SoapVersion version) noexcept {
-    return version == SoapVersion::v1_1 ? "http://schemas.xmlsoap.org/soap/envelope/"
-                                        : "http://www.w3.org/2003/05/soap-envelope";
-}
-
-std::string_view content_type(SoapVersion version) noexcept {
-    return version == SoapVersion::v1_1 ? "text/xml; charset=utf-8"
-                                        : "application/soap+xml; charset=utf-8";
-}
-
 std::string envelope_start(SoapVersion version) {
     return envelope_open(version) + "<soap:Body>";
 }
@@ -69,7 +59,7 @@ std::string envelope_end() {
 }
 
 std::optional<SoapVersion> version_of(std::string_view message) noexcept {
-    for (const SoapVersion v : {SoapVersion::v1_1, SoapVersion::v1_2}) {
+    for (const SoapVersion v : {SoapVersion::soap11, SoapVersion::soap12}) {
         if (message.starts_with(envelope_open(v))) {
             return v;
         }
@@ -93,7 +83,7 @@ std::optional<SoapFault> fault_in(const pugi::xml_node& body, SoapVersion versio
         return std::nullopt;
     }
     SoapFault out;
-    if (version == SoapVersion::v1_1) {
+    if (version == SoapVersion::soap11) {
         // faultcode and faultstring are unqualified in SOAP 1.1.
         out.code = local_part(fault.child_value("faultcode"));
         out.reason = clean(fault.child_value("faultstring"));

@@ -2,25 +2,20 @@
 /// @file
 /// SOAP 1.1 and 1.2 envelopes as kind soap writes and reads them: the text
 /// around an operation's body, where a header goes, and the fault an
-/// answer may carry.
+/// answer may carry. The versions, their namespaces and content types are
+/// the core's (soap/soap_version.hpp), shared with relais's SOAP service.
 
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "soap/soap_version.hpp"
 
 namespace pugi {
 class xml_node;
 }
 
 namespace relais::soap {
-
-enum class SoapVersion : unsigned char { v1_1, v1_2 };
-
-/// The envelope namespace of `version`.
-std::string_view envelope_namespace(SoapVersion version) noexcept;
-/// Content-Type of a request: `text/xml; charset=utf-8` (1.1) or
-/// `application/soap+xml; charset=utf-8` (1.2).
-std::string_view content_type(SoapVersion version) noexcept;
 
 /// The prefix kind soap gives the envelope namespace, in requests and in
 /// the XPath expressions of answers.

@@ -93,7 +93,7 @@ public:
         return ", or an operation with request.idempotent: true";
     }
     std::string_view accept() const override {
-        return settings_.version == SoapVersion::v1_1 ? "text/xml" : "application/soap+xml";
+        return settings_.version == SoapVersion::soap11 ? "text/xml" : "application/soap+xml";
     }
     std::string_view content_type() const override { return soap::content_type(settings_.version); }
 
@@ -142,7 +142,7 @@ public:
         const rest::RefResolver none = [](std::string_view) -> rest::ValueRef {
             throw rest::TemplateError("no placeholder here");
         };
-        if (settings_.version == SoapVersion::v1_1) {
+        if (settings_.version == SoapVersion::soap11) {
             endpoint.headers.add("SOAPAction", literal("\"" + action + "\""), none);
         } else if (!action.empty()) {
             endpoint.headers.add(
@@ -201,7 +201,7 @@ SoapSettings load_soap_settings(const ConnectorSource& source) {
         return settings;
     }
     if (text_of(find_member(*soap, "version"), "1.1") == "1.2") {
-        settings.version = SoapVersion::v1_2;
+        settings.version = SoapVersion::soap12;
     }
     if (const Value* wss = find_member(*soap, "ws_security")) {
         UsernameToken token;

@@ -19,7 +19,7 @@ namespace relais::soap {
 
 /// The connector's `soap:` block.
 struct SoapSettings {
-    SoapVersion version = SoapVersion::v1_1;
+    SoapVersion version = SoapVersion::soap11;
     std::optional<UsernameToken> ws_security;
 };
 

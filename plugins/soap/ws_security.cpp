@@ -28,7 +28,7 @@ std::string security_header(const UsernameToken& token, SoapVersion version,
                             std::chrono::system_clock::time_point now) {
     std::string out = "<wsse:Security xmlns:wsse=\"" + std::string(wsse_namespace) +
                       "\" xmlns:wsu=\"" + std::string(wsu_namespace) + "\" soap:mustUnderstand=\"" +
-                      (version == SoapVersion::v1_1 ? "1" : "true") +
+                      (version == SoapVersion::soap11 ? "1" : "true") +
                       "\"><wsse:UsernameToken><wsse:Username>";
     xml::append_escaped_text(out, token.username);
     out += "</wsse:Username><wsse:Password Type=\"";

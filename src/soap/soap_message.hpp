@@ -14,10 +14,9 @@
 #include "auth/username_token.hpp"
 #include "core/error_class.hpp"
 #include "server/business_messages.hpp"
+#include "soap/soap_version.hpp"
 
 namespace relais::soap {
-
-enum class SoapVersion { soap11, soap12 };
 
 /// The operation `Ping`: no parameter.
 struct PingCall {};

@@ -6,11 +6,6 @@
 
 namespace relais::soap {
 
-std::string_view content_type(SoapVersion version) noexcept {
-    return version == SoapVersion::soap12 ? "application/soap+xml; charset=utf-8"
-                                          : "text/xml; charset=utf-8";
-}
-
 SoapVersion version_of(const std::vector<Header>& headers) noexcept {
     const std::string* type = find_header(headers, "content-type");
     constexpr std::string_view soap12 = "application/soap+xml";

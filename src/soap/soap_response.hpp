@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// SOAP answers as HTTP responses: content types by version, and faults —
+/// SOAP answers as HTTP responses: faults —
 /// relais's own and the REST envelope's failures turned into faults, with
 /// the same HTTP status and error class (docs/soap-service.md#faults).
 
@@ -11,9 +11,6 @@
 #include "soap/soap_message.hpp"
 
 namespace relais::soap {
-
-/// `text/xml; charset=utf-8` (1.1) or `application/soap+xml; charset=utf-8` (1.2).
-std::string_view content_type(SoapVersion version) noexcept;
 
 /// The version a caller speaks, from its Content-Type: 1.2 for
 /// `application/soap+xml`, else 1.1. For answering before the envelope is read.

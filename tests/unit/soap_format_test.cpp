@@ -218,7 +218,7 @@ TEST(SoapFormat, LoadErrors) {
 }
 
 TEST(SoapEnvelope, HeadersGoAfterEitherVersionsStart) {
-    for (const SoapVersion version : {SoapVersion::v1_1, SoapVersion::v1_2}) {
+    for (const SoapVersion version : {SoapVersion::soap11, SoapVersion::soap12}) {
         std::string message = envelope_start(version) + "<x/>" + envelope_end();
         EXPECT_EQ(version_of(message), version);
         ASSERT_TRUE(insert_header(message, "<h/>"));
