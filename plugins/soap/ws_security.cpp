@@ -8,7 +8,7 @@
 #include "auth/publik_signature.hpp"
 #include "auth/username_token.hpp"
 #include "core/url_encoding.hpp"
-#include "xml/xml_template.hpp"
+#include "core/xml_escape.hpp"
 
 namespace relais::soap {
 
@@ -30,12 +30,12 @@ std::string security_header(const UsernameToken& token, SoapVersion version,
                       "\" xmlns:wsu=\"" + std::string(wsu_namespace) + "\" soap:mustUnderstand=\"" +
                       (version == SoapVersion::soap11 ? "1" : "true") +
                       "\"><wsse:UsernameToken><wsse:Username>";
-    xml::append_escaped_text(out, token.username);
+    append_xml_text(out, token.username);
     out += "</wsse:Username><wsse:Password Type=\"";
     out += token.digest ? auth::password_digest_type : auth::password_text_type;
     out += "\">";
     if (!token.digest) {
-        xml::append_escaped_text(out, token.password);
+        append_xml_text(out, token.password);
         out += "</wsse:Password></wsse:UsernameToken></wsse:Security>";
         return out;
     }

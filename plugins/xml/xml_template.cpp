@@ -4,6 +4,8 @@
 #include <pugixml.hpp>
 #include <set>
 
+#include "core/xml_escape.hpp"
+
 namespace relais::xml {
 
 using rest::CallError;
@@ -118,7 +120,7 @@ private:
                                     "' is declared neither in the body nor in namespaces");
             }
             out += " xmlns:" + prefix + "=\"";
-            append_escaped_attribute(out, found->second);
+            append_xml_attribute(out, found->second);
             out += '"';
         }
         return out;
@@ -174,7 +176,7 @@ private:
         if (!value.has_placeholders()) {
             literal(" " + name + "=\"");
             std::string escaped;
-            append_escaped_attribute(escaped, value.literal_text());
+            append_xml_attribute(escaped, value.literal_text());
             literal(escaped + "\"");
             return;
         }
@@ -243,7 +245,7 @@ private:
                         slot(Op::Kind::text, std::move(text));
                     } else {
                         std::string escaped;
-                        append_escaped_text(escaped, text.literal_text());
+                        append_xml_text(escaped, text.literal_text());
                         literal(std::move(escaped));
                     }
                     break;
@@ -278,9 +280,9 @@ std::optional<CallError> append_value(const ValueRef& ref, const CallValues& val
                          rest::describe(ref, values) + " holds a character XML cannot carry"};
     }
     if (attribute) {
-        append_escaped_attribute(out, raw);
+        append_xml_attribute(out, raw);
     } else {
-        append_escaped_text(out, raw);
+        append_xml_text(out, raw);
     }
     return std::nullopt;
 }
@@ -320,9 +322,9 @@ std::optional<CallError> XmlTemplate::render(const CallValues& values, std::stri
                 for (const auto& part : op.value.parts()) {
                     if (!part.ref) {
                         if (op.kind == Op::Kind::attribute) {
-                            append_escaped_attribute(out, part.literal);
+                            append_xml_attribute(out, part.literal);
                         } else {
-                            append_escaped_text(out, part.literal);
+                            append_xml_text(out, part.literal);
                         }
                     } else if (auto error = append_value(*part.ref, values,
                                                          op.kind == Op::Kind::attribute, out)) {
@@ -343,45 +345,6 @@ std::optional<CallError> XmlTemplate::render(const CallValues& values, std::stri
         }
     }
     return std::nullopt;
-}
-
-void append_escaped_text(std::string& out, std::string_view text) {
-    for (const char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '\r':
-                out += "&#13;";
-                break;
-            default:
-                out += c;
-        }
-    }
-}
-
-void append_escaped_attribute(std::string& out, std::string_view text) {
-    for (const char c : text) {
-        switch (c) {
-            case '"':
-                out += "&quot;";
-                break;
-            case '\t':
-                out += "&#9;";
-                break;
-            case '\n':
-                out += "&#10;";
-                break;
-            default:
-                append_escaped_text(out, std::string_view(&c, 1));
-        }
-    }
 }
 
 bool is_xml_text(std::string_view text) noexcept {

@@ -56,12 +56,6 @@ private:
     std::vector<Op> ops_;
 };
 
-/// Appends `text` escaped as XML character data (`&`, `<`, `>` and a
-/// carriage return as references).
-void append_escaped_text(std::string& out, std::string_view text);
-/// Appends `text` escaped for a double-quoted attribute value (also `"`,
-/// tab and line feed, which a parser would otherwise normalize).
-void append_escaped_attribute(std::string& out, std::string_view text);
 /// Whether `text` is UTF-8 that XML 1.0 can carry: no control character
 /// other than tab, line feed and carriage return.
 bool is_xml_text(std::string_view text) noexcept;

@@ -5,6 +5,7 @@
 
 #include "config/embedded_schemas.hpp"
 #include "core/url_encoding.hpp"
+#include "core/xml_escape.hpp"
 
 namespace relais::soap {
 
@@ -21,30 +22,6 @@ bool is_name_char(char c) noexcept {
 bool is_ipv6_char(char c) noexcept {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
            c == '.';
-}
-
-void append_xml_escaped(std::string& out, std::string_view text) {
-    for (const char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&apos;";
-                break;
-            default:
-                out += c;
-        }
-    }
 }
 
 }  // namespace
@@ -113,7 +90,7 @@ std::optional<std::string> service_address(std::string_view public_url, std::str
 
 std::string wsdl_document(std::string_view address) {
     std::string location = "location=\"";
-    append_xml_escaped(location, address);
+    append_xml_attribute(location, address);
     location += '"';
     const std::string_view source = embedded::relais_wsdl;
     std::string out;
