@@ -442,8 +442,8 @@ private:
         // A head refused for its Content-Length is not "done", but its
         // target and fields are read: enough to answer a SOAP caller a fault.
         const auto& head = parser.get();
-        HttpResponse response = env_.dispatcher.refusal(
-            *refusal, "the request could not be read", to_string(head.target()), headers_of(head));
+        HttpResponse response = env_.dispatcher.refusal(*refusal, "the request could not be read",
+                                                        to_string(head.target()), headers_of(head));
         if (!parser.is_header_done()) {
             co_await refuse(std::move(response), new_request_id(), "", started);
             co_return;

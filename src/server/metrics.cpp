@@ -8,9 +8,9 @@ namespace relais::server {
 namespace {
 
 constexpr std::array<ErrorClass, 6> upstream_classes{
-    ErrorClass::upstream_unreachable,  ErrorClass::upstream_error,
+    ErrorClass::upstream_unreachable,      ErrorClass::upstream_error,
     ErrorClass::upstream_invalid_response, ErrorClass::upstream_fault,
-    ErrorClass::upstream_rate_limited, ErrorClass::upstream_timeout};
+    ErrorClass::upstream_rate_limited,     ErrorClass::upstream_timeout};
 
 std::optional<std::size_t> upstream_slot(ErrorClass error) noexcept {
     for (std::size_t i = 0; i < upstream_classes.size(); ++i) {
