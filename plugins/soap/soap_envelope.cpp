@@ -84,9 +84,15 @@ std::optional<SoapFault> fault_in(const pugi::xml_node& body, SoapVersion versio
     }
     SoapFault out;
     if (version == SoapVersion::soap11) {
-        // faultcode and faultstring are unqualified in SOAP 1.1.
-        out.code = local_part(fault.child_value("faultcode"));
-        out.reason = clean(fault.child_value("faultstring"));
+        // faultcode and faultstring are unqualified in SOAP 1.1; some
+        // write them in the envelope's namespace all the same.
+        const auto value = [&](const char* name) {
+            const pugi::xml_node child = fault.child(name);
+            return child ? child.child_value()
+                         : fault.child_value(("soap:" + std::string(name)).c_str());
+        };
+        out.code = local_part(value("faultcode"));
+        out.reason = clean(value("faultstring"));
         out.from_sender = out.code == "Client" || out.code.starts_with("Client.");
     } else {
         const pugi::xml_node code = fault.child("soap:Code");

@@ -3,10 +3,12 @@
 #include <rapidjson/document.h>
 
 #include <pugixml.hpp>
+#include <stdexcept>
 #include <utility>
 
 #include "config/config_document.hpp"
 #include "config/upstream_fields.hpp"
+#include "core/log.hpp"
 #include "core/strings.hpp"
 #include "rest/endpoint.hpp"
 #include "xml/xml_format.hpp"
@@ -33,9 +35,12 @@ std::variant<pugi::xml_node, std::string> body_of(const pugi::xml_document& doc)
     return body;
 }
 
-rest::CallError fault_error(const SoapFault& fault) {
+/// The fault's code; its text only where an upstream's error body may be
+/// shown (`error_body`, on endpoints free of personal data): a fault's text
+/// may quote the person the call was about.
+rest::CallError fault_error(const SoapFault& fault, bool error_body) {
     std::string description = "SOAP fault " + fault.code;
-    if (!fault.reason.empty()) {
+    if (error_body && !fault.reason.empty()) {
         description += ": " + fault.reason;
     }
     return rest::CallError{ErrorClass::upstream_fault, std::move(description)};
@@ -69,7 +74,7 @@ public:
         }
         const pugi::xml_node& content = std::get<pugi::xml_node>(body);
         if (auto fault = fault_in(content, version_)) {
-            return fault_error(*fault);
+            return fault_error(*fault, error_body);
         }
         if (auto refusal = rest::status_refusal(response, error_body)) {
             return refusal;
@@ -159,11 +164,15 @@ public:
     }
 
     void finish(upstream::Request& request) const override {
-        if (settings_.ws_security) {
-            const auto version = version_of(request.body);
-            insert_header(request.body, security_header(*settings_.ws_security,
-                                                        version.value_or(settings_.version),
-                                                        std::chrono::system_clock::now()));
+        if (!settings_.ws_security) {
+            return;
+        }
+        const auto version = version_of(request.body);
+        if (!version ||
+            !insert_header(request.body, security_header(*settings_.ws_security, *version,
+                                                         std::chrono::system_clock::now()))) {
+            // Every body this format writes starts with its envelope.
+            throw std::logic_error("a SOAP request without its envelope");
         }
     }
 
@@ -215,6 +224,11 @@ SoapSettings load_soap_settings(const ConnectorSource& source) {
                                       "must be non-empty, without control characters (a "
                                       "trailing newline?)");
             }
+        }
+        const std::string base_url =
+            text_of(find_member(*find_member(source.document, "upstream"), "base_url"));
+        if (!token.digest && !base_url.starts_with("https://")) {
+            log::warn("ws_security_password_in_clear", {{"connector", source.slug}});
         }
         settings.ws_security = std::move(token);
     }

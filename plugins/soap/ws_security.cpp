@@ -8,7 +8,7 @@
 #include "auth/publik_signature.hpp"
 #include "auth/username_token.hpp"
 #include "core/url_encoding.hpp"
-#include "core/xml_escape.hpp"
+#include "core/xml_text.hpp"
 
 namespace relais::soap {
 

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <pugixml.hpp>
 
+#include "core/xml_text.hpp"
+
 namespace relais::xml {
 
 namespace {
 
 constexpr std::string_view xml_namespace = "http://www.w3.org/XML/1998/namespace";
+constexpr std::string_view dtd_refused = "a document type declaration (DTD) is not accepted";
 
 /// The namespaces in scope while walking a document: declarations of the
 /// open elements, innermost last.
@@ -99,10 +102,34 @@ bool rename_names(pugi::xml_node element, const Scope& scope) {
     return true;
 }
 
+/// Whether two attributes of `element` have the same name once renamed
+/// (`a:k` and `b:k` of two namespaces the connector does not declare).
+bool has_twin_attributes(pugi::xml_node element) {
+    thread_local std::vector<std::string_view> names;
+    names.clear();
+    for (pugi::xml_attribute a = element.first_attribute(); a; a = a.next_attribute()) {
+        names.emplace_back(a.name());
+    }
+    std::sort(names.begin(), names.end());
+    return std::adjacent_find(names.begin(), names.end()) != names.end();
+}
+
 }  // namespace
 
 std::optional<std::string> read_untrusted_xml(std::string_view text, pugi::xml_document& doc,
                                               const NamespaceMap& namespaces) {
+    // The declaration's own entities would be refused below; saying why
+    // they are there is clearer.
+    if (text.find("<!DOCTYPE") != std::string_view::npos) {
+        return std::string(dtd_refused);
+    }
+    if (const auto refused = disallowed_characters(text)) {
+        return std::string(*refused);
+    }
+    // pugixml spends about 80 bytes a node: bound them before it allocates.
+    if (static_cast<std::size_t>(std::count(text.begin(), text.end(), '<')) > max_xml_nodes) {
+        return "more than " + std::to_string(max_xml_nodes) + " elements";
+    }
     // parse_doctype keeps a declaration as a node, to refuse it below; its
     // content is skipped by the parser, never interpreted.
     const pugi::xml_parse_result parsed =
@@ -116,7 +143,7 @@ std::optional<std::string> read_untrusted_xml(std::string_view text, pugi::xml_d
     pugi::xml_node node = doc.first_child();
     while (node) {
         if (node.type() == pugi::node_doctype) {
-            return std::string("a document type declaration (DTD) is not accepted");
+            return std::string(dtd_refused);
         }
         if (node.type() == pugi::node_element) {
             if (scope.depth() >= max_xml_depth) {
@@ -125,6 +152,9 @@ std::optional<std::string> read_untrusted_xml(std::string_view text, pugi::xml_d
             scope.enter(node);
             if (!rename_names(node, scope)) {
                 return std::string("a namespace prefix is used without being declared");
+            }
+            if (has_twin_attributes(node)) {
+                return std::string("two attributes of an element have the same local name");
             }
             if (node.first_child()) {
                 node = node.first_child();

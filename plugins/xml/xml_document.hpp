@@ -27,6 +27,9 @@ namespace relais::xml {
 
 /// Deepest element nesting accepted in a document relais reads.
 inline constexpr std::size_t max_xml_depth = 256;
+/// Most markup (elements, comments…) in a document relais reads, counted
+/// before parsing: parsed, each costs far more memory than its text.
+inline constexpr std::size_t max_xml_nodes = 500'000;
 
 /// Namespace prefixes a connector declares (`namespaces:`), prefix -> URI.
 /// A prefix is an XML NCName; no two entries share a prefix or a URI.
@@ -37,8 +40,11 @@ using NamespaceMap = std::vector<std::pair<std::string, std::string>>;
 /// the declared prefix, one of another namespace or of none is named by its
 /// local name; namespace declarations (xmlns attributes) are removed.
 /// Returns why the text is refused (a phrase without any of its content):
-/// not well-formed (no root element included), a document type
-/// declaration, nesting deeper than max_xml_depth, a prefix bound nowhere.
+/// characters or references XML does not allow (disallowed_characters in
+/// core/xml_text.hpp), more than max_xml_nodes of markup, not well-formed
+/// (no root element included), a document type declaration, nesting deeper
+/// than max_xml_depth, a prefix bound nowhere, attributes whose names
+/// become the same.
 std::optional<std::string> read_untrusted_xml(std::string_view text, pugi::xml_document& doc,
                                               const NamespaceMap& namespaces);
 

@@ -4,7 +4,7 @@
 #include <pugixml.hpp>
 #include <set>
 
-#include "core/xml_escape.hpp"
+#include "core/xml_text.hpp"
 
 namespace relais::xml {
 

@@ -6,6 +6,7 @@
 #include <pugixml.hpp>
 #include <stdexcept>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/http_types.hpp"
 
@@ -302,31 +303,32 @@ void append_element_json(const pugi::xml_node& element, std::string& out) {
         append_json_string(out, a.value());
     }
     // Children by name, in the order names first appear; a repeated name
-    // becomes an array of all its elements.
-    std::vector<std::string_view> seen;
+    // becomes an array of all its elements. One pass: an answer may have
+    // many children.
+    std::vector<std::vector<pugi::xml_node>> groups;
+    std::unordered_map<std::string_view, std::size_t> group_of;
     for (pugi::xml_node c = element.first_child(); c; c = c.next_sibling()) {
         if (c.type() != pugi::node_element) {
             continue;
         }
-        const std::string_view name = c.name();
-        if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
-            continue;
+        const auto [found, added] = group_of.try_emplace(c.name(), groups.size());
+        if (added) {
+            groups.emplace_back();
         }
-        seen.push_back(name);
-        key(name);
-        const bool repeated = static_cast<bool>(c.next_sibling(c.name()));
-        if (!repeated) {
-            append_element_json(c, out);
+        groups[found->second].push_back(c);
+    }
+    for (const auto& group : groups) {
+        key(group.front().name());
+        if (group.size() == 1) {
+            append_element_json(group.front(), out);
             continue;
         }
         out += '[';
-        bool first_item = true;
-        for (pugi::xml_node same = c; same; same = same.next_sibling(c.name())) {
-            if (!first_item) {
+        for (std::size_t i = 0; i < group.size(); ++i) {
+            if (i > 0) {
                 out += ',';
             }
-            first_item = false;
-            append_element_json(same, out);
+            append_element_json(group[i], out);
         }
         out += ']';
     }

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -260,7 +261,11 @@ int import_wsdl(std::span<char* const> args) {
     for (const WsdlOperation& op : service.operations) {
         write_endpoint(endpoints, op, prefixes, endpoint_names);
     }
-    const std::string source = std::filesystem::path(file).filename().string();
+    std::string source = std::filesystem::path(file).filename().string();
+    // Written into comments: a line break in a file name would end one.
+    std::replace_if(
+        source.begin(), source.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; },
+        '?');
     std::ostringstream out;
     out << "# yaml-language-server: $schema=../schemas/soap.schema.json\n"
         << "#\n"

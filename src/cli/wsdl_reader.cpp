@@ -73,6 +73,35 @@ pugi::xml_node soap_child(pugi::xml_node node, std::string_view local) {
     return child(node, soap12_ns, local);
 }
 
+/// Nesting of sequences, choices and alls read in a request element.
+constexpr std::size_t max_particle_depth = 32;
+
+/// Whether `name` is an XML name (a QName with `qualified`): what
+/// import-wsdl writes into YAML must be nothing else. Non-ASCII letters
+/// are taken as they are.
+bool is_xml_name(std::string_view name, bool qualified = false) {
+    const auto start = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+               static_cast<unsigned char>(c) >= 0x80;
+    };
+    const auto colon = name.find(':');
+    if (qualified && colon != std::string_view::npos) {
+        return is_xml_name(name.substr(0, colon)) && is_xml_name(name.substr(colon + 1));
+    }
+    return !name.empty() && start(name.front()) &&
+           std::all_of(name.begin(), name.end(), [&](char c) {
+               return start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
+           });
+}
+
+/// `name`, checked to be an XML name.
+std::string checked_name(std::string_view name, bool qualified = false) {
+    if (!is_xml_name(name, qualified)) {
+        throw WsdlError("a name in the WSDL is not an XML name");
+    }
+    return std::string(name);
+}
+
 /// The JSON type relais gives an XML Schema built-in type.
 std::string simple_type(const QName& type) {
     static constexpr std::array integers{"int",
@@ -127,7 +156,7 @@ public:
                         continue;
                     }
                     WsdlService out;
-                    out.service_name = service.attribute("name").value();
+                    out.service_name = checked_name(service.attribute("name").value());
                     out.address = soap_child(port, "address").attribute("location").value();
                     out.version = wanted;
                     out.operations = operations(binding);
@@ -186,17 +215,22 @@ private:
 
     /// Adds the simple values of element declarations under `particle`
     /// (a sequence, all or choice), naming the others.
-    void read_particle(pugi::xml_node particle, WsdlOperation& op) const {
+    void read_particle(pugi::xml_node particle, WsdlOperation& op, std::size_t depth = 0) const {
+        if (depth > max_particle_depth) {
+            throw WsdlError("operation " + op.name + ": sequences nested deeper than " +
+                            std::to_string(max_particle_depth));
+        }
         for (pugi::xml_node e = particle.first_child(); e; e = e.next_sibling()) {
             if (is(e, xsd_ns, "sequence") || is(e, xsd_ns, "all") || is(e, xsd_ns, "choice")) {
-                read_particle(e, op);
+                read_particle(e, op, depth + 1);
                 continue;
             }
             if (!is(e, xsd_ns, "element")) {
                 continue;
             }
-            const std::string name =
-                e.attribute("name") ? e.attribute("name").value() : e.attribute("ref").value();
+            const std::string name = checked_name(
+                e.attribute("name") ? e.attribute("name").value() : e.attribute("ref").value(),
+                true);
             std::optional<std::string> type;
             if (const pugi::xml_attribute t = e.attribute("type")) {
                 const QName qname = resolve(e, t.value());
@@ -231,7 +265,7 @@ private:
             }
             const QName element = resolve(part, part.attribute("element").value());
             op.request_namespace = element.ns;
-            op.request_element = element.local;
+            op.request_element = checked_name(element.local);
             const pugi::xml_node declaration = schema_item("element", element);
             if (!declaration) {
                 throw WsdlError("operation " + op.name + ": the element " + element.local +
@@ -259,7 +293,7 @@ private:
         op.qualified_values = false;
         for (pugi::xml_node part : children(message, wsdl_ns, "part")) {
             WsdlValue value;
-            value.name = part.attribute("name").value();
+            value.name = checked_name(part.attribute("name").value());
             const QName type = resolve(part, part.attribute("type").value());
             if (type.ns != xsd_ns) {
                 op.skipped.push_back(value.name);
@@ -280,7 +314,7 @@ private:
         std::vector<WsdlOperation> out;
         for (pugi::xml_node bound : children(binding, wsdl_ns, "operation")) {
             WsdlOperation op;
-            op.name = bound.attribute("name").value();
+            op.name = checked_name(bound.attribute("name").value());
             const pugi::xml_node soap_operation = soap_child(bound, "operation");
             op.soap_action = soap_operation.attribute("soapAction").value();
             std::string style = soap_operation.attribute("style").value();
@@ -320,7 +354,7 @@ private:
                            part && part.attribute("element")) {
                     const QName element = resolve(part, part.attribute("element").value());
                     op.response_namespace = element.ns;
-                    op.response_element = element.local;
+                    op.response_element = checked_name(element.local);
                 }
             }
             out.push_back(std::move(op));

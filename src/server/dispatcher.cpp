@@ -247,8 +247,15 @@ boost::asio::awaitable<Outcome> Dispatcher::route(RawRequest request,
     auto& found = std::get<Routed>(routed);
     if (found.index < found.entry->connector->endpoints().size()) {
         // A connector's own endpoint named `soap` (one without callbacks:
-        // and demands:) answers as it likes.
+        // and demands:) answers as it likes, and a UsernameToken is no
+        // credential for it.
         soap.reset();
+        if (envelope) {
+            out.labels = RequestLabels{};
+            out.response = HttpResponse::failure(ErrorClass::missing_credentials,
+                                                 describe(ErrorClass::missing_credentials).slug);
+            co_return out;
+        }
     }
     if (!clients.granted(client, *found.entry, out.labels.endpoint)) {
         out.response = HttpResponse::failure(ErrorClass::not_granted,

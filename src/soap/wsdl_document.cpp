@@ -5,7 +5,7 @@
 
 #include "config/embedded_schemas.hpp"
 #include "core/url_encoding.hpp"
-#include "core/xml_escape.hpp"
+#include "core/xml_text.hpp"
 
 namespace relais::soap {
 

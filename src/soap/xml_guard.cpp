@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/xml_text.hpp"
+
 namespace relais::soap {
 
 namespace {
@@ -115,12 +117,13 @@ std::optional<std::string_view> guard_xml(std::string_view xml, const XmlLimits&
             }
         }
         if (next == std::string_view::npos) {
-            // Unterminated markup: the parser reports the malformed message.
-            return std::nullopt;
+            // gSOAP stops reading at the envelope's end: what follows it
+            // must still be well-formed.
+            return "unterminated markup";
         }
         at = xml.find('<', next);
     }
-    return std::nullopt;
+    return disallowed_characters(xml);
 }
 
 }  // namespace relais::soap

@@ -25,9 +25,10 @@ struct XmlLimits {
 /// still be malformed: the parser says so).
 ///
 /// The message must be UTF-8 (what SOAP callers send, and what relais
-/// relays as JSON). Comments, processing instructions and CDATA sections
-/// are skipped; any other `<!` markup (`<!DOCTYPE`, `<!ENTITY`...) is
-/// refused wherever it stands.
+/// relays as JSON) holding only characters and references XML allows
+/// (disallowed_characters). Comments, processing instructions and CDATA
+/// sections are skipped; any other `<!` markup (`<!DOCTYPE`, `<!ENTITY`...)
+/// is refused wherever it stands, and so is unterminated markup.
 std::optional<std::string_view> guard_xml(std::string_view xml, const XmlLimits& limits);
 
 }  // namespace relais::soap

@@ -46,6 +46,11 @@ def operations(async_delivery=False):
                               "fields": {"numero": "ec:numero", "nom": "ec:nom",
                                          "annee": {"xpath": "ec:annee", "type": "integer"},
                                          "mentions": {"xpath": "ec:mention", "list": True}}}},
+        "acte-public": {"parameters": {"numero": {"required": True}},
+                        "personal_data": False, "error_body": True,
+                        "request": {"soap_action": NS + "#GetActe",
+                                    "body": "<ec:GetActe><ec:numero>{numero}</ec:numero>"
+                                            "</ec:GetActe>"}},
         "whole": {"parameters": {"numero": {"required": True}},
                   "request": {"soap_action": NS + "#GetActe",
                               "body": "<ec:GetActe><ec:numero>{numero}</ec:numero></ec:GetActe>"}},
@@ -135,12 +140,18 @@ class SoapClientTest(DeliveryTestMixin, unittest.TestCase):
                          {"reference": "R-1", "nom": hostile, "prenom": "<b>"})
 
     def test_faults_of_both_versions(self):
+        # On an endpoint carrying personal data, the code only: a fault's
+        # text may quote the person.
         r = self.caller.get("/soap/ec/acte", {"numero": "INCONNU"})
         self.assert_error(r, 502, "upstream-fault")
-        self.assertEqual(r.json()["err_desc"], "SOAP fault Client: Acte inconnu")
+        self.assertEqual(r.json()["err_desc"], "SOAP fault Client")
         r = self.caller.get("/soap/ec12/acte", {"numero": "PANNE"})
         self.assert_error(r, 502, "upstream-fault")
-        self.assertEqual(r.json()["err_desc"], "SOAP fault Receiver: Base indisponible")
+        self.assertEqual(r.json()["err_desc"], "SOAP fault Receiver")
+        # With error_body, where the endpoint is free of personal data, its text too.
+        r = self.caller.get("/soap/ec12/acte-public", {"numero": "INCONNU"})
+        self.assert_error(r, 502, "upstream-fault")
+        self.assertEqual(r.json()["err_desc"], "SOAP fault Sender: Acte inconnu")
 
     def test_a_wrong_ws_security_password_is_refused_by_the_application(self):
         r = self.caller.get("/soap/ec-wrong/acte", {"numero": "42"})

@@ -281,6 +281,13 @@ class SoapServiceTest(SoapCase):
             (envelope(PING, header="<x:T xmlns:x='urn:x' s:mustUnderstand='1'/>"), SOAP11,
              400, "invalid-xml"),
             ("", SOAP11, 400, "invalid-xml"),
+            # References gSOAP would decode into text that is not UTF-8, cut
+            # short or turn into other bytes; junk after the envelope.
+            (envelope(report_status("R-1", "received").replace("R-1", "a&#xD800;b")), SOAP11, 400, "invalid-xml"),
+            (envelope(report_status("R-1", "received").replace("R-1", "a&#0;b")), SOAP11, 400, "invalid-xml"),
+            (envelope(report_status("R-1", "received").replace("R-1", "a&unknown;b")), SOAP12, 400, "invalid-xml"),
+            (envelope(report_status("R-1", "received").replace("R-1", "a&#1;b")), SOAP11, 400, "invalid-xml"),
+            (envelope(PING) + "<!-- never closed", SOAP11, 400, "invalid-xml"),
         ]
         for body, version, status, error_class in cases:
             with self.subTest(body=body[:80]):

@@ -66,6 +66,25 @@ TEST(SoapXmlGuard, AttributeValuesAreBounded) {
     EXPECT_FALSE(guard("<a x=\">\"><b/></a>"));
 }
 
+TEST(SoapXmlGuard, ReferencesAndControlCharactersXmlForbids) {
+    EXPECT_FALSE(guard("<a b=\"&quot;&#x41;\">&amp;&lt;&gt;&apos;&#233;&#x1F4EE;&#9;</a>"));
+    // Inside CDATA and comments, '&' is text.
+    EXPECT_FALSE(guard("<a><![CDATA[Tom & Jerry &#0;]]><!-- & --></a>"));
+    for (const char* refused :
+         {"<a>&#0;</a>", "<a>&#xD800;</a>", "<a>&#xFFFE;</a>", "<a>&#x110000;</a>", "<a>&#1;</a>",
+          "<a>&nbsp;</a>", "<a b=\"&unknown;\"/>", "<a>a & b</a>", "<a>&#;</a>", "<a>&#x;</a>",
+          "<a>&#12a;</a>"}) {
+        EXPECT_EQ(guard(refused), "a character or entity reference XML does not allow") << refused;
+    }
+    EXPECT_EQ(guard("<a>bell\x07</a>"), "a control character XML does not allow");
+    EXPECT_EQ(guard("<a><![CDATA[\x01]]></a>"), "a control character XML does not allow");
+}
+
+TEST(SoapXmlGuard, UnterminatedMarkupIsRefused) {
+    EXPECT_EQ(guard("<a/><!-- never closed"), "unterminated markup");
+    EXPECT_EQ(guard("<a/><b"), "unterminated markup");
+}
+
 TEST(SoapXmlGuard, OnlyUtf8Passes) {
     EXPECT_FALSE(guard("<a>caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x93\xAE</a>"));
     EXPECT_EQ(guard("<a>caf\xE9</a>"), "the message is not UTF-8");           // Latin-1

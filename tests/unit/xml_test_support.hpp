@@ -50,13 +50,14 @@ inline std::string xml_load_error(const std::string& endpoint_json, int* line = 
 }
 
 /// What the answer reader of endpoint `e` makes of `body` with `status`.
+/// `error_body`: the endpoint may show an upstream's error text.
 inline std::string read_answer(const Loaded& loaded, const std::string& body, unsigned status = 200,
-                               rest::CallError* error = nullptr) {
+                               rest::CallError* error = nullptr, bool error_body = false) {
     upstream::Response response;
     response.status = status;
     response.body = body;
     std::string data;
-    auto refusal = loaded.spec.endpoints.at(0).answer->read(response, false, data);
+    auto refusal = loaded.spec.endpoints.at(0).answer->read(response, error_body, data);
     if (refusal) {
         if (error != nullptr) {
             *error = *refusal;
