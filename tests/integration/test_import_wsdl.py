@@ -118,6 +118,17 @@ class ImportWsdlTest(unittest.TestCase):
             "no-soap.wsdl": ('<definitions xmlns="http://schemas.xmlsoap.org/wsdl/"/>',
                              "no service port is bound with SOAP 1.1 or 1.2"),
         }
+        # A name that would write YAML of its own into the connector.
+        cases["injection.wsdl"] = (
+            open(WSDL, encoding="utf-8").read().replace(
+                '<xsd:element name="type"',
+                '<xsd:element name="x&#10;    personal_data: false&#10;    error_body: true"'),
+            "a name in the WSDL is not an XML name")
+        nested = "<xsd:sequence>" * 40 + "</xsd:sequence>" * 40
+        cases["deep.wsdl"] = (
+            open(WSDL, encoding="utf-8").read().replace(
+                '<xsd:element name="type" type="xsd:string" minOccurs="0"/>', nested),
+            "sequences nested deeper than 32")
         for name, (text, message) in cases.items():
             with self.subTest(name=name):
                 result = run_relais("import-wsdl", self.ws.write(name, text))

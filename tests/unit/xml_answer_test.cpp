@@ -110,3 +110,16 @@ TEST(XmlAnswer, BadExpressionsAndPrefixesAreLoadErrorsAtTheirLine) {
             nullptr, xml_format_of),
         "this namespace already has the prefix 'a'");
 }
+
+TEST(XmlAnswer, ManyDifferentChildrenAreConvertedInOnePass) {
+    std::string wide = "<r>";
+    std::string expected = "{";
+    for (int i = 0; i < 50'000; ++i) {
+        wide +=
+            "<n" + std::to_string(i) + ">" + std::to_string(i) + "</n" + std::to_string(i) + ">";
+        expected +=
+            (i > 0 ? ",\"n" : "\"n") + std::to_string(i) + "\":\"" + std::to_string(i) + "\"";
+    }
+    EXPECT_EQ(mapped("{}", wide + "<n7>again</n7></r>"),
+              expected.replace(expected.find("\"n7\":\"7\""), 8, "\"n7\":[\"7\",\"again\"]") + "}");
+}
