@@ -322,6 +322,13 @@ void read_server(const Reader& r, ServerSettings& server) {
             check_minimum(r, "idle_timeout", server.limits.idle_timeout);
         }
         r.integer(*limits, "max_connections", server.limits.max_connections);
+        if (const rapidjson::Value* anonymous = r.at(*limits, "anonymous")) {
+            if (const rapidjson::Value* rate = r.at(*anonymous, "per_second");
+                rate != nullptr && rate->IsNumber()) {
+                server.limits.anonymous_per_second = rate->GetDouble();
+            }
+            r.integer(*anonymous, "burst", server.limits.anonymous_burst);
+        }
     }
     // 0 is allowed: stop at once, cutting the requests in flight.
     r.duration(s, "shutdown_grace", server.shutdown_grace);

@@ -31,6 +31,10 @@ struct ServerLimits {
     std::chrono::milliseconds read_timeout{30'000};  ///< whole request once started; beyond: 408
     std::chrono::milliseconds idle_timeout{60'000};  ///< keep-alive wait for the next request
     std::size_t max_connections = 1024;              ///< beyond: 503 then close
+    /// Requests without credentials to browser endpoints, per client
+    /// address (IPv6: per /64): on average, and at once; beyond: 429.
+    double anonymous_per_second = 5.0;
+    unsigned anonymous_burst = 50;
 };
 
 struct ServerSettings {

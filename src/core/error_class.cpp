@@ -60,6 +60,8 @@ ErrorInfo describe(ErrorClass error) noexcept {
             return {502, "upstream-invalid-response"};
         case ErrorClass::upstream_fault:
             return {502, "upstream-fault"};
+        case ErrorClass::too_many_requests:
+            return {429, "too-many-requests"};
         case ErrorClass::identity_rejected:
             return {502, "identity-rejected"};
         case ErrorClass::upstream_rate_limited:

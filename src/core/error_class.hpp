@@ -55,6 +55,9 @@ enum class ErrorClass : unsigned char {
     /// of relais's WSDL
     unknown_operation,
     upstream_fault,  ///< 502 `upstream-fault`: the upstream answered a SOAP fault
+    /// 429 `too-many-requests`: an address calling browser endpoints faster
+    /// than `server.limits.anonymous` allows
+    too_many_requests,
 };
 
 /// HTTP status and envelope slug of an error class.

@@ -73,6 +73,16 @@ void authenticate_envelope(const auth::ClientRegistry& clients, const auth::Call
     envelope = std::make_shared<soap::SoapRequest>(std::move(*request));
 }
 
+/// 429 with the seconds until the address may call again, rounded up.
+HttpResponse too_many_requests(AddressLimiter::Clock::duration wait) {
+    HttpResponse response = HttpResponse::failure(
+        ErrorClass::too_many_requests, "too many requests from this address; try again later");
+    const auto seconds = std::chrono::ceil<std::chrono::seconds>(wait).count();
+    response.headers.push_back(
+        Header{"Retry-After", std::to_string(std::max<long long>(seconds, 1))});
+    return response;
+}
+
 HttpResponse json_page(unsigned status, std::string body) {
     HttpResponse r;
     r.status = status;
@@ -210,6 +220,13 @@ boost::asio::awaitable<Outcome> Dispatcher::route(RawRequest request,
             auto routed = resolve(state, std::move(target->segments), out.labels);
             if (auto* found = std::get_if<Routed>(&routed); found != nullptr && found->browser) {
                 out.labels.reason.clear();
+                const ServerLimits& limits = runtime.config().server.limits;
+                if (const auto wait =
+                        anonymous_.take(request.remote, limits.anonymous_per_second,
+                                        limits.anonymous_burst, AddressLimiter::Clock::now())) {
+                    out.response = too_many_requests(*wait);
+                    co_return out;
+                }
                 co_await serve(out, runtime, *found, std::move(request), target->raw_query, {});
                 co_return out;
             }

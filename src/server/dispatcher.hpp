@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/http_types.hpp"
+#include "server/address_limiter.hpp"
 #include "server/metrics.hpp"
 #include "server/serving_state.hpp"
 
@@ -143,6 +144,9 @@ private:
     auth::NonceCache& nonces_;
     const std::atomic<bool>& draining_;
     const DeliveryRoutes* deliveries_;
+    /// Calls to browser endpoints without credentials, per address; lives
+    /// as long as the server, across reloads.
+    mutable AddressLimiter anonymous_;
 };
 
 }  // namespace relais::server

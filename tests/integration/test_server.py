@@ -215,6 +215,23 @@ class Routing(ServerTestCase):
         self.assertEqual([(l["endpoint"], l["client"]) for l in lines[:2]],
                          [("public", "-"), ("-", "-")])
 
+    def test_browser_endpoints_are_rate_limited_per_address(self):
+        self.start(server_lines=["limits: {anonymous: {per_second: 0.01, burst: 3}}"],
+                   connectors={"echo": echo_connector() + "  public: {action: echo, browser: true}\n"})
+        for _ in range(3):
+            self.assertEqual(self.relais.get("/test-echo/echo/public").status, 200)
+        r = self.relais.get("/test-echo/echo/public")
+        self.assertEqual((r.status, r.json()["err_class"]), (429, "too-many-requests"))
+        self.assertGreaterEqual(int(r.header("retry-after")), 90)
+        # Another address has its own allowance; clients with credentials
+        # are not counted.
+        other = http.client.HTTPConnection("127.0.0.1", self.relais.port, timeout=10,
+                                           source_address=("127.0.0.2", 0))
+        other.request("GET", "/test-echo/echo/public")
+        self.assertEqual(other.getresponse().status, 200)
+        other.close()
+        self.assertEqual(self.call("/test-echo/echo/public").status, 200)
+
     def test_malformed_target_is_bad_request(self):
         self.start()
         reply = self.raw_exchange(b"GET /test-echo/echo/echo?x=%zz HTTP/1.1\r\nHost: a\r\n"

@@ -118,6 +118,8 @@ TEST(ConfigRelais, EmptyFileGivesTheDefaults) {
     EXPECT_EQ(config.server.limits.read_timeout, std::chrono::seconds(30));
     EXPECT_EQ(config.server.limits.idle_timeout, std::chrono::seconds(60));
     EXPECT_EQ(config.server.limits.max_connections, 1024U);
+    EXPECT_EQ(config.server.limits.anonymous_per_second, 5.0);
+    EXPECT_EQ(config.server.limits.anonymous_burst, 50U);
     EXPECT_EQ(config.server.shutdown_grace, std::chrono::seconds(10));
     EXPECT_EQ(config.log_level, log::Level::info);
     EXPECT_TRUE(config.log_file.empty());
@@ -147,6 +149,7 @@ TEST(ConfigRelais, EveryFieldIsTyped) {
     read_timeout: 250ms
     idle_timeout: 2m
     max_connections: 7
+    anonymous: {per_second: 0.5, burst: 4}
   shutdown_grace: 1h
 logging: {level: debug, file: ../log/relais.log}
 paths: {connectors: ../conn, plugins: /opt/relais/plugins, data: data}
@@ -171,6 +174,8 @@ clients:
     EXPECT_EQ(config.server.limits.read_timeout, std::chrono::milliseconds(250));
     EXPECT_EQ(config.server.limits.idle_timeout, std::chrono::minutes(2));
     EXPECT_EQ(config.server.limits.max_connections, 7U);
+    EXPECT_EQ(config.server.limits.anonymous_per_second, 0.5);
+    EXPECT_EQ(config.server.limits.anonymous_burst, 4U);
     EXPECT_EQ(config.server.shutdown_grace, std::chrono::hours(1));
     EXPECT_EQ(config.log_level, log::Level::debug);
     EXPECT_EQ(config.log_file, dir.path() / "log/relais.log");
@@ -181,7 +186,7 @@ clients:
     ASSERT_EQ(config.clients.size(), 2U);
     const ClientConfig& wcs = config.clients[0];
     EXPECT_EQ(wcs.name, "wcs");
-    EXPECT_EQ(wcs.position.line, 15);
+    EXPECT_EQ(wcs.position.line, 16);
     ASSERT_EQ(wcs.credentials.size(), 2U);
     const auto& publik = std::get<PublikCredentials>(wcs.credentials[0]);
     EXPECT_EQ(publik.orig, "wcs.example.org");
@@ -195,7 +200,7 @@ clients:
     EXPECT_TRUE(wcs.grants.at("demo").empty());
     EXPECT_EQ(wcs.grants.at("other"), (Lines{"search", "reverse"}));
     EXPECT_EQ(std::get<ApiKeyCredentials>(config.clients[1].credentials[0]).key, "demo-key");
-    EXPECT_EQ(config.locations.find("/clients/demo/apikey").line, 22);
+    EXPECT_EQ(config.locations.find("/clients/demo/apikey").line, 23);
 }
 
 TEST(ConfigRelais, BadListenAddress) {
