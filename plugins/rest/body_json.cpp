@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/utf8.hpp"
+
 namespace relais::rest {
 
 namespace {
@@ -88,62 +90,6 @@ private:
     unsigned depth_ = 0;
 };
 
-/// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no
-/// surrogates, nothing above U+10FFFF). Runs of ASCII, most of a JSON
-/// answer, are checked eight bytes at a time: RapidJSON's own validation
-/// (kParseValidateEncodingFlag) looks at every byte of every string and was
-/// the largest single cost of parsing an upstream answer.
-bool valid_utf8(std::string_view text) noexcept {
-    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-    const auto* const end = p + text.size();
-    while (p < end) {
-        std::uint64_t word = 0;
-        while (end - p >= 8 && (std::memcpy(&word, p, 8), (word & 0x8080808080808080U) == 0)) {
-            p += 8;
-        }
-        if (p == end) {
-            break;
-        }
-        const unsigned char lead = *p;
-        if (lead < 0x80) {
-            ++p;
-            continue;
-        }
-        std::ptrdiff_t follow = 0;
-        std::uint32_t code = 0;
-        std::uint32_t smallest = 0;
-        if ((lead & 0xE0U) == 0xC0U) {
-            follow = 1;
-            code = lead & 0x1FU;
-            smallest = 0x80;
-        } else if ((lead & 0xF0U) == 0xE0U) {
-            follow = 2;
-            code = lead & 0x0FU;
-            smallest = 0x800;
-        } else if ((lead & 0xF8U) == 0xF0U) {
-            follow = 3;
-            code = lead & 0x07U;
-            smallest = 0x10000;
-        } else {
-            return false;
-        }
-        if (end - p <= follow) {
-            return false;
-        }
-        for (std::ptrdiff_t i = 1; i <= follow; ++i) {
-            if ((p[i] & 0xC0U) != 0x80U) {
-                return false;
-            }
-            code = (code << 6) | (p[i] & 0x3FU);
-        }
-        if (code < smallest || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
-            return false;
-        }
-        p += follow + 1;
-    }
-    return true;
-}
-
 /// Parses `stream` into `doc` with the depth checked on the way; false if
 /// it is not JSON or nests too deep (`doc` is then left as it was). The
 /// caller has checked the encoding.
@@ -161,7 +107,7 @@ bool parse_limited(Stream& stream, rapidjson::Document& doc) {
 }
 
 bool parse_view(std::string_view text, rapidjson::Document& doc) {
-    if (!valid_utf8(text)) {
+    if (!is_valid_utf8(text)) {
         return false;
     }
     rapidjson::MemoryStream memory(text.data(), text.size());
@@ -259,7 +205,7 @@ std::optional<CallError> parse_body(std::string_view body, const BodySchema* sch
 }
 
 bool parse_json(std::string& text, rapidjson::Document& doc) {
-    if (text.find('\0') != std::string::npos || !valid_utf8(text)) {
+    if (text.find('\0') != std::string::npos || !is_valid_utf8(text)) {
         return false;
     }
     // In place: the document's strings point into `text` (unescaped there)

@@ -8,6 +8,7 @@
 
 #include "config/config_document.hpp"
 #include "config/upstream_fields.hpp"
+#include "core/utf8.hpp"
 #include "rest/body_json.hpp"
 #include "rest/json_template.hpp"
 #include "rest/response_mapping.hpp"
@@ -23,24 +24,6 @@ using rapidjson::Value;
 
 /// Bytes of an upstream error body shown in err_desc (with error_body).
 constexpr std::size_t error_body_excerpt = 512;
-
-// An excerpt of an upstream error body that is safe to put in a JSON string
-// (only for endpoints that declared themselves free of personal data).
-std::string excerpt(const std::string& body) {
-    std::size_t n = std::min(body.size(), error_body_excerpt);
-    // Do not cut a UTF-8 sequence in half.
-    while (n > 0 && n < body.size() && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) {
-        --n;
-    }
-    std::string out = body.substr(0, n);
-    if (!is_valid_utf8(out)) {
-        return "(body not shown: not UTF-8)";
-    }
-    if (n < body.size()) {
-        out += "…";
-    }
-    return out;
-}
 
 class JsonAnswer final : public AnswerReader {
 public:
@@ -140,7 +123,10 @@ std::optional<CallError> status_refusal(const upstream::Response& response, bool
     }
     std::string description = "upstream answered " + std::to_string(response.status);
     if (error_body && !response.body.empty()) {
-        description += ": " + excerpt(response.body);
+        // Only for endpoints free of personal data; UTF-8 only, to stay
+        // valid JSON.
+        description +=
+            ": " + utf8_excerpt(response.body, error_body_excerpt, "(body not shown: not UTF-8)");
     }
     return CallError{ErrorClass::upstream_error, std::move(description)};
 }

@@ -98,7 +98,4 @@ private:
     std::vector<std::unique_ptr<const Pattern>> patterns_;
 };
 
-/// True if `text` is well-formed UTF-8 (no overlong forms, no surrogates).
-bool is_valid_utf8(std::string_view text) noexcept;
-
 }  // namespace relais::rest

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <pugixml.hpp>
 
-#include "rest/parameters.hpp"
+#include "core/utf8.hpp"
 
 namespace relais::soap {
 
@@ -25,19 +25,9 @@ std::string clean(std::string_view text) {
         return {};
     }
     text = text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
-    std::size_t n = std::min(text.size(), max_fault_text);
-    while (n > 0 && n < text.size() && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) {
-        --n;
-    }
-    std::string out(text.substr(0, n));
+    std::string out = utf8_excerpt(text, max_fault_text, "(not UTF-8)");
     std::replace_if(
         out.begin(), out.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }, ' ');
-    if (!rest::is_valid_utf8(out)) {
-        return "(not UTF-8)";
-    }
-    if (n < text.size()) {
-        out += "…";
-    }
     return out;
 }
 

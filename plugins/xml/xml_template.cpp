@@ -4,6 +4,7 @@
 #include <pugixml.hpp>
 #include <set>
 
+#include "core/utf8.hpp"
 #include "core/xml_text.hpp"
 
 namespace relais::xml {
@@ -348,7 +349,7 @@ std::optional<CallError> XmlTemplate::render(const CallValues& values, std::stri
 }
 
 bool is_xml_text(std::string_view text) noexcept {
-    return rest::is_valid_utf8(text) && std::none_of(text.begin(), text.end(), [](char c) {
+    return is_valid_utf8(text) && std::none_of(text.begin(), text.end(), [](char c) {
                const auto u = static_cast<unsigned char>(c);
                return u < 0x20 && c != '\t' && c != '\n' && c != '\r';
            });

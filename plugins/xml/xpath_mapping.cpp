@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/http_types.hpp"
+#include "core/utf8.hpp"
 
 namespace relais::xml {
 
@@ -209,7 +210,7 @@ std::optional<CallError> append_item(const XPathMapping::Compiled& compiled,
 /// A document declared UTF-8 may still hold bytes that are not: they
 /// would make the envelope invalid JSON.
 std::optional<CallError> checked_text(const std::string& json) {
-    if (!rest::is_valid_utf8(json)) {
+    if (!is_valid_utf8(json)) {
         return CallError{ErrorClass::upstream_invalid_response,
                          "the upstream answer holds text that is not UTF-8"};
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/utf8.hpp"
 #include "core/xml_text.hpp"
 
 namespace relais::soap {
@@ -51,43 +52,10 @@ Tag scan_tag(std::string_view xml, std::size_t at, std::size_t max_attribute_byt
     return tag;
 }
 
-/// Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing
-/// past U+10FFFF.
-bool is_utf8(std::string_view text) noexcept {
-    for (std::size_t i = 0; i < text.size();) {
-        const auto lead = static_cast<unsigned char>(text[i]);
-        if (lead < 0x80) {
-            ++i;
-            continue;
-        }
-        const std::size_t length = lead >= 0xC2 && lead <= 0xDF   ? 2
-                                   : lead >= 0xE0 && lead <= 0xEF ? 3
-                                   : lead >= 0xF0 && lead <= 0xF4 ? 4
-                                                                  : 0;
-        if (length == 0 || i + length > text.size()) {
-            return false;
-        }
-        const auto second = static_cast<unsigned char>(text[i + 1]);
-        const unsigned char low = lead == 0xE0 ? 0xA0 : lead == 0xF0 ? 0x90 : 0x80;
-        const unsigned char high = lead == 0xED ? 0x9F : lead == 0xF4 ? 0x8F : 0xBF;
-        if (second < low || second > high) {
-            return false;
-        }
-        for (std::size_t k = 2; k < length; ++k) {
-            const auto next = static_cast<unsigned char>(text[i + k]);
-            if (next < 0x80 || next > 0xBF) {
-                return false;
-            }
-        }
-        i += length;
-    }
-    return true;
-}
-
 }  // namespace
 
 std::optional<std::string_view> guard_xml(std::string_view xml, const XmlLimits& limits) {
-    if (!is_utf8(xml)) {
+    if (!is_valid_utf8(xml)) {
         return "the message is not UTF-8";
     }
     std::size_t depth = 0;

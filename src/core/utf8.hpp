@@ -1,0 +1,24 @@
+#pragma once
+/// @file
+/// Checking that text is UTF-8, as everything relais passes on as JSON or
+/// XML must be.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace relais {
+
+/// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no
+/// surrogates, nothing above U+10FFFF). Runs of ASCII, most of a JSON
+/// answer, are checked eight bytes at a time: RapidJSON's own validation
+/// (kParseValidateEncodingFlag) looks at every byte of every string and was
+/// the largest single cost of parsing an upstream answer.
+bool is_valid_utf8(std::string_view text) noexcept;
+
+/// At most `limit` bytes of `text`, without cutting a UTF-8 sequence in
+/// two, followed by "…" when something was cut; `unreadable` instead when
+/// what is kept is not UTF-8. For quoting an upstream's text in an error.
+std::string utf8_excerpt(std::string_view text, std::size_t limit, std::string_view unreadable);
+
+}  // namespace relais
