@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/strings.hpp"
+#include "delivery/demand.hpp"
 #include "rest/body_json.hpp"
 #include "rest/text_template.hpp"
 
@@ -32,11 +32,10 @@ std::variant<rest::StoredPush, CallError> closing_notice(const rest::UpstreamSpe
     }
     const rapidjson::Value& reference = member->value;
     if (!reference.IsString() || reference.GetStringLength() == 0 ||
-        reference.GetStringLength() > max_reference_bytes ||
-        has_control_chars({reference.GetString(), reference.GetStringLength()})) {
-        return CallError{ErrorClass::invalid_parameter,
-                         "'reference' must be a string of 1 to 256 bytes without control "
-                         "characters"};
+        !delivery::is_demand_reference({reference.GetString(), reference.GetStringLength()})) {
+        return CallError{
+            ErrorClass::invalid_parameter,
+            "'reference' must be a string of " + std::string(delivery::demand_reference_rule)};
     }
     std::array<std::optional<rest::TypedValue>, 1> parameters;
     parameters[0].emplace().text.assign(reference.GetString(), reference.GetStringLength());

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/strings.hpp"
+#include "delivery/demand.hpp"
 #include "mail/base64_text.hpp"
 #include "rest/body_json.hpp"
 
@@ -63,10 +64,9 @@ std::variant<std::string, CallError> reference_of(const BodyValue& where, const 
     } else {
         return CallError{ErrorClass::invalid_parameter, what + " must be a string or an integer"};
     }
-    if (reference.empty() || reference.size() > max_reference_bytes ||
-        has_control_chars(reference)) {
+    if (reference.empty() || !delivery::is_demand_reference(reference)) {
         return CallError{ErrorClass::invalid_parameter,
-                         what + " must be 1 to 256 bytes without control characters"};
+                         what + " must be " + std::string(delivery::demand_reference_rule)};
     }
     return reference;
 }

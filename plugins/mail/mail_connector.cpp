@@ -88,12 +88,7 @@ public:
                                          {"connector", slug_},
                                          {"tracking_id", *tracking_id},
                                          {"document_bytes", document_bytes}});
-        std::string data = "{\"tracking_id\":";
-        append_json_string(data, *tracking_id);
-        data += '}';
-        HttpResponse response = HttpResponse::data(data);
-        response.status = 202;
-        co_return response;
+        co_return HttpResponse::accepted(*tracking_id);
     }
 
     std::variant<PushMessage, HttpResponse> prepare_push(

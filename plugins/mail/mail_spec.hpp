@@ -27,8 +27,6 @@ inline constexpr std::size_t default_max_document_bytes = 20 * 1024 * 1024;
 /// Room a posted mail has besides its base64 document (reference, file
 /// name, metadata, JSON syntax).
 inline constexpr std::size_t metadata_allowance = 256 * 1024;
-/// Longest mail reference, in bytes (the core's limit for a reference).
-inline constexpr std::size_t max_reference_bytes = 256;
 /// Longest file name of a document, in bytes.
 inline constexpr std::size_t max_filename_bytes = 255;
 /// File name of a document whose mail gives none.

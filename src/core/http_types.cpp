@@ -69,6 +69,15 @@ HttpResponse HttpResponse::data(std::string_view data_json) {
     return r;
 }
 
+HttpResponse HttpResponse::accepted(std::string_view tracking_id) {
+    std::string data = "{\"tracking_id\":";
+    append_json_string(data, tracking_id);
+    data += '}';
+    HttpResponse response = HttpResponse::data(data);
+    response.status = 202;
+    return response;
+}
+
 HttpResponse HttpResponse::failure(ErrorClass error, std::string_view description) {
     const auto info = describe(error);
     HttpResponse r;

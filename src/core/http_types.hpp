@@ -70,6 +70,9 @@ struct HttpResponse {
 
     /// `{"err":0,"data":<data_json>}`; `data_json` must be serialized JSON.
     static HttpResponse data(std::string_view data_json);
+    /// 202 `{"err":0,"data":{"tracking_id":…}}`: a message the outbox
+    /// holds for delivery.
+    static HttpResponse accepted(std::string_view tracking_id);
     /// `{"err":1,"err_class":…,"err_desc":…,"data":null}` with the class's status.
     /// `description` is for humans and must never contain request values.
     static HttpResponse failure(ErrorClass error, std::string_view description);

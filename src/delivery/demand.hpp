@@ -26,6 +26,11 @@ bool is_channel_name(std::string_view channel) noexcept;
 /// or at most 256 bytes without control characters.
 bool is_demand_reference(std::string_view reference) noexcept;
 
+/// What a non-empty reference must be, for refusals: "1 to 256 bytes
+/// without control characters".
+inline constexpr std::string_view demand_reference_rule =
+    "1 to 256 bytes without control characters";
+
 /// Whether `url` names a demand under the GRU's base URL `gru_url`: nothing
 /// that could make relais sign a request for another host or path.
 bool is_demand_url(std::string_view url, std::string_view gru_url) noexcept;

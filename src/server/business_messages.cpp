@@ -31,6 +31,11 @@ HttpResponse invalid(std::string_view description) {
     return HttpResponse::failure(ErrorClass::invalid_parameter, description);
 }
 
+HttpResponse reference_refusal() {
+    return invalid("'reference' must be a string of " +
+                   std::string(delivery::demand_reference_rule));
+}
+
 HttpResponse identifier_refusal(std::string_view name) {
     return invalid("'" + std::string(name) + "' must be a string of 1 to 256 bytes");
 }
@@ -171,9 +176,7 @@ ReadOrRefused<DemandCall> read_demand_json(std::string_view body) {
                     "'fields' values must be strings, numbers, booleans or null");
             }
             if (!value.IsString()) {
-                return invalid(
-                    "'reference' must be a string of 1 to 256 bytes without control "
-                    "characters");
+                return reference_refusal();
             }
             demand.reference.emplace(view(value));
             return std::nullopt;
@@ -194,9 +197,7 @@ std::optional<HttpResponse> check_report(const CallbackSpec& callbacks,
 std::optional<HttpResponse> check_demand(const DemandSpec& demands, const DemandCall& demand) {
     if (demand.reference &&
         (demand.reference->empty() || !delivery::is_demand_reference(*demand.reference))) {
-        return invalid(
-            "'reference' must be a string of 1 to 256 bytes without control "
-            "characters");
+        return reference_refusal();
     }
     return check_fields(demand.fields, demands.fields, "demands");
 }

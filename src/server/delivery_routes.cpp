@@ -29,21 +29,12 @@ bool parse_object(std::string_view text, rapidjson::Document& doc) {
     return parse_untrusted_json(text, doc) && doc.IsObject();
 }
 
-HttpResponse accepted(const std::string& tracking_id) {
-    std::string data = "{\"tracking_id\":";
-    append_json_string(data, tracking_id);
-    data += '}';
-    HttpResponse response = HttpResponse::data(data);
-    response.status = 202;
-    return response;
-}
-
 /// 202 with the tracking id of a queued message, or the refusal.
 HttpResponse answer(Queued queued) {
     if (auto* refusal = std::get_if<HttpResponse>(&queued)) {
         return std::move(*refusal);
     }
-    return accepted(std::get<std::string>(queued));
+    return HttpResponse::accepted(std::get<std::string>(queued));
 }
 
 /// The caller's Idempotency-Key, if any and well-formed.
@@ -303,7 +294,7 @@ boost::asio::awaitable<HttpResponse> DeliveryRoutes::store_closing(const std::st
         if (stored->created) {
             wake_();
         }
-        co_return accepted(stored->tracking_id);
+        co_return HttpResponse::accepted(stored->tracking_id);
     } catch (const std::exception& error) {
         co_return outbox_failure(error);
     }
