@@ -34,14 +34,10 @@ Runtime::Runtime(RelaisConfig config, std::vector<std::shared_ptr<PluginModule>>
     : modules_(std::move(modules)),
       config_(std::move(config)),
       connectors_(std::move(connectors)),
-      clients_(std::move(clients)),
-      largest_body_bytes_(config_.server.limits.body_bytes) {
+      clients_(std::move(clients)) {
     for (const auto& entry : connectors_) {
         std::string key;
         routes_.emplace(route_key(key, entry->kind, entry->slug), entry.get());
-        for (const EndpointInfo& endpoint : entry->connector->endpoints()) {
-            largest_body_bytes_ = std::max(largest_body_bytes_, endpoint.max_body_bytes);
-        }
     }
 }
 

@@ -69,9 +69,6 @@ public:
         return connectors_;
     }
     const auth::ClientRegistry& clients() const noexcept { return *clients_; }
-    /// The largest body any route accepts: the server's `limits.body_bytes`
-    /// or an endpoint's own `max_body_bytes`, whichever is larger.
-    std::size_t largest_body_bytes() const noexcept { return largest_body_bytes_; }
     /// The body limit of the route `kind/slug/endpoint` (the server's for a
     /// route that does not exist).
     std::size_t body_bytes(std::string_view kind, std::string_view slug,
@@ -84,7 +81,6 @@ private:
     std::vector<std::unique_ptr<ConnectorEntry>> connectors_;
     std::unordered_map<std::string, const ConnectorEntry*> routes_;  ///< "kind/slug"
     std::unique_ptr<const auth::ClientRegistry> clients_;
-    std::size_t largest_body_bytes_;
 };
 
 /// Loads relais.yaml, every connector it points to and the plugins they

@@ -352,9 +352,9 @@ private:
         Request parser;
         parser.header_limit(static_cast<std::uint32_t>(
             std::min<std::size_t>(limits.header_bytes, std::numeric_limits<std::uint32_t>::max())));
-        // The route is not known before the head is read: any route's limit
-        // holds until then.
-        parser.body_limit(env_.dispatcher.largest_body_limit());
+        // The route, and so its body limit, is known once the head is read:
+        // the limit is checked and set then, before any of the body is.
+        parser.body_limit(boost::none);
         arm(limits.read_timeout);
         auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
         const auto started = std::chrono::steady_clock::now();

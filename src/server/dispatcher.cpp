@@ -284,10 +284,6 @@ boost::asio::awaitable<Outcome> Dispatcher::route(RawRequest request,
     co_return out;
 }
 
-std::size_t Dispatcher::largest_body_limit() const noexcept {
-    return slot_.load()->runtime().largest_body_bytes();
-}
-
 std::size_t Dispatcher::body_limit(std::string_view target) const {
     const auto state = slot_.load();
     const Runtime& runtime = state->runtime();

@@ -93,11 +93,8 @@ public:
     HttpResponse refusal(ErrorClass error, std::string_view description, std::string_view target,
                          const std::vector<Header>& headers) const;
 
-    /// Body limits, for the connection to bound what it reads before
-    /// dispatching: the largest any route has (to read a head whose
-    /// Content-Length a route may accept), and the one of the route
-    /// `target` names.
-    std::size_t largest_body_limit() const noexcept;
+    /// The body limit of the route `target` names, for the connection to
+    /// bound what it reads before dispatching.
     std::size_t body_limit(std::string_view target) const;
 
 private:
