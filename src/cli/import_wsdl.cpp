@@ -41,8 +41,8 @@ bool is_lower_alnum(char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-/// `GetActeEnCours` -> `get-acte-en-cours`, in the characters `allowed`
-/// lets through ('-' elsewhere).
+/// `GetActeEnCours` -> `get-acte-en-cours`: lower-case letters and digits
+/// (and '_' with `keep_underscore`), '-' between words and for anything else.
 std::string kebab(std::string_view name, bool keep_underscore) {
     std::string out;
     for (std::size_t i = 0; i < name.size(); ++i) {
