@@ -39,6 +39,10 @@ Result result_of(Transfer& transfer, CURLcode code) {
         curl_easy_getinfo(transfer.easy, CURLINFO_RESPONSE_CODE, &result.response.status);
         return result;
     }
+    if (transfer.streamed_body && transfer.streamed_body->failure()) {
+        std::tie(result.failure, result.detail) = *transfer.streamed_body->failure();
+        return result;
+    }
     TransferFacts facts;
     facts.body_too_large = transfer.body_too_large;
     facts.headers_too_large = transfer.headers_too_large;
@@ -121,10 +125,15 @@ void CurlMultiService::shutdown() {
     abandoned.clear();
 }
 
-void CurlMultiService::start(Request request, PerformHandler handler) {
+void CurlMultiService::start(Request request, boost::asio::any_io_executor caller,
+                             PerformHandler handler) {
     auto transfer = std::make_unique<Transfer>();
     transfer->id = next_id_++;
     transfer->request = std::move(request);
+    if (transfer->request.body_source) {
+        transfer->streamed_body =
+            std::make_shared<StreamedBody>(transfer->request.body_source, std::move(caller));
+    }
     transfer->slot = boost::asio::get_associated_cancellation_slot(handler);
     transfer->handler.swap(handler);
     transfer->easy = take_easy();

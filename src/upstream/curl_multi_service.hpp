@@ -9,6 +9,8 @@
 
 #include <curl/curl.h>
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -35,15 +37,22 @@ public:
     auto async_perform(Request request, CompletionToken&& token) {
         return boost::asio::async_initiate<CompletionToken,
                                            void(boost::system::error_code, Result)>(
-            [this](auto handler, Request r) { start(std::move(r), std::move(handler)); }, token,
-            std::move(request));
+            [this](auto handler, Request r) {
+                // A streamed body is produced on the caller's executor.
+                boost::asio::any_io_executor caller;
+                if (r.body_source) {
+                    caller = boost::asio::get_associated_executor(handler, context_.get_executor());
+                }
+                start(std::move(r), std::move(caller), std::move(handler));
+            },
+            token, std::move(request));
     }
 
 private:
     struct SocketWatch;
 
     void shutdown() override;
-    void start(Request request, PerformHandler handler);
+    void start(Request request, boost::asio::any_io_executor caller, PerformHandler handler);
     void cancel(std::uint64_t transfer_id);
     void complete(Transfer& transfer, boost::system::error_code error, Result result);
     void drain_finished();

@@ -91,8 +91,9 @@ std::optional<std::string> build_header_list(Transfer& transfer) {
             return "out of memory";
         }
     }
-    // curl would wait for "100 Continue" before a large body, and announce a
-    // form-encoded body when the caller named no type: neither is wanted.
+    // curl would wait for "100 Continue" before a large body (a streamed one
+    // included), and announce a form-encoded body when the caller named no
+    // type: neither is wanted.
     if (!append_line(transfer, "Expect:")) {
         return "out of memory";
     }
@@ -111,8 +112,15 @@ void set_method(Transfer& transfer) {
     }
     if (sends_body(request)) {
         curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                         static_cast<curl_off_t>(request.body.size()));
-        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
+                         static_cast<curl_off_t>(body_size(request)));
+        if (transfer.streamed_body) {
+            // A POST read from the callback; CURLOPT_CUSTOMREQUEST below
+            // names the method when it is another.
+            curl_easy_setopt(easy, CURLOPT_POST, 1L);
+            transfer.streamed_body->attach(easy);
+        } else {
+            curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
+        }
     } else {
         curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
     }

@@ -24,8 +24,11 @@ std::optional<std::string> check_request(const Request& request) {
     if (std::ranges::find(supported_methods, request.method) == supported_methods.end()) {
         return "unsupported method";
     }
-    if (request.method == "HEAD" && !request.body.empty()) {
+    if (request.method == "HEAD" && (!request.body.empty() || request.body_source)) {
         return "a HEAD request has no body";
+    }
+    if (!request.body.empty() && request.body_source) {
+        return "a request has a body or a body source, not both";
     }
     for (const Header& header : request.headers) {
         if (header.name.empty() || !std::ranges::all_of(header.name, is_token_char)) {
@@ -39,9 +42,21 @@ std::optional<std::string> check_request(const Request& request) {
 }
 
 bool sends_body(const Request& request) noexcept {
+    const bool has_body = !request.body.empty() || request.body_source != nullptr;
     return request.method == "POST" || request.method == "PUT" || request.method == "PATCH" ||
-           (request.method == "GET" && !request.body.empty()) ||
-           (request.method == "DELETE" && !request.body.empty());
+           (has_body && (request.method == "GET" || request.method == "DELETE"));
+}
+
+std::uint64_t body_size(const Request& request) noexcept {
+    return request.body_source ? request.body_source->size() : request.body.size();
+}
+
+std::pair<Failure, std::string> body_unavailable() {
+    return {Failure::internal, "request body unavailable"};
+}
+
+std::pair<Failure, std::string> body_size_mismatch() {
+    return {Failure::internal, "request body not of its announced size"};
 }
 
 std::pair<Failure, std::string> body_too_large(std::size_t max_response_bytes) {

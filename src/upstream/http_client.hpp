@@ -10,8 +10,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -79,12 +81,29 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+/// A request body produced piece by piece, for bodies too large to hold
+/// whole (a scanned document read back from the outbox).
+class BodySource {
+public:
+    virtual ~BodySource() = default;
+    /// Bytes in all; sent as Content-Length.
+    virtual std::uint64_t size() const noexcept = 0;
+    /// Starts again from the first byte (the request is sent again).
+    virtual void rewind() = 0;
+    /// The next piece, valid until the next call; empty once all of it was given.
+    /// Runs on the executor of the perform() call. Throws std::runtime_error
+    /// when the body cannot be produced (its what() is log-safe words).
+    virtual boost::asio::awaitable<std::string_view> next() = 0;
+};
+
 /// One outbound request.
 struct Request {
     std::string method = "GET";  ///< GET, HEAD, POST, PUT, PATCH or DELETE
     std::string url;             ///< absolute http(s) URL, already escaped by the caller
     std::vector<Header> headers;
     std::string body;
+    /// Non-null: the body, sent piece by piece; `body` is then empty.
+    std::shared_ptr<BodySource> body_source;
     std::chrono::milliseconds timeout{30'000};  ///< whole exchange
     std::chrono::milliseconds connect_timeout{5'000};
     std::size_t max_response_bytes = 16 * 1024 * 1024;  ///< body; headers: at most 64 KiB
@@ -103,7 +122,7 @@ enum class Failure {
     timeout,      ///< connect or total timeout
     too_large,    ///< response over max_response_bytes
     auth_failed,  ///< could not obtain an OAuth2 token
-    internal,     ///< curl refused the request (bad URL...)
+    internal,     ///< curl refused the request (bad URL...), or its BodySource failed
 };
 
 struct Response {

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -15,6 +18,7 @@
 #include <boost/url/parse.hpp>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <tuple>
@@ -249,7 +253,7 @@ std::string request_head(const Request& request, const PlainTarget& target) {
         head.append(header.name).append(": ").append(header.value).append("\r\n");
     }
     if (sends_body(request)) {
-        head.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n");
+        head.append("Content-Length: ").append(std::to_string(body_size(request))).append("\r\n");
     }
     head.append("\r\n");
     return head;
@@ -413,16 +417,74 @@ net::awaitable<std::optional<Failed>> read_response(Connection& connection, cons
     co_return std::nullopt;
 }
 
+Failed lost_while_sending() {
+    return {Failure::unreachable, "connection lost while sending the request"};
+}
+
+/// Writes the head, then each piece of `source` as it comes; the failure
+/// if the body could not all be sent.
+net::awaitable<std::optional<Failed>> send_streamed(Connection& connection, const std::string& head,
+                                                    BodySource& source, bool reused,
+                                                    Exchange& out) {
+    const auto executor = co_await net::this_coro::executor;
+    const std::uint64_t size = source.size();
+    std::uint64_t sent = 0;
+    auto [error, written] =
+        co_await net::async_write(connection.socket, net::buffer(head), use_tuple);
+    while (!error) {
+        // A piece is awaited against the request's deadline too: closing
+        // the socket would only end a socket operation.
+        auto [order, source_error, piece, deadline_error] =
+            co_await net::experimental::make_parallel_group(
+                net::co_spawn(executor, source.next(), net::deferred),
+                connection.timer.async_wait(net::deferred))
+                .async_wait(net::experimental::wait_for_one(), net::use_awaitable);
+        if (order[0] == 1) {
+            // The deadline passed, or the request was cancelled (exchange()
+            // then ends the coroutine).
+            connection.timed_out = connection.timed_out || !deadline_error;
+            co_return lost_while_sending();
+        }
+        if (source_error) {
+            co_return body_unavailable();
+        }
+        if (piece.empty()) {
+            break;
+        }
+        if (piece.size() > size - sent) {
+            co_return body_size_mismatch();
+        }
+        sent += piece.size();
+        std::tie(error, written) =
+            co_await net::async_write(connection.socket, net::buffer(piece), use_tuple);
+    }
+    if (error) {
+        out.retry = reused;
+        co_return lost_while_sending();
+    }
+    if (sent != size) {
+        co_return body_size_mismatch();
+    }
+    co_return std::nullopt;
+}
+
 net::awaitable<Exchange> exchange(Connection& connection, const std::string& head,
                                   const Request& request, bool reused) {
     Exchange out;
     std::optional<Failed> failed;
-    const std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(request.body)};
-    auto [write_error, written] = co_await net::async_write(connection.socket, buffers, use_tuple);
-    if (write_error) {
-        out.retry = reused;
-        failed = Failed{Failure::unreachable, "connection lost while sending the request"};
+    if (request.body_source) {
+        failed = co_await send_streamed(connection, head, *request.body_source, reused, out);
     } else {
+        const std::array<net::const_buffer, 2> buffers{net::buffer(head),
+                                                       net::buffer(request.body)};
+        auto [write_error, written] =
+            co_await net::async_write(connection.socket, buffers, use_tuple);
+        if (write_error) {
+            out.retry = reused;
+            failed = lost_while_sending();
+        }
+    }
+    if (!failed) {
         failed = co_await read_response(connection, request, reused, out);
     }
     if (!failed) {
@@ -437,6 +499,20 @@ net::awaitable<Exchange> exchange(Connection& connection, const std::string& hea
     out.result.failure = failed->first;
     out.result.detail = std::move(failed->second);
     co_return out;
+}
+
+/// Makes the request's body source start again before the request is sent
+/// again; false if it cannot.
+bool rewind_body(const Request& request) {
+    if (!request.body_source) {
+        return true;
+    }
+    try {
+        request.body_source->rewind();
+        return true;
+    } catch (const std::exception&) {
+        return false;
+    }
 }
 
 }  // namespace
@@ -504,6 +580,10 @@ net::awaitable<Result> perform_plain(net::io_context& context, const Request& re
         }
         if (done.retry) {
             connection.reset();
+            if (!rewind_body(request)) {
+                auto [failure, detail] = body_unavailable();
+                co_return Result{failure, std::move(detail), {}, {}};
+            }
             continue;
         }
         if (done.reusable) {

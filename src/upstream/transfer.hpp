@@ -10,10 +10,12 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/system/error_code.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "upstream/http_client.hpp"
+#include "upstream/streamed_body.hpp"
 
 namespace relais::upstream {
 
@@ -24,6 +26,9 @@ struct Transfer {
     CURL* easy = nullptr;
     Request request;
     curl_slist* header_list = nullptr;
+    /// The body when the request has a BodySource; it may outlive the
+    /// transfer while a piece is awaited.
+    std::shared_ptr<StreamedBody> streamed_body;
     Response response;
     std::size_t header_bytes = 0;
     bool body_too_large = false;
@@ -34,7 +39,12 @@ struct Transfer {
     Transfer() = default;
     Transfer(const Transfer&) = delete;
     Transfer& operator=(const Transfer&) = delete;
-    ~Transfer() { curl_slist_free_all(header_list); }
+    ~Transfer() {
+        curl_slist_free_all(header_list);
+        if (streamed_body) {
+            streamed_body->detach();
+        }
+    }
 };
 
 /// Sets every option of `transfer.easy` (a fresh or reset handle) for

@@ -2,7 +2,7 @@
 // a scripted server that answers raw bytes: framing (Content-Length,
 // chunked, to the end of the connection, HEAD, 204/304, 1xx), connection
 // reuse and its limits, and the retry of a kept-alive connection the
-// upstream closed meanwhile.
+// upstream closed meanwhile; bodies streamed from a BodySource.
 
 #include <gtest/gtest.h>
 
@@ -31,6 +31,9 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using testing::fetch;
 using testing::get;
+using testing::pieces_text;
+using testing::PiecesSource;
+using testing::streamed;
 
 /// A request as the scripted server read it.
 struct Seen {
@@ -351,6 +354,96 @@ TEST(UpstreamPlainTest, BrokenAnswersAreFailures) {
         EXPECT_EQ(result.failure, c.failure) << c.detail;
         EXPECT_EQ(result.detail, c.detail);
     }
+}
+
+TEST(UpstreamPlainTest, StreamedBodyArrivesWholeAndKeepsTheConnection) {
+    ScriptedUpstream upstream([](const Seen&) { return json_ok(); });
+    constexpr std::uint64_t total = 3 * 1024 * 1024;
+    const auto results = fetch_in_turn(
+        {streamed(upstream.url("/submit"), {.total = total}), get(upstream.url("/after"))});
+    ASSERT_EQ(results.size(), 2U);
+    EXPECT_EQ(results[0].failure, Failure::none) << results[0].detail;
+    EXPECT_EQ(results[0].response.status, 200);
+    EXPECT_EQ(results[1].failure, Failure::none) << results[1].detail;
+    const std::vector<Seen> seen = upstream.seen();
+    ASSERT_EQ(seen.size(), 2U);
+    const std::string& head = seen[0].head;
+    EXPECT_TRUE(head.starts_with("POST /submit HTTP/1.1\r\n")) << head;
+    EXPECT_NE(head.find("\r\nContent-Length: 3145728\r\n"), std::string::npos) << head;
+    EXPECT_EQ(head.find("Expect"), std::string::npos) << head;
+    EXPECT_EQ(head.find("Transfer-Encoding"), std::string::npos) << head;
+    EXPECT_TRUE(seen[0].body == pieces_text(total));
+    EXPECT_EQ(seen[1].connection, 0);
+}
+
+TEST(UpstreamPlainTest, FailingBodySourceIsInternalAndItsConnectionIsClosed) {
+    ScriptedUpstream upstream([](const Seen&) { return json_ok(); });
+    const auto results =
+        fetch_in_turn({get(upstream.url("/before")),
+                       streamed(upstream.url("/submit"), {.total = 1024 * 1024, .throw_at = 4}),
+                       get(upstream.url("/after"))});
+    ASSERT_EQ(results.size(), 3U);
+    EXPECT_EQ(results[1].failure, Failure::internal);
+    EXPECT_EQ(results[1].detail, "request body unavailable");
+    EXPECT_EQ(results[2].failure, Failure::none) << results[2].detail;
+    const std::vector<Seen> seen = upstream.seen();
+    ASSERT_EQ(seen.size(), 2U);
+    EXPECT_EQ(seen[0].connection, 0);
+    // The half-sent request's connection was not used again.
+    EXPECT_EQ(seen[1].connection, 1);
+}
+
+TEST(UpstreamPlainTest, BodySourceOfAnotherSizeIsInternal) {
+    ScriptedUpstream upstream([](const Seen&) { return json_ok(); });
+    for (const std::uint64_t announced : {300'000U, 131'072U, 199'999U}) {
+        const Result result =
+            fetch(streamed(upstream.url("/submit"), {.total = 200'000, .announced = announced}));
+        EXPECT_EQ(result.failure, Failure::internal) << announced;
+        EXPECT_EQ(result.detail, "request body not of its announced size") << announced;
+    }
+}
+
+TEST(UpstreamPlainTest, BodySourceStartsAgainOnANewConnection) {
+    ScriptedUpstream upstream([](const Seen& seen) -> Reply {
+        Reply reply = json_ok();
+        reply.close = seen.connection == 0;
+        return reply;
+    });
+    constexpr std::uint64_t total = 512 * 1024;
+    Request post = streamed(upstream.url("/submit"), {.total = total});
+    const auto& source = static_cast<const PiecesSource&>(*post.body_source);
+    net::io_context context;
+    const auto results = testing::run_on(context, [&]() -> net::awaitable<std::vector<Result>> {
+        std::vector<Result> out;
+        out.push_back(co_await perform(get(upstream.url("/first"))));
+        // Let the close reach this side before the connection is reused.
+        net::steady_timer pause(context, std::chrono::milliseconds(50));
+        co_await pause.async_wait(net::use_awaitable);
+        out.push_back(co_await perform(post));
+        co_return out;
+    }());
+    ASSERT_EQ(results.size(), 2U);
+    EXPECT_EQ(results[1].failure, Failure::none) << results[1].detail;
+    EXPECT_EQ(source.rewinds, 1);
+    const std::vector<Seen> seen = upstream.seen();
+    ASSERT_EQ(seen.size(), 2U);
+    EXPECT_EQ(seen[1].connection, 1);
+    EXPECT_TRUE(seen[1].body == pieces_text(total));
+}
+
+TEST(UpstreamPlainTest, PieceAwaitedPastTheDeadlineTimesOut) {
+    ScriptedUpstream upstream([](const Seen&) { return json_ok(); });
+    Request request = streamed(upstream.url("/submit"), {.total = 300'000, .stall_at = 2});
+    request.timeout = std::chrono::milliseconds(300);
+    const Result result = fetch(request);
+    EXPECT_EQ(result.failure, Failure::timeout);
+    EXPECT_EQ(result.detail, "no complete response within the timeout");
+}
+
+TEST(UpstreamPlainTest, CancellationEndsTheWaitForAPiece) {
+    ScriptedUpstream upstream([](const Seen&) { return json_ok(); });
+    EXPECT_TRUE(testing::cancelled_while_waiting(
+        streamed(upstream.url("/submit"), {.total = 300'000, .stall_at = 2})));
 }
 
 }  // namespace

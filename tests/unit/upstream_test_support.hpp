@@ -12,15 +12,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "upstream/http_client.hpp"
@@ -218,6 +226,105 @@ inline long long int_at(const rapidjson::Document& document, const char* pointer
 inline long long fake_stat(const FakeUpstreamProcess& fake, const char* name) {
     const Result result = fetch(get(fake.url("/_control/stats")));
     return int_at(json_of(result), (std::string("/") + name).c_str());
+}
+
+/// The `total` bytes of base64 text a PiecesSource gives, whole.
+inline std::string pieces_text(std::uint64_t total) {
+    static constexpr std::string_view alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string text(total, '\0');
+    for (std::uint64_t i = 0; i < total; ++i) {
+        // Varies within and across pieces, so that a piece out of place shows.
+        text[i] = alphabet[(i * 2654435761U >> 7) % alphabet.size()];
+    }
+    return text;
+}
+
+/// A BodySource giving pieces_text(total) piece by piece, as the outbox
+/// reads a stored document back.
+class PiecesSource final : public BodySource {
+public:
+    struct Options {
+        std::uint64_t total = 0;
+        std::size_t piece = 64 * 1024;
+        std::optional<std::uint64_t> announced{};  ///< size(); `total` if unset
+        int delay_every = 3;                       ///< every n-th piece after a timer; 0: none
+        std::optional<int> throw_at{};             ///< this piece throws instead
+        std::optional<int> stall_at{};             ///< this piece takes an hour
+    };
+
+    explicit PiecesSource(Options options) : options_(options), text_(pieces_text(options.total)) {}
+
+    std::uint64_t size() const noexcept override {
+        return options_.announced.value_or(options_.total);
+    }
+
+    void rewind() override {
+        position_ = 0;
+        index_ = 0;
+        ++rewinds;
+    }
+
+    boost::asio::awaitable<std::string_view> next() override {
+        const int index = index_++;
+        const bool delayed = options_.delay_every > 0 && index % options_.delay_every == 0;
+        if (delayed || index == options_.stall_at) {
+            const auto wait = index == options_.stall_at ? std::chrono::milliseconds(3'600'000)
+                                                         : std::chrono::milliseconds(1);
+            boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, wait);
+            co_await timer.async_wait(boost::asio::use_awaitable);
+        }
+        if (index == options_.throw_at) {
+            throw std::runtime_error("document unreadable");
+        }
+        const std::size_t length = std::min<std::size_t>(options_.piece, text_.size() - position_);
+        const std::string_view piece(text_.data() + position_, length);
+        position_ += length;
+        co_return piece;
+    }
+
+    int rewinds = 0;
+
+private:
+    Options options_;
+    std::string text_;
+    std::size_t position_ = 0;
+    int index_ = 0;
+};
+
+/// A request of `method` to `url` whose body comes from a PiecesSource.
+inline Request streamed(const std::string& url, PiecesSource::Options options,
+                        const std::string& method = "POST") {
+    Request request;
+    request.method = method;
+    request.url = url;
+    request.timeout = std::chrono::seconds(30);
+    request.headers = {{"Content-Type", "text/plain"}};
+    request.body_source = std::make_shared<PiecesSource>(options);
+    return request;
+}
+
+/// Whether perform(request), cancelled once it has been running a while
+/// (its body source stalled by then), ends with operation_aborted.
+inline bool cancelled_while_waiting(Request request) {
+    boost::asio::io_context context;
+    boost::asio::cancellation_signal signal;
+    std::exception_ptr error;
+    boost::asio::co_spawn(context, perform(std::move(request)),
+                          boost::asio::bind_cancellation_slot(
+                              signal.slot(), [&](std::exception_ptr e, Result) { error = e; }));
+    boost::asio::steady_timer timer(context, std::chrono::milliseconds(300));
+    timer.async_wait(
+        [&](boost::system::error_code) { signal.emit(boost::asio::cancellation_type::terminal); });
+    context.run();
+    try {
+        if (error) {
+            std::rethrow_exception(error);
+        }
+    } catch (const boost::system::system_error& e) {
+        return e.code() == boost::asio::error::operation_aborted;
+    }
+    return false;
 }
 
 }  // namespace relais::upstream::testing
