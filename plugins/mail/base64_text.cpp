@@ -1,8 +1,5 @@
 #include "mail/base64_text.hpp"
 
-#include <array>
-#include <cstdint>
-
 namespace relais::mail {
 
 namespace {
@@ -22,59 +19,52 @@ constexpr std::array<std::int8_t, 256> make_sextets() {
 
 constexpr std::array<std::int8_t, 256> sextets = make_sextets();
 
-std::int8_t sextet(char c) noexcept {
-    return sextets[static_cast<unsigned char>(c)];
-}
-
 }  // namespace
 
-std::optional<std::size_t> strict_base64_size(std::string_view text) noexcept {
-    if (text.size() % 4 != 0) {
-        return std::nullopt;
-    }
-    std::size_t padding = 0;
-    if (text.ends_with("==")) {
-        padding = 2;
-    } else if (text.ends_with('=')) {
-        padding = 1;
-    }
-    const std::string_view data = text.substr(0, text.size() - padding);
-    // '=' is not in the table: padding anywhere but at the end is refused here.
-    for (const char c : data) {
-        if (sextet(c) == not_base64) {
-            return std::nullopt;
+bool StrictBase64::read(std::string_view characters) noexcept {
+    for (const char c : characters) {
+        if (broken_) {
+            break;
+        }
+        // '=' is not in the table, and nothing of the alphabet may follow it.
+        const std::int8_t sextet = sextets[static_cast<unsigned char>(c)];
+        if (sextet != not_base64 && padding_ == 0) {
+            ++data_;
+            last_sextet_ = static_cast<unsigned>(sextet);
+            if (head_size_ < head_capacity) {
+                decode_into_head(last_sextet_);
+            }
+        } else if (c == '=') {
+            read_padding();
+        } else {
+            broken_ = true;
         }
     }
-    // The last character before the padding carries 2 (one '=') or 4 (two)
-    // bits that no byte uses: a canonical encoder leaves them zero.
-    if (padding > 0) {
-        const auto last = static_cast<unsigned>(sextet(data.back()));
-        if ((last & (padding == 1 ? 0x03u : 0x0Fu)) != 0) {
-            return std::nullopt;
-        }
-    }
-    return text.size() / 4 * 3 - padding;
+    return !broken_;
 }
 
-bool base64_starts_with(std::string_view text, std::string_view prefix) noexcept {
-    std::size_t matched = 0;
-    for (std::size_t i = 0; i + 4 <= text.size() && matched < prefix.size(); i += 4) {
-        std::uint32_t bits = 0;
-        std::size_t characters = 0;
-        for (; characters < 4 && text[i + characters] != '='; ++characters) {
-            bits |= static_cast<std::uint32_t>(sextet(text[i + characters]))
-                    << (18 - 6 * characters);
-        }
-        // 4 characters make 3 bytes, 3 make 2, 2 make 1.
-        for (std::size_t byte = 0; byte + 1 < characters && matched < prefix.size(); ++byte) {
-            const auto decoded = static_cast<char>((bits >> (16 - 8 * byte)) & 0xFF);
-            if (decoded != prefix[matched]) {
-                return false;
-            }
-            ++matched;
-        }
+void StrictBase64::read_padding() noexcept {
+    // Padding closes a group of 2 characters (then "==") or of 3 (then "=").
+    // The last character of the group carries 4 or 2 bits that no byte
+    // uses: a canonical encoder leaves them zero.
+    const std::size_t position = (data_ + padding_) % 4;
+    if (padding_ == 0) {
+        const unsigned unused_bits = position == 2 ? 0x0Fu : 0x03u;
+        broken_ = (position != 2 && position != 3) || (last_sextet_ & unused_bits) != 0;
+    } else {
+        broken_ = padding_ != 1 || position != 3;
     }
-    return matched == prefix.size();
+    ++padding_;
+}
+
+void StrictBase64::decode_into_head(unsigned sextet) noexcept {
+    pending_bits_ = (pending_bits_ << 6) | sextet;
+    pending_bit_count_ += 6;
+    if (pending_bit_count_ >= 8) {
+        pending_bit_count_ -= 8;
+        head_[head_size_++] = static_cast<char>((pending_bits_ >> pending_bit_count_) & 0xFF);
+        pending_bits_ &= (1u << pending_bit_count_) - 1;
+    }
 }
 
 }  // namespace relais::mail

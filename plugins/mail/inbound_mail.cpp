@@ -9,7 +9,6 @@
 
 #include "core/strings.hpp"
 #include "delivery/demand.hpp"
-#include "mail/base64_text.hpp"
 #include "rest/body_json.hpp"
 
 namespace relais::mail {
@@ -18,8 +17,6 @@ namespace {
 
 using rapidjson::Value;
 using rest::CallError;
-
-constexpr std::string_view pdf_magic = "%PDF-";
 
 /// The value at `where`, or null when it is absent or JSON null.
 const Value* find(const BodyValue& where, const Value& body) {
@@ -71,39 +68,19 @@ std::variant<std::string, CallError> reference_of(const BodyValue& where, const 
     return reference;
 }
 
-/// The document's base64 text, as it is in the body, and its decoded size.
-struct Document {
-    std::string_view base64;
-    std::size_t bytes = 0;
-};
-
-std::variant<Document, CallError> document_of(const InboundSpec& inbound, const Value& body) {
-    const Value* v = find(inbound.document, body);
-    const std::string what = "the document (" + inbound.document.pointer_text + ")";
+/// Refuses a document that is absent or not a string (the splitter found
+/// none at the pointer); the splitter has checked a string's characters.
+std::optional<CallError> document_refusal(const BodyValue& where, const SplitBody& body,
+                                          const Value& json) {
+    const Value* v = find(where, json);
+    const std::string what = "the document (" + where.pointer_text + ")";
     if (v == nullptr) {
         return CallError{ErrorClass::missing_parameter, what + " is required"};
     }
-    if (!v->IsString()) {
+    if (!v->IsString() || !body.document_found) {
         return CallError{ErrorClass::invalid_parameter, what + " must be a base64 string"};
     }
-    const std::string_view text(v->GetString(), v->GetStringLength());
-    const std::optional<std::size_t> bytes = strict_base64_size(text);
-    if (!bytes) {
-        return CallError{ErrorClass::invalid_parameter,
-                         what +
-                             " must be base64: the standard alphabet, with '=' padding, "
-                             "without spaces or line breaks"};
-    }
-    if (*bytes > inbound.max_document_bytes) {
-        return CallError{
-            ErrorClass::payload_too_large,
-            "the document is larger than " + std::to_string(inbound.max_document_bytes) + " bytes"};
-    }
-    if (!base64_starts_with(text, pdf_magic)) {
-        return CallError{ErrorClass::invalid_parameter,
-                         what + " must be a PDF (its bytes start with %PDF-)"};
-    }
-    return Document{text, *bytes};
+    return std::nullopt;
 }
 
 std::variant<std::string_view, CallError> filename_of(const InboundSpec& inbound,
@@ -149,11 +126,10 @@ std::variant<std::vector<const Value*>, CallError> metadata_of(const InboundSpec
 }  // namespace
 
 std::variant<ReceivedMail, CallError> read_mail(const InboundSpec& inbound,
-                                                const DemandSpec& demand, std::string_view body) {
-    // Parsed in place, in one copy of the body: the document's strings, the
-    // base64 text among them, then point into that copy instead of being
-    // copied once more into the document's allocator.
-    std::string text(body);
+                                                const DemandSpec& demand, const SplitBody& body) {
+    // Parsed in place in a copy: the skeleton is small, the document's
+    // text is not in it.
+    std::string text(body.skeleton);
     rapidjson::Document json;
     if (!rest::parse_json(text, json) || !json.IsObject()) {
         return CallError{ErrorClass::invalid_json, "the body is not a JSON object"};
@@ -162,8 +138,7 @@ std::variant<ReceivedMail, CallError> read_mail(const InboundSpec& inbound,
     if (auto* error = std::get_if<CallError>(&reference)) {
         return std::move(*error);
     }
-    auto document = document_of(inbound, json);
-    if (auto* error = std::get_if<CallError>(&document)) {
+    if (auto error = document_refusal(inbound.document, body, json)) {
         return std::move(*error);
     }
     auto filename = filename_of(inbound, json);
@@ -174,40 +149,35 @@ std::variant<ReceivedMail, CallError> read_mail(const InboundSpec& inbound,
     if (auto* error = std::get_if<CallError>(&metadata)) {
         return std::move(*error);
     }
-    const Document& pdf = std::get<Document>(document);
     const std::vector<const Value*>& values = std::get<std::vector<const Value*>>(metadata);
 
-    // Everything but the base64 text is written first, so that the data is
-    // then allocated once at its final size and the text copied into it once.
-    std::string head = "{";
-    append_json_string(head, demand.document_field);
-    head += R"(:{"filename":)";
-    append_json_string(head, std::get<std::string_view>(filename));
-    head += R"(,"content_type":"application/pdf","b64_content":")";
-    std::string tail = "\"},";
-    append_json_string(tail, demand.reference_field);
-    tail += ':';
-    append_json_string(tail, std::get<std::string>(reference));
+    std::string data = "{";
+    append_json_string(data, demand.document_field);
+    data += R"(:{"filename":)";
+    append_json_string(data, std::get<std::string_view>(filename));
+    data += R"(,"content_type":"application/pdf","b64_content":")";
+    const std::size_t document_at = data.size();
+    data += "\"},";
+    append_json_string(data, demand.reference_field);
+    data += ':';
+    append_json_string(data, std::get<std::string>(reference));
     for (const auto& field : demand.fields) {
         if (const Value* v = values[field.metadata]) {
-            tail += ',';
-            append_json_string(tail, field.varname);
-            tail += ':';
-            append_scalar(tail, *v);
+            data += ',';
+            append_json_string(data, field.varname);
+            data += ':';
+            append_scalar(data, *v);
         }
     }
-    tail += '}';
-    std::string data;
-    data.reserve(head.size() + pdf.base64.size() + tail.size());
-    // The base64 alphabet needs no JSON escaping.
-    data.append(head).append(pdf.base64).append(tail);
+    data += '}';
 
     ReceivedMail mail;
     mail.demand.formdef = demand.formdef;
     mail.demand.data_json = std::move(data);
     mail.demand.channel = demand.channel;
     mail.demand.reference = std::move(std::get<std::string>(reference));
-    mail.document_bytes = pdf.bytes;
+    mail.document_at = document_at;
+    mail.document_bytes = body.document_bytes;
     return mail;
 }
 

@@ -1,15 +1,16 @@
 #pragma once
 /// @file
-/// A mail the GEC posts to `mails`: its JSON body checked once, and the
-/// w.c.s. demand it opens. The scanned document's base64 text goes from the
-/// body into the demand's data as it is (w.c.s. file fields take base64):
-/// it is checked without being decoded.
+/// A mail the GEC posts to `mails`: its JSON body, split by a BodySplitter,
+/// checked once, and the w.c.s. demand it opens. The scanned document's
+/// base64 text goes from the body into the demand's data as it is (w.c.s.
+/// file fields take base64): the splitter checks it without decoding it,
+/// and the caller puts it in the data at ReceivedMail::document_at.
 
 #include <cstddef>
-#include <string_view>
 #include <variant>
 
 #include "core/connector.hpp"
+#include "mail/body_splitter.hpp"
 #include "mail/mail_spec.hpp"
 #include "rest/parameters.hpp"
 
@@ -19,20 +20,24 @@ namespace relais::mail {
 struct ReceivedMail {
     /// formdef, channel, reference and data_json, for
     /// ConnectorServices::submit_demand (request_id is left to the caller).
+    /// The document's `b64_content` is "" in data_json.
     GruDemand demand;
+    /// Where the document's base64 text goes in data_json: between the
+    /// quotes of `b64_content`.
+    std::size_t document_at = 0;
     std::size_t document_bytes = 0;  ///< decoded size of the document
 };
 
-/// Checks the body of a `mails` call and builds its demand. data_json is
-/// `{<document_field>: {"filename", "content_type": "application/pdf",
-/// "b64_content"}, <reference_field>: <reference>, <field>: <metadata>…}`.
-/// Refusals, whose descriptions name pointers and metadata, never values:
-/// invalid_json (not a JSON object), missing_parameter (no reference or
-/// document), invalid_parameter (a reference, document, file name or
-/// metadata value of the wrong shape, a document that is not base64 or not
-/// a PDF), payload_too_large (a document larger than max_document_bytes).
+/// Checks the body of a `mails` call, split by a BodySplitter for
+/// `inbound.document` (which checked the document's text), and builds its
+/// demand. data_json is `{<document_field>: {"filename", "content_type":
+/// "application/pdf", "b64_content"}, <reference_field>: <reference>,
+/// <field>: <metadata>…}`. Refusals, whose descriptions name pointers and
+/// metadata, never values: invalid_json (the skeleton is not a JSON
+/// object), missing_parameter (no reference or document), invalid_parameter
+/// (a reference, document, file name or metadata value of the wrong shape).
 std::variant<ReceivedMail, rest::CallError> read_mail(const InboundSpec& inbound,
                                                       const DemandSpec& demand,
-                                                      std::string_view body);
+                                                      const SplitBody& body);
 
 }  // namespace relais::mail

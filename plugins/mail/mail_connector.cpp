@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "core/log.hpp"
+#include "mail/body_splitter.hpp"
 #include "mail/closing_notice.hpp"
 #include "mail/inbound_mail.hpp"
 #include "mail/mail_spec.hpp"
@@ -68,7 +69,17 @@ public:
         if (auto refused = route_refusal(request)) {
             co_return std::move(*refused);
         }
-        auto read = read_mail(spec_.inbound, spec_.demand, request.body);
+        BodySplitter splitter(spec_.inbound.document, metadata_allowance,
+                              spec_.inbound.max_document_bytes);
+        std::string document_text;
+        if (auto error = splitter.feed(request.body, document_text)) {
+            co_return refusal(*error);
+        }
+        auto split = splitter.finish();
+        if (const auto* error = std::get_if<rest::CallError>(&split)) {
+            co_return refusal(*error);
+        }
+        auto read = read_mail(spec_.inbound, spec_.demand, std::get<SplitBody>(split));
         if (const auto* error = std::get_if<rest::CallError>(&read)) {
             co_return refusal(*error);
         }
@@ -78,6 +89,7 @@ public:
         ReceivedMail& mail = std::get<ReceivedMail>(read);
         const std::size_t document_bytes = mail.document_bytes;
         GruDemand demand = std::move(mail.demand);
+        demand.data_json.insert(mail.document_at, document_text);
         demand.request_id = request.request_id;
         const std::optional<std::string> tracking_id =
             co_await services_->submit_demand(slug_, family_, std::move(demand));

@@ -1,12 +1,14 @@
 // Kind mail, endpoint `mails`: the strict base64 checks, the demand a good
 // mail opens (its exact data), and every refusal of the contract with its
 // status and err_class, through the connector and a ConnectorServices that
-// records what it is asked to queue.
+// records what it is asked to queue. read_mail is given bodies split by a
+// BodySplitter (mail_body_splitter_test.cpp tests it on its own).
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "mail/base64_text.hpp"
+#include "mail/body_splitter.hpp"
 #include "mail/inbound_mail.hpp"
 #include "mail_test_support.hpp"
 
@@ -29,6 +31,42 @@ std::string mail_body(const std::string& document_json,
 
 std::string in_quotes(const std::string& text) {
     return "\"" + text + "\"";
+}
+
+/// The decoded size of `text` if it is strict base64, read in one piece.
+std::optional<std::size_t> strict_base64_size(std::string_view text) {
+    StrictBase64 checker;
+    if (!checker.read(text) || !checker.complete()) {
+        return std::nullopt;
+    }
+    return checker.decoded_bytes();
+}
+
+/// Whether `text`, strict base64, decodes to bytes starting with `prefix`.
+bool base64_starts_with(std::string_view text, std::string_view prefix) {
+    StrictBase64 checker;
+    checker.read(text);
+    return checker.head().starts_with(prefix);
+}
+
+/// read_mail on `body` split in one piece, with the document's text put in
+/// data_json where read_mail says, as the connector does.
+std::variant<ReceivedMail, rest::CallError> read_body(const MailSpec& spec, std::string_view body) {
+    BodySplitter splitter(spec.inbound.document, metadata_allowance,
+                          spec.inbound.max_document_bytes);
+    std::string document_text;
+    if (auto error = splitter.feed(body, document_text)) {
+        return std::move(*error);
+    }
+    auto split = splitter.finish();
+    if (auto* error = std::get_if<rest::CallError>(&split)) {
+        return std::move(*error);
+    }
+    auto read = read_mail(spec.inbound, spec.demand, std::get<SplitBody>(split));
+    if (auto* mail = std::get_if<ReceivedMail>(&read)) {
+        mail->demand.data_json.insert(mail->document_at, document_text);
+    }
+    return read;
 }
 
 class MailsEndpoint : public ::testing::Test {
@@ -100,7 +138,7 @@ TEST(MailBase64, ReadsThePrefixByDecodingOnlyTheFirstCharacters) {
 TEST(MailRead, AGoodMailBecomesTheDemandOfTheContract) {
     const MailSpec spec = load_spec(example_yaml);
     const std::string b64 = base64(pdf);
-    auto read = read_mail(spec.inbound, spec.demand, mail_body(in_quotes(b64)));
+    auto read = read_body(spec, mail_body(in_quotes(b64)));
     ASSERT_TRUE(std::holds_alternative<ReceivedMail>(read));
     const ReceivedMail& mail = std::get<ReceivedMail>(read);
     EXPECT_EQ(mail.demand.formdef, "courrier-entrant");
@@ -116,14 +154,38 @@ TEST(MailRead, AGoodMailBecomesTheDemandOfTheContract) {
                   R"("expediteur":"Jeanne Martin","date_arrivee":"2026-11-20"})");
 }
 
+TEST(MailRead, LeavesTheDocumentsTextEmptyAndSaysWhereItGoes) {
+    const MailSpec spec = load_spec(example_yaml);
+    SplitBody body;
+    body.skeleton = mail_body("\"\"");
+    body.document_found = true;
+    body.document_bytes = 1234;
+    auto read = read_mail(spec.inbound, spec.demand, body);
+    ASSERT_TRUE(std::holds_alternative<ReceivedMail>(read));
+    const ReceivedMail& mail = std::get<ReceivedMail>(read);
+    EXPECT_EQ(mail.document_bytes, 1234u);
+    const std::string head =
+        R"({"courrier":{"filename":"lettre.pdf","content_type":"application/pdf",)"
+        R"("b64_content":")";
+    EXPECT_EQ(mail.document_at, head.size());
+    EXPECT_EQ(mail.demand.data_json,
+              head + R"("},"reference_gec":"GEC-2026-0042","objet":"Demande d'acte",)"
+                     R"("expediteur":"Jeanne Martin","date_arrivee":"2026-11-20"})");
+
+    // A string the splitter did not take for the document is none.
+    body.document_found = false;
+    auto refused = read_mail(spec.inbound, spec.demand, body);
+    ASSERT_TRUE(std::holds_alternative<rest::CallError>(refused));
+    EXPECT_EQ(std::get<rest::CallError>(refused).error, ErrorClass::invalid_parameter);
+}
+
 TEST(MailRead, ValuesAreWrittenAsJsonWhateverTheyHold) {
     const MailSpec spec = load_spec(example_yaml);
     const std::string b64 = base64(pdf);
-    auto read =
-        read_mail(spec.inbound, spec.demand,
-                  R"({"id":1234567890123,"document":")" + b64 +
-                      R"(","filename":"Réponse \"n°2\".pdf","subject":3.5,"sender":{"name":true},)"
-                      R"("arrival_date":-20261120})");
+    auto read = read_body(
+        spec, R"({"id":1234567890123,"document":")" + b64 +
+                  R"(","filename":"Réponse \"n°2\".pdf","subject":3.5,"sender":{"name":true},)"
+                  R"("arrival_date":-20261120})");
     ASSERT_TRUE(std::holds_alternative<ReceivedMail>(read));
     const ReceivedMail& mail = std::get<ReceivedMail>(read);
     EXPECT_EQ(mail.demand.reference, "1234567890123");
@@ -141,7 +203,7 @@ TEST(MailRead, AbsentValuesAreLeftOutAndTheFileNameDefaults) {
     for (const std::string& body : {R"({"id":"R1","document":")" + b64 + R"("})",
                                     R"({"id":"R1","document":")" + b64 +
                                         R"(","filename":null,"subject":null,"sender":{}})"}) {
-        auto read = read_mail(spec.inbound, spec.demand, body);
+        auto read = read_body(spec, body);
         ASSERT_TRUE(std::holds_alternative<ReceivedMail>(read)) << body;
         EXPECT_EQ(std::get<ReceivedMail>(read).demand.data_json,
                   R"({"courrier":{"filename":"courrier.pdf","content_type":"application/pdf",)"
@@ -160,7 +222,7 @@ TEST(MailRead, TheDocumentIsTheJsonStringDecoded) {
     for (const char c : b64) {
         escaped += c == '/' ? std::string("\\/") : std::string(1, c);
     }
-    auto read = read_mail(spec.inbound, spec.demand, mail_body(in_quotes(escaped)));
+    auto read = read_body(spec, mail_body(in_quotes(escaped)));
     ASSERT_TRUE(std::holds_alternative<ReceivedMail>(read));
     EXPECT_NE(std::get<ReceivedMail>(read).demand.data_json.find("\"b64_content\":\"" + b64 + "\""),
               std::string::npos);
