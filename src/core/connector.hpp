@@ -9,7 +9,9 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -48,6 +50,10 @@ struct EndpointInfo {
     /// the request head when it declares its length. Reading stays bounded
     /// by the route's limit, looked up before the body is read.
     std::size_t max_body_bytes = 0;
+    /// The body is handed to `handle` as it arrives (IncomingRequest::
+    /// body_reader) rather than read whole first: for calls carrying a
+    /// document of megabytes. Only for endpoints that are not async.
+    bool streamed_body = false;
     /// For an async endpoint: each push ends a demand the connector opened
     /// with `ConnectorServices::submit_demand` and a `reference` (a GEC
     /// mail's id). The call's JSON body names it in `reference` (a string
@@ -117,6 +123,30 @@ public:
     virtual void activate() const {}
 };
 
+/// A document stored in the outbox (see DocumentWriter).
+struct StoredDocument {
+    std::string id;           ///< random; names the document's pieces
+    std::uint64_t bytes = 0;  ///< its text's size
+};
+
+/// A document a connector stores in the outbox while it reads it (the
+/// base64 text of a scanned mail, megabytes long), before it submits the
+/// demand that carries it: sealed and written piece by piece, never held
+/// whole in memory. A document no demand takes is dropped by discard(),
+/// or else by the outbox's sweep within the hour.
+class DocumentWriter {
+public:
+    virtual ~DocumentWriter() = default;
+    /// Appends `text`. False when the outbox failed (logged without
+    /// values): the document cannot be completed.
+    virtual boost::asio::awaitable<bool> write(std::string_view text) = 0;
+    /// Stores what is left; the document is complete and may go into a
+    /// GruDemand. nullopt as write() fails.
+    virtual boost::asio::awaitable<std::optional<StoredDocument>> finish() = 0;
+    /// Drops every piece stored so far.
+    virtual boost::asio::awaitable<void> discard() = 0;
+};
+
 /// A demand to open in the GRU core on behalf of a connector (w.c.s.: a new
 /// form of `formdef`, as if submitted through `channel`).
 struct GruDemand {
@@ -133,6 +163,12 @@ struct GruDemand {
     /// endpoint with `closes_demand` ends it or `correlation_retention`
     /// passes.
     std::string reference;
+    /// Set: a document stored beforehand (ConnectorServices::open_document),
+    /// whose text is spliced into data_json at byte `document_at` each time
+    /// the demand is sent. It never sits whole in memory: it is read back
+    /// from the outbox piece by piece as the request is written.
+    std::optional<StoredDocument> document{};
+    std::size_t document_at = 0;
 };
 
 /// What the core offers connectors beyond serving their own calls. One
@@ -153,6 +189,10 @@ public:
     /// unavailable; logged without values). Runs on an I/O thread.
     virtual boost::asio::awaitable<std::optional<std::string>> submit_demand(
         std::string_view connector, std::string_view family, GruDemand demand) const = 0;
+
+    /// A new document for a demand of `family`, or null when none can be
+    /// stored (no outbox). Runs on an I/O thread.
+    virtual std::unique_ptr<DocumentWriter> open_document(std::string_view family) const = 0;
 };
 
 /// What a factory receives to build a connector: the connector's YAML as a

@@ -3,6 +3,7 @@
 /// Transport-neutral request and response types. Plugins see these, never
 /// Beast's, so that the plugin ABI does not depend on the server's internals.
 
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -35,13 +36,32 @@ const std::string* find_header(const std::vector<Header>& headers, std::string_v
 /// Returns the value of the first query parameter named `name`.
 const std::string* find_param(const QueryParams& params, std::string_view name) noexcept;
 
+/// The body of a call to an endpoint that takes it as it arrives
+/// (EndpointInfo::streamed_body): read piece by piece from the connection,
+/// so that a document of megabytes is never held whole. The route's body
+/// limit and the server's read timeout apply to every piece.
+class BodyReader {
+public:
+    virtual ~BodyReader() = default;
+    /// The next piece, valid until the next call; empty once the body has
+    /// ended or could not be read further (see failure()).
+    virtual boost::asio::awaitable<std::string_view> next() = 0;
+    /// Why the body ended before its last byte: payload_too_large,
+    /// request_timeout, or bad_request (malformed framing, the client gone).
+    /// nullopt while reading, and once the body was read whole.
+    virtual std::optional<ErrorClass> failure() const noexcept = 0;
+};
+
 /// A request routed to a connector endpoint, already authenticated.
 struct IncomingRequest {
     std::string method;  ///< "GET", "POST"...
     std::string rest;    ///< path after /{kind}/{slug}/{endpoint}/, percent-decoded
     QueryParams query;   ///< decoded; the signature parameters are removed
     std::vector<Header> headers;
-    std::string body;
+    std::string body;  ///< empty when body_reader is set
+    /// Set for an endpoint with EndpointInfo::streamed_body whose call has a
+    /// body: read it from here. Valid during handle() only.
+    BodyReader* body_reader = nullptr;
     std::string request_id;  ///< from X-Request-ID or generated; forward it upstream
     std::string
         client;  ///< the authenticated client; empty for a browser endpoint's anonymous call

@@ -41,21 +41,25 @@ Runtime::Runtime(RelaisConfig config, std::vector<std::shared_ptr<PluginModule>>
     }
 }
 
-std::size_t Runtime::body_bytes(std::string_view kind, std::string_view slug,
+BodyPolicy Runtime::body_policy(std::string_view kind, std::string_view slug,
                                 std::string_view endpoint) const noexcept {
-    const std::size_t server = config_.server.limits.body_bytes;
+    BodyPolicy policy{config_.server.limits.body_bytes, false};
     const ConnectorEntry* entry = find(kind, slug);
     if (entry == nullptr) {
-        return server;
+        return policy;
     }
     const auto endpoints = entry->connector->endpoints();
     const auto found =
         std::find_if(endpoints.begin(), endpoints.end(),
                      [endpoint](const EndpointInfo& e) { return e.name == endpoint; });
-    if (found == endpoints.end() || found->max_body_bytes == 0) {
-        return server;
+    if (found == endpoints.end()) {
+        return policy;
     }
-    return found->max_body_bytes;
+    if (found->max_body_bytes != 0) {
+        policy.limit = found->max_body_bytes;
+    }
+    policy.streamed = found->streamed_body && !found->async;
+    return policy;
 }
 
 Runtime::~Runtime() = default;

@@ -55,6 +55,12 @@ struct ConnectorEntry {
     bool has_async = false;
 };
 
+/// How the server reads the body of a route's calls.
+struct BodyPolicy {
+    std::size_t limit = 0;  ///< bytes; beyond: 413
+    bool streamed = false;  ///< EndpointInfo::streamed_body
+};
+
 class Runtime {
 public:
     Runtime(RelaisConfig config, std::vector<std::shared_ptr<PluginModule>> modules,
@@ -69,9 +75,10 @@ public:
         return connectors_;
     }
     const auth::ClientRegistry& clients() const noexcept { return *clients_; }
-    /// The body limit of the route `kind/slug/endpoint` (the server's for a
-    /// route that does not exist).
-    std::size_t body_bytes(std::string_view kind, std::string_view slug,
+    /// How the body of a call to `kind/slug/endpoint` is read: its limit
+    /// (the server's for a route that does not exist) and whether the
+    /// endpoint takes it as it arrives.
+    BodyPolicy body_policy(std::string_view kind, std::string_view slug,
                            std::string_view endpoint) const noexcept;
 
 private:

@@ -5,6 +5,10 @@
 
 #include <boost/asio/error.hpp>
 #include <boost/system/system_error.hpp>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string_view>
 #include <variant>
 
 #include "auth/publik_signature.hpp"
@@ -90,13 +94,93 @@ upstream::Result connector_failed() {
     return result;
 }
 
+/// A demand's body with its document spliced in at `at`, the document
+/// read back from the outbox one piece at a time as the request is written:
+/// a scanned mail is never whole in memory.
+class DocumentBody final : public upstream::BodySource {
+public:
+    DocumentBody(outbox::Outbox& outbox, std::string family, std::string document,
+                 std::uint64_t document_bytes, std::string body, std::size_t at)
+        : outbox_(outbox),
+          family_(std::move(family)),
+          document_(std::move(document)),
+          document_bytes_(document_bytes),
+          body_(std::move(body)),
+          at_(at) {}
+
+    std::uint64_t size() const noexcept override { return body_.size() + document_bytes_; }
+
+    void rewind() override {
+        part_ = Part::head;
+        next_piece_ = 0;
+        read_ = 0;
+        piece_.clear();
+    }
+
+    boost::asio::awaitable<std::string_view> next() override {
+        const std::string_view body(body_);
+        switch (part_) {
+            case Part::head:
+                part_ = Part::document;
+                if (at_ > 0) {
+                    co_return body.substr(0, at_);
+                }
+                [[fallthrough]];
+            case Part::document:
+                if (read_ < document_bytes_) {
+                    co_return co_await read_piece();
+                }
+                part_ = Part::tail;
+                [[fallthrough]];
+            case Part::tail:
+                part_ = Part::done;
+                co_return body.substr(at_);
+            case Part::done:
+                break;
+        }
+        co_return std::string_view();
+    }
+
+private:
+    enum class Part : unsigned char { head, document, tail, done };
+
+    boost::asio::awaitable<std::string_view> read_piece() {
+        auto piece = co_await outbox_.read_piece(family_, document_, next_piece_);
+        if (!piece || piece->empty() || piece->size() > document_bytes_ - read_) {
+            throw std::runtime_error("a piece of the document is missing or cannot be opened");
+        }
+        ++next_piece_;
+        read_ += piece->size();
+        piece_ = std::move(*piece);
+        co_return std::string_view(piece_);
+    }
+
+    outbox::Outbox& outbox_;
+    std::string family_;
+    std::string document_;
+    std::uint64_t document_bytes_;
+    std::string body_;
+    std::size_t at_;
+    Part part_ = Part::head;
+    std::uint64_t next_piece_ = 0;
+    std::uint64_t read_ = 0;
+    std::string piece_;
+};
+
+/// What a message sends to the GRU core: a body in memory, or one read
+/// piece by piece (a demand with a document).
+struct GruBody {
+    std::string text;
+    std::shared_ptr<upstream::BodySource> source;
+};
+
 /// The signed POST of `body` to `url` on the GRU core, or the record of
 /// why it cannot be sent now. gru.url may have changed since the message
 /// was queued: relais signs for the GRU core and nobody else.
 std::variant<upstream::Request, AttemptRecord> signed_gru_post(
     const std::optional<GruSettings>& gru, const ConnectorEntry& entry,
-    const outbox::MessageInfo& info, const std::string& url, std::string_view outside,
-    std::string body, std::mt19937_64& random) {
+    const outbox::MessageInfo& info, const std::string& url, std::string_view outside, GruBody body,
+    std::mt19937_64& random) {
     if (!gru) {
         return retry_later(entry, info, ErrorClass::internal_error, "no gru configured", random);
     }
@@ -121,7 +205,8 @@ std::variant<upstream::Request, AttemptRecord> signed_gru_post(
     if (!info.request_id.empty()) {
         request.headers.push_back({"X-Request-ID", info.request_id});
     }
-    request.body = std::move(body);
+    request.body = std::move(body.text);
+    request.body_source = std::move(body.source);
     request.timeout = gru_timeout;
     return request;
 }
@@ -132,9 +217,8 @@ std::variant<upstream::Request, AttemptRecord> signed_gru_post(
 /// the body the GRU answered.
 boost::asio::awaitable<AttemptOutcome> post_to_gru(
     const std::optional<GruSettings>& gru, const ConnectorEntry& entry,
-    const outbox::MessageInfo& info, const std::string& url, std::string_view outside,
-    std::string body, decltype(&classify_trigger) classify, std::mt19937_64& random,
-    std::string* answer = nullptr) {
+    const outbox::MessageInfo& info, const std::string& url, std::string_view outside, GruBody body,
+    decltype(&classify_trigger) classify, std::mt19937_64& random, std::string* answer = nullptr) {
     AttemptOutcome outcome;
     auto request = signed_gru_post(gru, entry, info, url, outside, std::move(body), random);
     if (auto* refusal = std::get_if<AttemptRecord>(&request)) {
@@ -240,8 +324,9 @@ boost::asio::awaitable<AttemptOutcome> attempt_trigger(
         outcome.record = unreadable();
         co_return outcome;
     }
+    GruBody body{std::move(envelope->body), nullptr};
     outcome = co_await post_to_gru(gru, entry, info, envelope->url, "demand URL outside gru.url",
-                                   std::move(envelope->body), &classify_trigger, random);
+                                   std::move(body), &classify_trigger, random);
     if (outcome.record.verdict == Verdict::delivered && envelope->terminal) {
         co_await outbox.remove_correlation(family, info.connector, envelope->reference);
     }
@@ -258,9 +343,21 @@ boost::asio::awaitable<AttemptOutcome> attempt_demand(
         outcome.record = unreadable();
         co_return outcome;
     }
+    if (envelope->document_at.has_value() == message.document.empty()) {
+        outcome.record = unreadable();
+        co_return outcome;
+    }
+    GruBody body;
+    if (envelope->document_at) {
+        body.source =
+            std::make_shared<DocumentBody>(outbox, family, message.document, message.document_bytes,
+                                           std::move(envelope->body), *envelope->document_at);
+    } else {
+        body.text = std::move(envelope->body);
+    }
     std::string answer;
     outcome = co_await post_to_gru(gru, entry, info, envelope->url, "submit URL outside gru.url",
-                                   std::move(envelope->body), &classify_demand, random,
+                                   std::move(body), &classify_demand, random,
                                    envelope->reference.empty() ? nullptr : &answer);
     if (outcome.record.verdict == Verdict::delivered && !envelope->reference.empty()) {
         // As for a push: recorded before the delivery is, so that a crash in

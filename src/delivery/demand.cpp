@@ -17,6 +17,8 @@ namespace {
 constexpr std::size_t longest_formdef = 64;
 constexpr std::size_t longest_channel = 32;
 constexpr std::size_t longest_reference = 256;
+/// How a submit body starts; the demand's data follows as it is.
+constexpr std::string_view submit_body_start = R"({"data":)";
 
 bool is_lower_or_digit(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -100,7 +102,7 @@ bool append_submit_body(std::string& out, std::string_view data_json, std::strin
     // The text is one whole JSON object (no trailing text, valid UTF-8):
     // spliced as it is, it cannot change the envelope around it, and no
     // recursive writer walks a nesting the iterative parser accepted.
-    out.append(R"({"data":)").append(data_json);
+    out.append(submit_body_start).append(data_json);
     if (!channel.empty()) {
         rapidjson::StringBuffer context;
         rapidjson::Writer<rapidjson::StringBuffer> writer(context);
@@ -126,7 +128,14 @@ std::variant<std::string, std::string_view> prepare_demand(std::string_view gru_
     if (!is_demand_reference(demand.reference)) {
         return std::string_view("reference is not 1 to 256 bytes without control characters");
     }
-    std::string payload = demand_head(*url, demand.reference);
+    if (demand.document && demand.document_at > demand.data_json.size()) {
+        return std::string_view("document offset outside the data");
+    }
+    const std::size_t data_offset = submit_body_start.size();
+    std::string payload =
+        demand_head(*url, demand.reference,
+                    demand.document ? std::optional<std::size_t>(data_offset + demand.document_at)
+                                    : std::nullopt);
     payload.reserve(payload.size() + demand.data_json.size() + demand.channel.size() + 64);
     if (!append_submit_body(payload, demand.data_json, demand.channel)) {
         return std::string_view("data is not a JSON object");

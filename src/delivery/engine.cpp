@@ -232,11 +232,13 @@ awaitable<void> Engine::Impl::housekeeping(const Intervals& every) {
         next_sweep = now + every.sweep;
         const outbox::SweepCounts counts = co_await outbox.sweep();
         if (counts.messages_expired != 0 || counts.payloads_erased != 0 ||
-            counts.messages_purged != 0 || counts.correlations_purged != 0) {
+            counts.messages_purged != 0 || counts.correlations_purged != 0 ||
+            counts.orphan_pieces_dropped != 0) {
             log::info("outbox_sweep", {{"messages_expired", counts.messages_expired},
                                        {"payloads_erased", counts.payloads_erased},
                                        {"messages_purged", counts.messages_purged},
-                                       {"correlations_purged", counts.correlations_purged}});
+                                       {"correlations_purged", counts.correlations_purged},
+                                       {"orphan_pieces_dropped", counts.orphan_pieces_dropped}});
         }
     }
 }

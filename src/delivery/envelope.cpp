@@ -70,12 +70,17 @@ std::string encode(const TriggerEnvelope& envelope) {
     return text_of(buffer);
 }
 
-std::string demand_head(std::string_view url, std::string_view reference) {
+std::string demand_head(std::string_view url, std::string_view reference,
+                        std::optional<std::size_t> document_at) {
     rapidjson::StringBuffer buffer;
     JsonWriter writer(buffer);
     writer.StartObject();
     write_member(writer, "url", url);
     write_member(writer, "reference", reference);
+    if (document_at) {
+        writer.Key("document_at");
+        writer.Uint64(*document_at);
+    }
     writer.EndObject();
     return text_of(buffer) + '\n';
 }
@@ -138,7 +143,14 @@ std::optional<DemandEnvelope> decode_demand(std::string_view text) {
     if (!reference || rest.front() != '\n') {
         return std::nullopt;
     }
-    return DemandEnvelope{std::move(*url), std::string(rest.substr(1)), std::move(*reference)};
+    DemandEnvelope envelope{std::move(*url), std::string(rest.substr(1)), std::move(*reference)};
+    if (const auto at = head.FindMember("document_at"); at != head.MemberEnd()) {
+        if (!at->value.IsUint64() || at->value.GetUint64() > envelope.body.size()) {
+            return std::nullopt;
+        }
+        envelope.document_at = static_cast<std::size_t>(at->value.GetUint64());
+    }
+    return envelope;
 }
 
 }  // namespace relais::delivery

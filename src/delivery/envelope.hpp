@@ -7,6 +7,7 @@
 /// megabytes) follows its JSON head on the next line, as it is, so that
 /// it is neither escaped nor parsed again.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,13 +31,17 @@ struct DemandEnvelope {
     std::string url;        ///< {gru.url}api/formdefs/{formdef}/submit, unsigned
     std::string body;       ///< JSON object sent to the GRU: data and context
     std::string reference;  ///< business reference to correlate with the demand; empty: none
+    /// Where in `body` the text of the message's document goes (inside the
+    /// quotes of the file field's empty `b64_content`); nullopt: no document.
+    std::optional<std::size_t> document_at{};
 };
 
 std::string encode(const PushEnvelope& envelope);
 std::string encode(const TriggerEnvelope& envelope);
 /// The first line of an encoded demand, newline included: the demand's
 /// body follows it as it is (see demand.hpp's prepare_demand).
-std::string demand_head(std::string_view url, std::string_view reference);
+std::string demand_head(std::string_view url, std::string_view reference,
+                        std::optional<std::size_t> document_at = std::nullopt);
 std::optional<PushEnvelope> decode_push(std::string_view text);
 std::optional<TriggerEnvelope> decode_trigger(std::string_view text);
 std::optional<DemandEnvelope> decode_demand(std::string_view text);

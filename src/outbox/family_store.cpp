@@ -17,7 +17,7 @@ namespace {
 
 using sqlite::Statement;
 
-constexpr int schema_version = 1;
+constexpr int schema_version = 2;
 
 constexpr const char* schema = R"sql(
 CREATE TABLE messages (
@@ -53,12 +53,41 @@ CREATE INDEX correlations_created ON correlations (created);
 PRAGMA user_version = 1;
 )sql";
 
+/// Version 2: documents (the scanned mail a demand carries), stored sealed
+/// in pieces as they arrive, before their message exists. A document goes
+/// with its message's payload: when the payload is erased (delivered,
+/// retention over) or the message deleted, so are its pieces.
+constexpr const char* documents_schema = R"sql(
+ALTER TABLE messages ADD COLUMN document TEXT;
+ALTER TABLE messages ADD COLUMN document_bytes INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE document_pieces (
+    document TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    created INTEGER NOT NULL,
+    sealed BLOB NOT NULL,
+    PRIMARY KEY (document, seq)
+);
+CREATE INDEX document_pieces_created ON document_pieces (created);
+CREATE INDEX messages_document ON messages (document) WHERE document IS NOT NULL;
+CREATE TRIGGER messages_document_erased AFTER UPDATE OF payload ON messages
+    WHEN NEW.payload IS NULL AND OLD.document IS NOT NULL
+    BEGIN DELETE FROM document_pieces WHERE document = OLD.document; END;
+CREATE TRIGGER messages_document_deleted AFTER DELETE ON messages
+    WHEN OLD.document IS NOT NULL
+    BEGIN DELETE FROM document_pieces WHERE document = OLD.document; END;
+PRAGMA user_version = 2;
+)sql";
+
 /// The columns read into a MessageInfo, in the order read_info expects.
 #define RELAIS_MESSAGE_COLUMNS                                                        \
     "tracking_id, kind, connector, endpoint, request_id, state, created, updated, "   \
     "next_attempt, attempts, last_status, error_class, reason, payload IS NOT NULL, " \
     "payload_erase_at"
 constexpr int payload_column = 15;
+
+/// A document no message took within this time was abandoned (its upload
+/// failed or its mail was refused): its pieces are dropped by the sweep.
+constexpr std::chrono::hours orphan_document_age{1};
 
 std::int64_t to_millis(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -126,10 +155,32 @@ std::string associated_data(std::string_view family, std::string_view tracking_i
     return data;
 }
 
-std::string new_tracking_id() {
+/// What a message's sealed payload is bound to: its row, and the document
+/// it carries (id and size), so that the message cannot be pointed at
+/// another document's pieces or at fewer of them.
+std::string associated_data(std::string_view family, std::string_view tracking_id,
+                            std::string_view connector, std::string_view endpoint,
+                            std::string_view document, std::uint64_t document_bytes) {
+    std::string data = associated_data(family, tracking_id, connector, endpoint);
+    if (!document.empty()) {
+        data.append("\n").append(document).append("\n").append(std::to_string(document_bytes));
+    }
+    return data;
+}
+
+/// What a document piece is bound to: its document and its place in it.
+std::string piece_associated_data(std::string_view family, std::string_view document,
+                                  std::uint64_t seq) {
+    std::string data(family);
+    data.append("\n").append(document).append("\n").append(std::to_string(seq));
+    return data;
+}
+
+/// 32 hex digits, 128 random bits: a tracking id or a document id.
+std::string new_random_id() {
     std::array<unsigned char, 16> bytes{};
     if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
-        throw std::runtime_error("no random bytes for a tracking id");
+        throw std::runtime_error("no random bytes for an outbox id");
     }
     return hex_encode(bytes);
 }
@@ -236,6 +287,9 @@ FamilyStore::FamilyStore(const std::filesystem::path& file, std::string family, 
             const auto found = version.step() ? version.integer(0) : 0;
             if (found == 0) {
                 sqlite::execute(db_, context, schema);
+            }
+            if (found < 2) {
+                sqlite::execute(db_, context, documents_schema);
             } else if (found > schema_version) {
                 throw std::runtime_error("outbox database " + context +
                                          " was written by a newer relais (schema version " +
@@ -278,18 +332,24 @@ Enqueued FamilyStore::enqueue(const NewMessage& message, Clock::time_point now) 
     }
     if (!message.idempotency.empty()) {
         if (auto earlier = find_idempotent(message.connector, message.idempotency)) {
+            // The earlier message carries its own copy of the document.
+            if (!message.document.empty()) {
+                drop_document(message.document);
+            }
             return {std::move(*earlier), false};
         }
     }
-    Enqueued enqueued{new_tracking_id(), true};
+    Enqueued enqueued{new_random_id(), true};
     const std::string sealed =
         seal(*key_, message.payload,
-             associated_data(family_, enqueued.tracking_id, message.connector, message.endpoint));
+             associated_data(family_, enqueued.tracking_id, message.connector, message.endpoint,
+                             message.document, message.document_bytes));
     Statement insert(db_, family_,
                      "INSERT INTO messages (tracking_id, kind, connector, endpoint, request_id, "
                      "state, created, updated, next_attempt, attempts, last_status, error_class, "
-                     "reason, payload, payload_erase_at, idempotency) VALUES (?1, ?2, ?3, ?4, ?5, "
-                     "'pending', ?6, ?6, ?6, 0, 0, '', '', ?7, NULL, ?8)");
+                     "reason, payload, payload_erase_at, idempotency, document, document_bytes) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?6, 0, 0, '', '', ?7, NULL, "
+                     "?8, ?9, ?10)");
     insert.bind(1, enqueued.tracking_id)
         .bind(2, name(message.kind))
         .bind(3, message.connector)
@@ -302,8 +362,62 @@ Enqueued FamilyStore::enqueue(const NewMessage& message, Clock::time_point now) 
     } else {
         insert.bind(8, message.idempotency);
     }
+    if (message.document.empty()) {
+        insert.bind_null(9);
+    } else {
+        insert.bind(9, message.document);
+    }
+    insert.bind(10, static_cast<std::int64_t>(message.document_bytes));
     insert.run();
     return enqueued;
+}
+
+std::string FamilyStore::new_document_id() {
+    return new_random_id();
+}
+
+void FamilyStore::store_piece(std::string_view document, std::uint64_t seq, std::string_view text,
+                              Clock::time_point now) {
+    if (key_ == nullptr) {
+        throw std::logic_error("outbox opened without its key cannot store a document");
+    }
+    const std::string sealed = seal(*key_, text, piece_associated_data(family_, document, seq));
+    Statement insert(db_, family_,
+                     "INSERT INTO document_pieces (document, seq, created, sealed) "
+                     "VALUES (?1, ?2, ?3, ?4)");
+    insert.bind(1, document)
+        .bind(2, static_cast<std::int64_t>(seq))
+        .bind(3, to_millis(now))
+        .bind_blob(4, sealed)
+        .run();
+}
+
+std::optional<std::string> FamilyStore::read_piece(std::string_view document, std::uint64_t seq) {
+    if (key_ == nullptr) {
+        throw std::logic_error("outbox opened without its key cannot read a document");
+    }
+    Statement select(db_, family_,
+                     "SELECT sealed FROM document_pieces WHERE document = ?1 AND seq = ?2");
+    select.bind(1, document).bind(2, static_cast<std::int64_t>(seq));
+    if (!select.step()) {
+        return std::nullopt;
+    }
+    return open(*key_, select.blob(0), piece_associated_data(family_, document, seq));
+}
+
+void FamilyStore::drop_document(std::string_view document) {
+    // A document a message holds goes only with that message's payload.
+    Statement remove(db_, family_,
+                     "DELETE FROM document_pieces WHERE document = ?1 AND NOT EXISTS "
+                     "(SELECT 1 FROM messages WHERE document = ?1)");
+    remove.bind(1, document).run();
+}
+
+std::size_t FamilyStore::drop_orphan_documents(Clock::time_point before) {
+    Statement remove(db_, family_,
+                     "DELETE FROM document_pieces WHERE created < ?1 AND document NOT IN "
+                     "(SELECT document FROM messages WHERE document IS NOT NULL)");
+    return remove.bind(1, to_millis(before)).run();
 }
 
 std::optional<std::string> FamilyStore::find_idempotent(std::string_view connector,
@@ -331,7 +445,7 @@ std::vector<DueMessage> FamilyStore::due(std::string_view connector, Kind kind,
         // rows that leaving them out still fills `limit`.
         Statement select(db_, family_,
                          "SELECT " RELAIS_MESSAGE_COLUMNS
-                         ", payload FROM messages WHERE state = "
+                         ", payload, document, document_bytes FROM messages WHERE state = "
                          "'pending' AND connector = ?1 AND kind = ?2 AND next_attempt <= ?3 "
                          "ORDER BY next_attempt LIMIT ?4");
         select.bind(1, connector)
@@ -343,16 +457,22 @@ std::vector<DueMessage> FamilyStore::due(std::string_view connector, Kind kind,
             if (std::find(skip.begin(), skip.end(), info.tracking_id) != skip.end()) {
                 continue;
             }
+            std::string document = select.is_null(payload_column + 1)
+                                       ? std::string()
+                                       : select.text(payload_column + 1);
+            const auto document_bytes =
+                static_cast<std::uint64_t>(select.integer(payload_column + 2));
             auto payload = select.is_null(payload_column)
                                ? std::nullopt
                                : open(*key_, select.blob(payload_column),
                                       associated_data(family_, info.tracking_id, info.connector,
-                                                      info.endpoint));
+                                                      info.endpoint, document, document_bytes));
             if (!payload) {
                 unreadable.push_back(std::move(info.tracking_id));
                 continue;
             }
-            due.push_back({std::move(info), std::move(*payload)});
+            due.push_back(
+                {std::move(info), std::move(*payload), std::move(document), document_bytes});
         }
     }
     for (const auto& tracking_id : unreadable) {
@@ -533,6 +653,7 @@ SweepCounts FamilyStore::sweep(Clock::time_point now, const Settings& settings) 
                         "NULL AND updated < ?1");
         counts.messages_purged = purge.bind(1, to_millis(now - settings.retention)).run();
     }
+    counts.orphan_pieces_dropped = drop_orphan_documents(now - orphan_document_age);
     {
         Statement purge(db_, family_, "DELETE FROM correlations WHERE created < ?1");
         counts.correlations_purged =

@@ -244,6 +244,7 @@ struct Outbox::Impl {
                 total.payloads_erased += counts.payloads_erased;
                 total.messages_purged += counts.messages_purged;
                 total.correlations_purged += counts.correlations_purged;
+                total.orphan_pieces_dropped += counts.orphan_pieces_dropped;
             } catch (...) {
                 store->rollback();
                 if (!error) {
@@ -271,7 +272,12 @@ Outbox::Outbox(std::filesystem::path directory, Key key, Settings settings)
     : impl_(std::make_unique<Impl>(std::move(directory), key, std::move(settings))) {
     create_private_directory(impl_->directory);
     for (const auto& family : families_in(impl_->directory)) {
-        impl_->open_store(family);
+        // No upload is in progress yet: a document without its message was
+        // left by one that a stop interrupted.
+        FamilyStore& store = impl_->open_store(family);
+        store.begin();
+        store.drop_orphan_documents(Clock::time_point::max());
+        store.commit();
     }
     impl_->thread = std::thread([impl = impl_.get()] { impl->serve(); });
 }
@@ -409,6 +415,39 @@ asio::awaitable<std::optional<Enqueued>> Outbox::enqueue_closing(std::string fam
     auto operation = impl_->submit<std::optional<Enqueued>>(std::move(family), {.deletes = true},
                                                             std::move(work));
     co_return co_await std::move(operation);
+}
+
+asio::awaitable<void> Outbox::store_piece(std::string family, std::string document,
+                                          std::uint64_t seq, std::string text) {
+    check_family(family);
+    auto work = [document = std::move(document), seq, text = std::move(text)](FamilyStore& store) {
+        store.store_piece(document, seq, text, Clock::now());
+        return Unit{};
+    };
+    auto operation = impl_->submit<Unit>(std::move(family), {.creates = true}, std::move(work));
+    co_await std::move(operation);
+}
+
+asio::awaitable<std::optional<std::string>> Outbox::read_piece(std::string family,
+                                                               std::string document,
+                                                               std::uint64_t seq) {
+    check_family(family);
+    auto work = [document = std::move(document), seq](FamilyStore& store) {
+        return store.read_piece(document, seq);
+    };
+    auto operation =
+        impl_->submit<std::optional<std::string>>(std::move(family), {}, std::move(work));
+    co_return co_await std::move(operation);
+}
+
+asio::awaitable<void> Outbox::drop_document(std::string family, std::string document) {
+    check_family(family);
+    auto work = [document = std::move(document)](FamilyStore& store) {
+        store.drop_document(document);
+        return Unit{};
+    };
+    auto operation = impl_->submit<Unit>(std::move(family), {.deletes = true}, std::move(work));
+    co_await std::move(operation);
 }
 
 asio::awaitable<SweepCounts> Outbox::sweep() {

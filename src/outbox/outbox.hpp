@@ -22,6 +22,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -85,6 +86,10 @@ struct NewMessage {
     /// returns the first message's tracking id and stores nothing. Callers
     /// pass a digest, never a raw client value.
     std::string idempotency;
+    /// Non-empty: the document (stored beforehand with store_piece) this
+    /// message carries; it is erased with the payload.
+    std::string document{};
+    std::uint64_t document_bytes = 0;  ///< its size, all pieces together
 };
 
 struct Enqueued {
@@ -96,6 +101,8 @@ struct Enqueued {
 struct DueMessage {
     MessageInfo info;
     std::string payload;
+    std::string document{};  ///< empty: none; else read it with read_piece
+    std::uint64_t document_bytes = 0;
 };
 
 /// The outcome of one attempt.
@@ -116,6 +123,9 @@ struct SweepCounts {
     std::size_t payloads_erased = 0;  ///< dead letters past their payload retention
     std::size_t messages_purged = 0;  ///< finished messages past retention
     std::size_t correlations_purged = 0;
+    /// Pieces of documents no message took within an hour (an upload that
+    /// failed half-way, a mail refused once its document was stored).
+    std::size_t orphan_pieces_dropped = 0;
 };
 
 /// Listing filter for operators.
@@ -154,6 +164,18 @@ public:
     std::vector<DueMessage> due(std::string_view connector, Kind kind, Clock::time_point now,
                                 std::size_t limit, const std::vector<std::string>& skip,
                                 std::chrono::milliseconds dead_letter_retention);
+    /// A fresh document id, for store_piece and NewMessage::document.
+    static std::string new_document_id();
+    /// Stores piece `seq` (0, 1, 2…) of `document`, sealed on its own.
+    void store_piece(std::string_view document, std::uint64_t seq, std::string_view text,
+                     Clock::time_point now);
+    /// Piece `seq` of `document`, opened; nullopt if it is missing or does
+    /// not open (tampered, another key).
+    std::optional<std::string> read_piece(std::string_view document, std::uint64_t seq);
+    /// Deletes the pieces of `document` unless a message holds it.
+    void drop_document(std::string_view document);
+    /// Deletes pieces stored before `before` that no message holds.
+    std::size_t drop_orphan_documents(Clock::time_point before);
     /// The tracking id of the message of `connector` enqueued with
     /// `idempotency`, if any.
     std::optional<std::string> find_idempotent(std::string_view connector,
@@ -267,6 +289,14 @@ public:
     boost::asio::awaitable<std::optional<Enqueued>> enqueue_closing(std::string family,
                                                                     NewMessage message,
                                                                     std::string reference);
+    /// FamilyStore::store_piece, durable once it returns.
+    boost::asio::awaitable<void> store_piece(std::string family, std::string document,
+                                             std::uint64_t seq, std::string text);
+    boost::asio::awaitable<std::optional<std::string>> read_piece(std::string family,
+                                                                  std::string document,
+                                                                  std::uint64_t seq);
+    /// FamilyStore::drop_document.
+    boost::asio::awaitable<void> drop_document(std::string family, std::string document);
     /// Sweeps every family, then checkpoints each database.
     boost::asio::awaitable<SweepCounts> sweep();
     /// Checkpoints the databases where payloads were deleted since the last

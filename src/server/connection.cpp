@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -45,6 +46,8 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 /// Bytes asked for when waiting for the first byte of a request.
 constexpr std::size_t first_read_bytes = 4096;
+/// The largest piece of a streamed body handed to a connector at once.
+constexpr std::size_t streamed_piece_bytes = 64 * 1024;
 /// A connection over max_connections gets this long to send its request.
 constexpr auto rejected_read_timeout = 2s;
 /// After an error response, unread request bytes are discarded for this
@@ -267,6 +270,53 @@ private:
     static constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
     using Request = http::request_parser<http::string_body>;
 
+    /// The body of a call to a streamed route, read from the connection
+    /// as the connector asks for it, through a parser that takes over the
+    /// one the head was read with (and its body limit).
+    class StreamedBody final : public BodyReader {
+    public:
+        StreamedBody(Connection& connection, Request&& head,
+                     std::chrono::steady_clock::duration timeout)
+            : connection_(connection),
+              parser_(std::move(head)),
+              timeout_(timeout),
+              piece_(streamed_piece_bytes) {}
+
+        net::awaitable<std::string_view> next() override {
+            auto& body = parser_.get().body();
+            while (!parser_.is_done() && !failure_) {
+                body.data = piece_.data();
+                body.size = piece_.size();
+                connection_.arm(timeout_);
+                auto [ec, n] = co_await http::async_read_some(
+                    connection_.stream_, connection_.buffer_, parser_, use_tuple);
+                connection_.disarm();
+                if (ec && ec != http::error::need_buffer) {
+                    failure_ =
+                        refusal_class(ec, connection_.timed_out_).value_or(ErrorClass::bad_request);
+                    break;
+                }
+                // A read may end on a chunk's head, with no byte of the body.
+                if (const std::size_t read = piece_.size() - body.size; read > 0) {
+                    co_return std::string_view(piece_.data(), read);
+                }
+            }
+            co_return std::string_view();
+        }
+
+        std::optional<ErrorClass> failure() const noexcept override { return failure_; }
+
+        /// Read to its last byte: the connection may serve another request.
+        bool complete() const noexcept { return parser_.is_done() && !failure_; }
+
+    private:
+        Connection& connection_;
+        http::request_parser<http::buffer_body> parser_;
+        std::chrono::steady_clock::duration timeout_;
+        std::vector<char> piece_;
+        std::optional<ErrorClass> failure_;
+    };
+
     tcp::socket& socket() noexcept {
         if constexpr (is_tls) {
             return stream_.next_layer();
@@ -358,13 +408,15 @@ private:
         arm(limits.read_timeout);
         auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
         const auto started = std::chrono::steady_clock::now();
+        bool streamed = false;
         if (!ec && !parser.is_done()) {
-            const std::size_t route_limit = env_.dispatcher.body_limit(parser.get().target());
+            const BodyPolicy policy = env_.dispatcher.body_policy(parser.get().target());
             const auto length = parser.content_length();
-            if (length && *length > route_limit) {
+            if (length && *length > policy.limit) {
                 ec = http::error::body_limit;
             } else {
-                parser.body_limit(route_limit);
+                parser.body_limit(policy.limit);
+                streamed = policy.streamed;
             }
         }
         if (!ec && !parser.is_done() && parser.get().version() >= 11 &&
@@ -374,7 +426,7 @@ private:
         }
         // A request without a body is complete with its head: another read
         // operation would only cost a trip through the executor.
-        if (!ec && !parser.is_done()) {
+        if (!ec && !parser.is_done() && !streamed) {
             std::tie(ec, n) = co_await http::async_read(stream_, buffer_, parser, use_tuple);
         }
         disarm();
@@ -396,6 +448,12 @@ private:
         const unsigned version = message.version();
         const bool client_keeps_alive = message.keep_alive();
         const bool head = message.method() == http::verb::head;
+        // From here on `message` belongs to the parser the body is read with.
+        std::optional<StreamedBody> body;
+        if (streamed && !parser.is_done()) {
+            body.emplace(*this, std::move(parser), limits.read_timeout);
+            raw.body_reader = &*body;
+        }
 
         Outcome outcome;
         try {
@@ -411,7 +469,8 @@ private:
             co_await serve_stream(outcome, request_id, method, version, head, limits, started);
             co_return false;
         }
-        const bool keep_alive = client_keeps_alive && !draining();
+        // A body the connector did not read to its end is still on the wire.
+        const bool keep_alive = client_keeps_alive && !draining() && (!body || body->complete());
         const unsigned status = outcome.response.status;
         const auto error = outcome.response.error;
         const UpstreamStats upstream = outcome.response.upstream;
@@ -424,7 +483,9 @@ private:
             co_return false;
         }
         if (!keep_alive) {
-            co_await close(false);
+            // Body bytes left unread: the client must read the answer, not
+            // a reset.
+            co_await close(body && !body->complete());
             co_return false;
         }
         co_return true;

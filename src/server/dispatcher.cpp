@@ -284,7 +284,7 @@ boost::asio::awaitable<Outcome> Dispatcher::route(RawRequest request,
     co_return out;
 }
 
-std::size_t Dispatcher::body_limit(std::string_view target) const {
+BodyPolicy Dispatcher::body_policy(std::string_view target) const {
     const auto state = slot_.load();
     const Runtime& runtime = state->runtime();
     auto parsed = parse_target(target);
@@ -293,9 +293,9 @@ std::size_t Dispatcher::body_limit(std::string_view target) const {
         route = route_of(std::move(parsed->segments));
     }
     if (!route) {
-        return runtime.config().server.limits.body_bytes;
+        return BodyPolicy{runtime.config().server.limits.body_bytes, false};
     }
-    return runtime.body_bytes(route->kind, route->slug, route->endpoint);
+    return runtime.body_policy(route->kind, route->slug, route->endpoint);
 }
 
 std::variant<Dispatcher::Routed, HttpResponse> Dispatcher::resolve(
@@ -345,6 +345,7 @@ boost::asio::awaitable<void> Dispatcher::serve(Outcome& out, const Runtime& runt
     std::erase_if(incoming.headers,
                   [](const Header& h) { return iequals_ascii(h.name, "authorization"); });
     incoming.body = std::move(request.body);
+    incoming.body_reader = request.body_reader;
     incoming.request_id = std::move(request.request_id);
     incoming.client = caller.name;
 

@@ -42,6 +42,9 @@ struct RawRequest {
     std::string target;  ///< origin-form target, path and query
     std::vector<Header> headers;
     std::string body;
+    /// Set instead of `body` for a route that streams its body; valid
+    /// until dispatch() returns.
+    BodyReader* body_reader = nullptr;
     boost::asio::ip::address remote;
     std::string request_id;  ///< see request_id_from()
 };
@@ -93,9 +96,10 @@ public:
     HttpResponse refusal(ErrorClass error, std::string_view description, std::string_view target,
                          const std::vector<Header>& headers) const;
 
-    /// The body limit of the route `target` names, for the connection to
-    /// bound what it reads before dispatching.
-    std::size_t body_limit(std::string_view target) const;
+    /// How to read the body of the route `target` names: the limit that
+    /// bounds what the connection reads, and whether the endpoint takes
+    /// the body as it arrives.
+    BodyPolicy body_policy(std::string_view target) const;
 
 private:
     /// A route resolved to a connector endpoint.

@@ -36,8 +36,11 @@ public:
 
     boost::asio::awaitable<std::optional<std::string>> submit_demand(
         std::string_view connector, std::string_view family, GruDemand demand) const override;
+    /// Null when unbound or for a family that cannot name a database.
+    std::unique_ptr<DocumentWriter> open_document(std::string_view family) const override;
 
 private:
+    class OutboxDocument;
     struct Binding {
         outbox::Outbox& outbox;
         std::function<void()> wake;

@@ -392,9 +392,9 @@ TEST_F(OutboxStore, WithoutTheKeyOnlyMetadataIsReachable) {
 TEST_F(OutboxStore, SchemaIsVersionedAndANewerOneIsRefused) {
     {
         RawDatabase raw(file);
-        EXPECT_EQ(raw.value("PRAGMA user_version"), "1");
+        EXPECT_EQ(raw.value("PRAGMA user_version"), "2");
         EXPECT_EQ(raw.value("PRAGMA journal_mode"), "wal");
-        raw.execute("PRAGMA user_version = 2");
+        raw.execute("PRAGMA user_version = 3");
     }
     try {
         FamilyStore newer(file, "etat-civil", &key);
@@ -402,6 +402,157 @@ TEST_F(OutboxStore, SchemaIsVersionedAndANewerOneIsRefused) {
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("newer relais"), std::string::npos) << e.what();
     }
+}
+
+/// A document as a mail stores it: `pieces` pieces holding `marker`.
+struct Document {
+    std::string id = FamilyStore::new_document_id();
+    std::vector<std::string> pieces;
+    std::uint64_t bytes() const {
+        std::uint64_t n = 0;
+        for (const auto& piece : pieces) {
+            n += piece.size();
+        }
+        return n;
+    }
+};
+
+Document store_document(FamilyStore& store, const std::string& marker, std::size_t pieces,
+                        Clock::time_point at) {
+    Document document;
+    for (std::size_t seq = 0; seq < pieces; ++seq) {
+        document.pieces.push_back("piece-" + std::to_string(seq) + "-" + marker);
+        store.store_piece(document.id, seq, document.pieces.back(), at);
+    }
+    return document;
+}
+
+TEST_F(OutboxStore, DocumentPiecesAreSealedReadBackAndLeaveWithTheDeliveredPayload) {
+    const std::string marker = "CANARY-document-5e1b";
+    const Document document = store_document(store, marker, 3, t0);
+    NewMessage message{Kind::demand, "courrier", "courrier-entrant", "req-1", "{}", {}};
+    message.document = document.id;
+    message.document_bytes = document.bytes();
+    const std::string id = store.enqueue(message, t0).tracking_id;
+    store.checkpoint();
+    EXPECT_FALSE(any_file_contains(temp.path(), marker));
+    std::string sealed;
+    {
+        RawDatabase raw(file);
+        sealed = raw.value("SELECT sealed FROM document_pieces WHERE seq = 1");
+    }
+    EXPECT_TRUE(any_file_contains(temp.path(), sealed));
+
+    const auto due = store.due("courrier", Kind::demand, t0, 10, {}, 1h);
+    ASSERT_EQ(due.size(), 1u);
+    EXPECT_EQ(due[0].document, document.id);
+    EXPECT_EQ(due[0].document_bytes, document.bytes());
+    for (std::size_t seq = 0; seq < 3; ++seq) {
+        EXPECT_EQ(store.read_piece(document.id, seq), document.pieces[seq]);
+    }
+    EXPECT_EQ(store.read_piece(document.id, 3), std::nullopt);
+
+    store.record(id, {Verdict::delivered, {}, 200, {}, {}}, t0 + 1s, 1h);
+    store.checkpoint();
+    EXPECT_EQ(store.read_piece(document.id, 0), std::nullopt);
+    EXPECT_FALSE(any_file_contains(temp.path(), sealed));
+}
+
+TEST_F(OutboxStore, DocumentGoesWhenItsDeadLetterIsErasedOrItsMessageDropped) {
+    const Document erased = store_document(store, "erased", 2, t0);
+    const Document dropped = store_document(store, "dropped", 2, t0);
+    std::vector<std::string> ids;
+    for (const Document* document : {&erased, &dropped}) {
+        NewMessage message{Kind::demand, "courrier", "form", "req-1", "{}", {}};
+        message.document = document->id;
+        message.document_bytes = document->bytes();
+        ids.push_back(store.enqueue(message, t0).tracking_id);
+    }
+    store.record(ids[0], {Verdict::dead, {}, 400, "upstream-error", {}}, t0, 1h);
+    // A dead letter keeps its document as long as its payload.
+    EXPECT_EQ(store.read_piece(erased.id, 1), erased.pieces[1]);
+    store.sweep(t0 + 2h, settings);
+    EXPECT_EQ(store.read_piece(erased.id, 0), std::nullopt);
+    EXPECT_EQ(store.read_piece(dropped.id, 0), dropped.pieces[0]);
+    EXPECT_TRUE(store.drop(ids[1]));
+    EXPECT_EQ(store.read_piece(dropped.id, 0), std::nullopt);
+}
+
+TEST_F(OutboxStore, OrphanDocumentsAreDroppedButNotOneAMessageHolds) {
+    const Document held = store_document(store, "held", 1, t0);
+    const Document abandoned = store_document(store, "abandoned", 2, t0);
+    const Document recent = store_document(store, "recent", 1, t0 + 90min);
+    NewMessage message{Kind::demand, "courrier", "form", "req-1", "{}", {}};
+    message.document = held.id;
+    message.document_bytes = held.bytes();
+    store.enqueue(message, t0);
+    store.drop_document(held.id);
+    EXPECT_EQ(store.read_piece(held.id, 0), held.pieces[0]);
+    // An hour after they were stored, pieces no message holds are dropped.
+    EXPECT_EQ(store.sweep(t0 + 2h, settings).orphan_pieces_dropped, 2u);
+    EXPECT_EQ(store.read_piece(abandoned.id, 0), std::nullopt);
+    EXPECT_EQ(store.read_piece(recent.id, 0), recent.pieces[0]);
+    EXPECT_EQ(store.read_piece(held.id, 0), held.pieces[0]);
+    store.drop_document(recent.id);
+    EXPECT_EQ(store.read_piece(recent.id, 0), std::nullopt);
+}
+
+TEST_F(OutboxStore, RepeatedDemandDropsItsOwnCopyOfTheDocument) {
+    const Document first = store_document(store, "first", 1, t0);
+    const Document again = store_document(store, "again", 1, t0);
+    NewMessage message{Kind::demand, "courrier", "form", "req-1", "{}", "digest"};
+    message.document = first.id;
+    message.document_bytes = first.bytes();
+    const Enqueued enqueued = store.enqueue(message, t0);
+    message.document = again.id;
+    const Enqueued repeated = store.enqueue(message, t0);
+    EXPECT_FALSE(repeated.created);
+    EXPECT_EQ(repeated.tracking_id, enqueued.tracking_id);
+    EXPECT_EQ(store.read_piece(again.id, 0), std::nullopt);
+    EXPECT_EQ(store.read_piece(first.id, 0), first.pieces[0]);
+}
+
+TEST_F(OutboxStore, MovedPiecesAndAMessagePointedElsewhereNoLongerOpen) {
+    const Document document = store_document(store, "moved", 2, t0);
+    const Document other = store_document(store, "other", 2, t0);
+    NewMessage message{Kind::demand, "courrier", "form", "req-1", "{}", {}};
+    message.document = document.id;
+    message.document_bytes = document.bytes();
+    const std::string id = store.enqueue(message, t0).tracking_id;
+    {
+        RawDatabase raw(file);
+        raw.execute("UPDATE document_pieces SET seq = 9 WHERE document = '" + document.id +
+                    "' AND seq = 1");
+        raw.execute("UPDATE document_pieces SET seq = 1 WHERE document = '" + document.id +
+                    "' AND seq = 0");
+        raw.execute("UPDATE messages SET document = '" + other.id + "'");
+    }
+    EXPECT_EQ(store.read_piece(document.id, 1), std::nullopt);
+    // The payload is bound to its document: pointed at another, it is a
+    // dead letter ("payload cannot be decrypted").
+    EXPECT_TRUE(store.due("courrier", Kind::demand, t0, 10, {}, 1h).empty());
+    EXPECT_EQ(info(id).state, State::dead);
+}
+
+TEST_F(OutboxStore, VersionOneDatabaseGainsDocumentsAndKeepsItsMessages) {
+    const std::string id = push("civil", "kept", t0);
+    {
+        RawDatabase raw(file);
+        raw.execute(
+            "DROP TRIGGER messages_document_erased; DROP TRIGGER messages_document_deleted; "
+            "DROP TABLE document_pieces; DROP INDEX messages_document; "
+            "ALTER TABLE messages DROP COLUMN document; "
+            "ALTER TABLE messages DROP COLUMN document_bytes; PRAGMA user_version = 1;");
+    }
+    FamilyStore reopened(file, "etat-civil", &key);
+    const auto due = reopened.due("civil", Kind::push, t0, 10, {}, 1h);
+    ASSERT_EQ(due.size(), 1u);
+    EXPECT_EQ(due[0].info.tracking_id, id);
+    EXPECT_EQ(due[0].payload, "kept");
+    const Document document = store_document(reopened, "after", 1, t0);
+    EXPECT_EQ(reopened.read_piece(document.id, 0), document.pieces[0]);
+    RawDatabase raw(file);
+    EXPECT_EQ(raw.value("PRAGMA user_version"), "2");
 }
 
 }  // namespace

@@ -298,6 +298,24 @@ TEST(UpstreamPlainTest, ConnectionCloseAndBodyToEofAreNotReused) {
     EXPECT_EQ(seen[2].connection, 2);
 }
 
+/// A GET whose connection the upstream keeps alive, then closes anyway (as
+/// one does when its keep-alive timeout is shorter than the pool's), then
+/// `request`, which the pool would send on that connection.
+Result perform_after_a_close(ScriptedUpstream& upstream, const Request& request) {
+    net::io_context context;
+    const auto results = testing::run_on(context, [&]() -> net::awaitable<std::vector<Result>> {
+        std::vector<Result> out;
+        out.push_back(co_await perform(get(upstream.url("/first"))));
+        // Let the close reach this side before the connection is reused.
+        net::steady_timer pause(context, std::chrono::milliseconds(50));
+        co_await pause.async_wait(net::use_awaitable);
+        out.push_back(co_await perform(request));
+        co_return out;
+    }());
+    EXPECT_EQ(results.size(), 2U);
+    return results.back();
+}
+
 TEST(UpstreamPlainTest, ConnectionClosedMeanwhileIsRetriedOnceOnANewOne) {
     // The first answer keeps the connection alive, then the server closes it
     // anyway, as an upstream does when its keep-alive timeout is shorter.
@@ -309,18 +327,8 @@ TEST(UpstreamPlainTest, ConnectionClosedMeanwhileIsRetriedOnceOnANewOne) {
     Request post = get(upstream.url("/post"));
     post.method = "POST";
     post.body = "once";
-    net::io_context context;
-    const auto results = testing::run_on(context, [&]() -> net::awaitable<std::vector<Result>> {
-        std::vector<Result> out;
-        out.push_back(co_await perform(get(upstream.url("/first"))));
-        // Let the close reach this side before the connection is reused.
-        net::steady_timer pause(context, std::chrono::milliseconds(50));
-        co_await pause.async_wait(net::use_awaitable);
-        out.push_back(co_await perform(post));
-        co_return out;
-    }());
-    ASSERT_EQ(results.size(), 2U);
-    EXPECT_EQ(results[1].failure, Failure::none) << results[1].detail;
+    const Result result = perform_after_a_close(upstream, post);
+    EXPECT_EQ(result.failure, Failure::none) << result.detail;
     const std::vector<Seen> seen = upstream.seen();
     ASSERT_EQ(seen.size(), 2U);
     EXPECT_EQ(seen[1].connection, 1);
@@ -412,18 +420,8 @@ TEST(UpstreamPlainTest, BodySourceStartsAgainOnANewConnection) {
     constexpr std::uint64_t total = 512 * 1024;
     Request post = streamed(upstream.url("/submit"), {.total = total});
     const auto& source = static_cast<const PiecesSource&>(*post.body_source);
-    net::io_context context;
-    const auto results = testing::run_on(context, [&]() -> net::awaitable<std::vector<Result>> {
-        std::vector<Result> out;
-        out.push_back(co_await perform(get(upstream.url("/first"))));
-        // Let the close reach this side before the connection is reused.
-        net::steady_timer pause(context, std::chrono::milliseconds(50));
-        co_await pause.async_wait(net::use_awaitable);
-        out.push_back(co_await perform(post));
-        co_return out;
-    }());
-    ASSERT_EQ(results.size(), 2U);
-    EXPECT_EQ(results[1].failure, Failure::none) << results[1].detail;
+    const Result result = perform_after_a_close(upstream, post);
+    EXPECT_EQ(result.failure, Failure::none) << result.detail;
     EXPECT_EQ(source.rewinds, 1);
     const std::vector<Seen> seen = upstream.seen();
     ASSERT_EQ(seen.size(), 2U);
