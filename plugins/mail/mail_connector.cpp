@@ -1,6 +1,7 @@
 #include "mail/mail_connector.hpp"
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -52,6 +53,7 @@ public:
         infos_[mails_endpoint].name = "mails";
         infos_[mails_endpoint].max_body_bytes =
             max_mail_body_bytes(spec_.inbound.max_document_bytes);
+        infos_[mails_endpoint].streamed_body = true;
         infos_[closed_endpoint].name = "closed";
         infos_[closed_endpoint].async = true;
         infos_[closed_endpoint].closes_demand = true;
@@ -69,28 +71,31 @@ public:
         if (auto refused = route_refusal(request)) {
             co_return std::move(*refused);
         }
-        BodySplitter splitter(spec_.inbound.document, metadata_allowance,
-                              spec_.inbound.max_document_bytes);
-        std::string document_text;
-        if (auto error = splitter.feed(request.body, document_text)) {
-            co_return refusal(*error);
+        // The document's text goes to the outbox as the body arrives; what
+        // is refused afterwards drops what was stored.
+        const std::unique_ptr<DocumentWriter> document =
+            services_ != nullptr ? services_->open_document(family_) : nullptr;
+        auto read = co_await receive(request, document.get());
+        if (auto* refused = std::get_if<HttpResponse>(&read)) {
+            if (document != nullptr) {
+                co_await document->discard();
+            }
+            co_return std::move(*refused);
         }
-        auto split = splitter.finish();
-        if (const auto* error = std::get_if<rest::CallError>(&split)) {
-            co_return refusal(*error);
+        if (document == nullptr) {
+            co_return outbox_unavailable();
         }
-        auto read = read_mail(spec_.inbound, spec_.demand, std::get<SplitBody>(split));
-        if (const auto* error = std::get_if<rest::CallError>(&read)) {
-            co_return refusal(*error);
-        }
-        if (services_ == nullptr) {
+        const std::optional<StoredDocument> stored = co_await document->finish();
+        if (!stored) {
+            co_await document->discard();
             co_return outbox_unavailable();
         }
         ReceivedMail& mail = std::get<ReceivedMail>(read);
         const std::size_t document_bytes = mail.document_bytes;
         GruDemand demand = std::move(mail.demand);
-        demand.data_json.insert(mail.document_at, document_text);
         demand.request_id = request.request_id;
+        demand.document = *stored;
+        demand.document_at = mail.document_at;
         const std::optional<std::string> tracking_id =
             co_await services_->submit_demand(slug_, family_, std::move(demand));
         if (!tracking_id) {
@@ -133,6 +138,57 @@ public:
     }
 
 private:
+    /// Text of the document gathered before it is handed to the outbox.
+    static constexpr std::size_t document_batch_bytes = 64 * 1024;
+
+    /// Reads the body of a `mails` call through a BodySplitter: its
+    /// document's text to `document` (dropped when null), the rest checked
+    /// into the mail's demand. Returns the refusal to answer otherwise.
+    boost::asio::awaitable<std::variant<ReceivedMail, HttpResponse>> receive(
+        const IncomingRequest& request, DocumentWriter* document) const {
+        BodySplitter splitter(spec_.inbound.document, metadata_allowance,
+                              spec_.inbound.max_document_bytes);
+        std::string text;
+        // A call without a body (or a unit test's) has no reader: its body
+        // is then one piece. (No co_await behind && or ?: here: GCC 12
+        // miscompiles it.)
+        std::string_view piece = request.body;
+        for (bool more = true; more;) {
+            if (request.body_reader != nullptr) {
+                piece = co_await request.body_reader->next();
+            }
+            more = request.body_reader != nullptr && !piece.empty();
+            if (auto error = splitter.feed(piece, text)) {
+                co_return refusal(*error);
+            }
+            if (text.size() < document_batch_bytes && more) {
+                continue;
+            }
+            if (document != nullptr && !text.empty()) {
+                const bool written = co_await document->write(text);
+                if (!written) {
+                    co_return outbox_unavailable();
+                }
+            }
+            text.clear();
+        }
+        if (request.body_reader != nullptr) {
+            if (const auto failure = request.body_reader->failure()) {
+                co_return HttpResponse::failure(*failure,
+                                                "the request body could not be read whole");
+            }
+        }
+        auto split = splitter.finish();
+        if (const auto* error = std::get_if<rest::CallError>(&split)) {
+            co_return refusal(*error);
+        }
+        auto read = read_mail(spec_.inbound, spec_.demand, std::get<SplitBody>(split));
+        if (const auto* error = std::get_if<rest::CallError>(&read)) {
+            co_return refusal(*error);
+        }
+        co_return std::move(std::get<ReceivedMail>(read));
+    }
+
     MailSpec spec_;
     std::string slug_;
     std::string family_;

@@ -14,6 +14,7 @@ import secrets
 import select
 import signal
 import socket
+import sqlite3
 import threading
 import time
 import unittest
@@ -119,7 +120,9 @@ def write_workspace(ws, wcs, gec, gru=True):
         },
         outbox=quick_outbox(),
         gru={"url": wcs.url + "/", "orig": GRU_ORIG, "key": GRU_KEY} if gru else None,
-        log_level="debug", log_file=LOG_FILE))
+        log_level="debug", log_file=LOG_FILE,
+        # A mail whose body stalls is answered 408 within the test's patience.
+        limits={"read_timeout": "2s"}))
 
 
 def make_pdf(text="Madame, Monsieur, je sollicite un acte de naissance.", size=None):
@@ -277,6 +280,17 @@ class MailCase(DeliveryTestMixin, unittest.TestCase):
         self.assertEqual(set(body["data"]), {"tracking_id"}, body)
         self.assertRegex(body["data"]["tracking_id"], TRACKING_ID)
         return body["data"]["tracking_id"]
+
+    def start_own_relais(self, gru=True, hold_slug=None):
+        """A relais of the test's own, with its own w.c.s. and GEC; w.c.s.
+        answers 503 to the form of `hold_slug` until scripted otherwise."""
+        self.wcs = enter(self.addCleanup, FakeWcs(GRU_ORIG, GRU_KEY))
+        self.gec = enter(self.addCleanup, FakeGec(GEC_API_USER, GEC_API_PASSWORD))
+        self.ws = enter(self.addCleanup, Workspace())
+        write_workspace(self.ws, self.wcs, self.gec, gru=gru)
+        if hold_slug is not None:
+            self.wcs.script_submit(FORMS[hold_slug], [], default=MAINTENANCE)
+        self.relais = start_mail_relais(self.addCleanup, self.ws)
 
     def mail_accepted(self, body, slug="courrier", headers=None):
         return self.accepted(self.post_mail(body, slug, headers))
@@ -699,12 +713,15 @@ class MailTest(MailCase):
 
     # -- 5. sizes --------------------------------------------------------------------
 
-    def raw_post(self, path, body, chunked=False, early_wait=1.0, content_length=None):
+    def raw_post(self, path, body, chunked=False, early_wait=1.0, content_length=None,
+                 password=GEC_PASSWORD, stop_after=None, leave=False):
         """POSTs `body` to `path` as the GEC on a raw socket: the head first,
         then (unless relais answered within `early_wait` s) the body, stopping
-        as soon as an answer arrives or relais cuts the connection. Returns
-        the RawReply, read even after a reset."""
-        auth = self.gec_auth()["Authorization"]
+        as soon as an answer arrives or relais cuts the connection, or after
+        `stop_after` bytes of it: then the client waits for the answer, or
+        with `leave` goes without reading it. Returns the RawReply, read
+        even after a reset."""
+        auth = self.gec_auth(password)["Authorization"]
         if chunked:
             framing = "Transfer-Encoding: chunked"
             piece = 1 << 16
@@ -728,6 +745,10 @@ class MailTest(MailCase):
                 try:
                     sent += sock.send(view[sent:sent + (1 << 16)])
                 except (BrokenPipeError, ConnectionResetError):
+                    break
+                if stop_after is not None and sent >= stop_after:
+                    if leave:
+                        return RawReply(b"", early, sent)
                     break
             sock.settimeout(10)
             while not _complete(data):
@@ -763,6 +784,49 @@ class MailTest(MailCase):
         self.assertEqual(self.submissions(reference, "courrier-gros"), [])
         # relais still serves.
         self.delivered_demand(new_reference(), "courrier-gros")
+
+    def test_a_refused_caller_is_answered_before_its_body_is_read(self):
+        # The body is streamed: the caller is authenticated on the head, and
+        # none of a 7 MB body is read before it is refused.
+        body = json.dumps(mail_body(new_reference(), make_pdf(size=5 * 1000 * 1000))).encode()
+        reply = self.raw_post("/mail/courrier-gros/mails", body, password="wrong")
+        self.assert_raw_error(reply, 403, "invalid-credentials")
+        self.assertTrue(reply.early, f"403 not answered from the head: {reply}")
+        self.assertEqual(reply.sent, 0)
+
+    def test_a_mail_cut_short_leaves_nothing_behind(self):
+        before = self.outbox_ids("courrier-gros")
+        reference = new_reference()
+        body = json.dumps(mail_body(reference, make_pdf(size=3 * 1000 * 1000))).encode()
+        mark = self.relais._log_size()
+        reply = self.raw_post("/mail/courrier-gros/mails", body, stop_after=len(body) // 2,
+                              leave=True)
+        self.assertLess(reply.sent, len(body))
+        # relais reads what came, stores it, sees the client gone and drops
+        # every piece it had stored before it logs the request.
+        poll_until(lambda: [e for e in self.relais.log_lines(mark)
+                            if e.get("event") == "request" and e.get("endpoint") == "mails"],
+                   10, message="the mail cut short was never logged")
+        (line,) = [e for e in self.relais.log_lines(mark) if e.get("event") == "request"]
+        self.assertEqual((line["status"], line["err_class"]), (400, "bad-request"), line)
+        self.assert_nothing_left(reference, "courrier-gros", before)
+
+    def test_a_mail_whose_body_stalls_is_408_and_leaves_nothing_behind(self):
+        before = self.outbox_ids("courrier-gros")
+        reference = new_reference()
+        body = json.dumps(mail_body(reference, make_pdf(size=3 * 1000 * 1000))).encode()
+        reply = self.raw_post("/mail/courrier-gros/mails", body, stop_after=len(body) // 2)
+        self.assert_raw_error(reply, 408, "request-timeout")
+        self.assertLess(reply.sent, len(body))
+        self.assert_nothing_left(reference, "courrier-gros", before)
+
+    def assert_nothing_left(self, reference, slug, outbox_before):
+        """No message, no document piece, no submission for `reference`;
+        and relais still serves."""
+        self.assertEqual(document_pieces(self.ws), 0)
+        self.assertEqual(self.outbox_ids(slug), outbox_before)
+        self.assertEqual(self.submissions(reference, slug), [])
+        self.delivered_demand(new_reference(), slug)
 
     def test_document_size_limits(self):
         slug = "courrier-petit"
@@ -1011,12 +1075,7 @@ class MailTest(MailCase):
 
 class CrashTest(MailCase):
     def test_mail_accepted_survives_kill_9(self):
-        self.wcs = enter(self.addCleanup, FakeWcs(GRU_ORIG, GRU_KEY))
-        self.gec = enter(self.addCleanup, FakeGec(GEC_API_USER, GEC_API_PASSWORD))
-        self.ws = enter(self.addCleanup, Workspace())
-        write_workspace(self.ws, self.wcs, self.gec)
-        self.wcs.script_submit("courrier-lent", [], default=MAINTENANCE)
-        self.relais = start_mail_relais(self.addCleanup, self.ws)
+        self.start_own_relais(hold_slug="courrier-lent")
         reference = new_reference()
         pdf = make_pdf()
         tracking_id = self.mail_accepted(mail_body(reference, pdf), "courrier-lent")
@@ -1034,13 +1093,66 @@ class CrashTest(MailCase):
         self.assertEqual(note.idempotency_key, closing)
 
 
+def peak_memory_kib(pid):
+    """VmHWM of `pid`: the most resident memory it ever had."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def document_pieces(ws):
+    """Rows of document pieces in the family's outbox database."""
+    path = os.path.join(ws.root, "var", "outbox", f"{FAMILY}.sqlite")
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT count(*) FROM document_pieces").fetchone()[0]
+
+
+class LargeDocumentTest(MailCase):
+    """A 20 MiB scan crosses relais in pieces, on the way in (GEC -> outbox)
+    and on the way out (outbox -> w.c.s.): relais's peak memory grows by a
+    small fraction of the 28 MB body, whatever the document's size."""
+
+    # Pieces in flight (64 KiB reads, 256 KiB outbox pieces sealed and read
+    # back) and SQLite's page cache; the body alone is 28 MB.
+    GROWTH_KIB = 8 * 1024
+
+    def test_20_mib_document_is_streamed_in_and_out(self):
+        self.start_own_relais(hold_slug="courrier-lent")
+        pid = self.relais.proc.pid
+        # A small mail first: pools, caches and the database are set up.
+        self.delivered_demand(new_reference())
+        baseline = peak_memory_kib(pid)
+
+        reference = new_reference()
+        pdf = make_pdf(size=DEFAULT_MAX_DOCUMENT)
+        body = json.dumps(mail_body(reference, pdf)).encode()
+        self.assertGreater(len(body), 26 * 1024 * 1024)
+        tracking_id = self.mail_accepted(body, "courrier-lent")
+        self.assertGreater(document_pieces(self.ws), 100)
+        received = peak_memory_kib(pid) - baseline
+        # w.c.s. in maintenance: the whole body was sent once, and refused.
+        (refused,) = self.wait_submissions(reference, "courrier-lent", status=503)
+        self.assertEqual(base64.b64decode(refused.json()["data"][DOCUMENT_FIELD]["b64_content"]),
+                         pdf)
+        self.wcs.script_submit("courrier-lent", [])
+        self.wait_state(tracking_id, "delivered", "courrier-lent", timeout=60)
+        (submission,) = self.submissions(reference, "courrier-lent", status=200)
+        self.assertEqual(
+            base64.b64decode(submission.json()["data"][DOCUMENT_FIELD]["b64_content"]), pdf)
+        sent = peak_memory_kib(pid) - baseline
+        print(f"\nrelais VmHWM {baseline} KiB before a {len(body)}-byte mail, "
+              f"+{received} KiB once received, +{sent} KiB once delivered twice")
+        self.assertLess(received, self.GROWTH_KIB)
+        self.assertLess(sent, self.GROWTH_KIB)
+        # Delivered: the document left the database with the payload.
+        self.assertEqual(document_pieces(self.ws), 0)
+
+
 class NoGruTest(MailCase):
     def test_mail_is_refused_503_without_gru(self):
-        self.wcs = enter(self.addCleanup, FakeWcs(GRU_ORIG, GRU_KEY))
-        self.gec = enter(self.addCleanup, FakeGec(GEC_API_USER, GEC_API_PASSWORD))
-        self.ws = enter(self.addCleanup, Workspace())
-        write_workspace(self.ws, self.wcs, self.gec, gru=False)
-        self.relais = start_mail_relais(self.addCleanup, self.ws)
+        self.start_own_relais(gru=False)
         reference = new_reference()
         # The GEC must keep the mail and post it again later: no 202 for a
         # demand that was never queued.

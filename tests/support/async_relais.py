@@ -34,13 +34,17 @@ def pick(data, *names):
     return tuple(data.get(name) for name in names)
 
 
-def relais_config(clients, outbox=None, gru=None, log_level=None, log_file=None, threads=2):
-    """relais.yaml: listens on 127.0.0.1:0, data in ./var."""
+def relais_config(clients, outbox=None, gru=None, log_level=None, log_file=None, threads=2,
+                  limits=None):
+    """relais.yaml: listens on 127.0.0.1:0, data in ./var; `limits`:
+    server.limits."""
     doc = {
         "server": {"listen": "127.0.0.1:0", "threads": threads, "shutdown_grace": "2s"},
         "paths": {"connectors": "./connectors", "plugins": PLUGIN_DIR, "data": "./var"},
         "clients": clients,
     }
+    if limits:
+        doc["server"]["limits"] = limits
     logging = {}
     if log_level:
         logging["level"] = log_level

@@ -78,13 +78,18 @@ protected:
     }
 
     // Expects a refusal with `status` and `err_class`, and nothing queued.
+    // Expects a refusal with `status` and `err_class`, nothing queued, and
+    // what was stored of the document discarded.
     void expect_refused(const std::string& body, unsigned status, const std::string& err,
                         std::string_view words = {}) const {
+        const std::size_t discarded = services_.discarded;
         const HttpResponse response = call(body);
         EXPECT_EQ(response.status, status) << response.body;
         EXPECT_EQ(err_class(response), err) << response.body;
         EXPECT_NE(response.body.find(words), std::string::npos) << response.body;
         EXPECT_TRUE(services_.calls.empty());
+        EXPECT_TRUE(services_.documents.empty());
+        EXPECT_EQ(services_.discarded, discarded + 1);
     }
 
     RecordingServices services_;
@@ -242,7 +247,62 @@ TEST_F(MailsEndpoint, AcceptsAMailAndQueuesItsDemandWithItsReference) {
     EXPECT_EQ(queued.demand.channel, "mail");
     EXPECT_EQ(queued.demand.reference, "GEC-2026-0042");
     EXPECT_EQ(queued.demand.request_id, "req-mail-1");
-    EXPECT_NE(queued.demand.data_json.find(b64), std::string::npos);
+    // The document went to the outbox apart; the data says where it goes.
+    EXPECT_EQ(queued.demand.data_json.find(b64), std::string::npos);
+    EXPECT_EQ(services_.document_of(queued.demand), b64);
+    std::string data = queued.demand.data_json;
+    data.insert(queued.demand.document_at, b64);
+    EXPECT_NE(data.find(R"("b64_content":")" + b64 + '"'), std::string::npos) << data;
+}
+
+/// A body handed over in pieces of `piece_bytes`, ending in `failure`.
+class PiecesReader final : public BodyReader {
+public:
+    PiecesReader(std::string body, std::size_t piece_bytes,
+                 std::optional<ErrorClass> failure = std::nullopt)
+        : body_(std::move(body)), piece_bytes_(piece_bytes), failure_at_end_(failure) {}
+
+    boost::asio::awaitable<std::string_view> next() override {
+        const std::string_view piece = std::string_view(body_).substr(at_, piece_bytes_);
+        at_ += piece.size();
+        if (piece.empty()) {
+            failure_ = failure_at_end_;
+        }
+        co_return piece;
+    }
+    std::optional<ErrorClass> failure() const noexcept override { return failure_; }
+
+private:
+    std::string body_;
+    std::size_t piece_bytes_;
+    std::size_t at_ = 0;
+    std::optional<ErrorClass> failure_at_end_;
+    std::optional<ErrorClass> failure_;
+};
+
+TEST_F(MailsEndpoint, ABodyReadInPiecesGivesTheSameDemand) {
+    const std::string b64 = base64(pdf);
+    PiecesReader reader(mail_body(in_quotes(b64)), 7);
+    IncomingRequest request = post("");
+    request.body_reader = &reader;
+    const HttpResponse response = handle(*connector_, mails_endpoint, request);
+    EXPECT_EQ(response.status, 202u) << response.body;
+    ASSERT_EQ(services_.calls.size(), 1u);
+    EXPECT_EQ(services_.document_of(services_.calls.front().demand), b64);
+    EXPECT_EQ(services_.calls.front().demand.reference, "GEC-2026-0042");
+}
+
+TEST_F(MailsEndpoint, ABodyThatCouldNotBeReadWholeIsRefusedAndItsDocumentDropped) {
+    const std::string body = mail_body(in_quotes(base64(pdf)));
+    PiecesReader reader(body.substr(0, body.size() / 2), 16, ErrorClass::payload_too_large);
+    IncomingRequest request = post("");
+    request.body_reader = &reader;
+    const HttpResponse response = handle(*connector_, mails_endpoint, request);
+    EXPECT_EQ(response.status, 413u);
+    EXPECT_EQ(err_class(response), "payload-too-large");
+    EXPECT_TRUE(services_.calls.empty());
+    EXPECT_TRUE(services_.documents.empty());
+    EXPECT_EQ(services_.discarded, 1u);
 }
 
 TEST_F(MailsEndpoint, OnlyPostReachesIt) {
