@@ -99,6 +99,8 @@ public:
         const std::optional<std::string> tracking_id =
             co_await services_->submit_demand(slug_, family_, std::move(demand));
         if (!tracking_id) {
+            // The core drops a document it could not queue; this makes sure.
+            co_await document->discard();
             co_return outbox_unavailable();
         }
         log::info("mail_demand_queued", {{"request_id", request.request_id},

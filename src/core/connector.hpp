@@ -52,7 +52,7 @@ struct EndpointInfo {
     std::size_t max_body_bytes = 0;
     /// The body is handed to `handle` as it arrives (IncomingRequest::
     /// body_reader) rather than read whole first: for calls carrying a
-    /// document of megabytes. Only for endpoints that are not async.
+    /// document of megabytes. Ignored for an async endpoint.
     bool streamed_body = false;
     /// For an async endpoint: each push ends a demand the connector opened
     /// with `ConnectorServices::submit_demand` and a `reference` (a GEC
@@ -63,6 +63,9 @@ struct EndpointInfo {
     /// correlation in one transaction. A second call for the same reference
     /// answers 202 with the first push's tracking id.
     bool closes_demand = false;
+
+    /// Whether the core hands this endpoint its body as it arrives.
+    bool streams_body() const noexcept { return streamed_body && !async; }
 };
 
 /// What one delivery attempt knows besides the message.

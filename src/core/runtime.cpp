@@ -58,7 +58,7 @@ BodyPolicy Runtime::body_policy(std::string_view kind, std::string_view slug,
     if (found->max_body_bytes != 0) {
         policy.limit = found->max_body_bytes;
     }
-    policy.streamed = found->streamed_body && !found->async;
+    policy.streamed = found->streams_body();
     return policy;
 }
 

@@ -339,6 +339,14 @@ Enqueued FamilyStore::enqueue(const NewMessage& message, Clock::time_point now) 
             return {std::move(*earlier), false};
         }
     }
+    if (!message.document.empty()) {
+        // Never a 202 for a demand whose document is not there to send.
+        Statement stored(db_, family_, "SELECT 1 FROM document_pieces WHERE document = ?1");
+        if (!stored.bind(1, message.document).step()) {
+            throw std::runtime_error("outbox " + family_ +
+                                     ": the message's document is not stored");
+        }
+    }
     Enqueued enqueued{new_random_id(), true};
     const std::string sealed =
         seal(*key_, message.payload,
@@ -414,9 +422,11 @@ void FamilyStore::drop_document(std::string_view document) {
 }
 
 std::size_t FamilyStore::drop_orphan_documents(Clock::time_point before) {
+    // By the newest piece: a document still being written keeps them all.
     Statement remove(db_, family_,
-                     "DELETE FROM document_pieces WHERE created < ?1 AND document NOT IN "
-                     "(SELECT document FROM messages WHERE document IS NOT NULL)");
+                     "DELETE FROM document_pieces WHERE document IN (SELECT document FROM "
+                     "document_pieces GROUP BY document HAVING max(created) < ?1) AND document "
+                     "NOT IN (SELECT document FROM messages WHERE document IS NOT NULL)");
     return remove.bind(1, to_millis(before)).run();
 }
 

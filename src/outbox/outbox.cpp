@@ -306,10 +306,12 @@ std::size_t Outbox::commits() const noexcept {
 
 asio::awaitable<Enqueued> Outbox::enqueue(std::string family, NewMessage message) {
     check_family(family);
+    // A repeated demand drops the copy of its document it stored.
+    const JobOptions options{.creates = true, .deletes = !message.document.empty()};
     auto work = [message = std::move(message)](FamilyStore& store) {
         return store.enqueue(message, Clock::now());
     };
-    auto operation = impl_->submit<Enqueued>(std::move(family), {.creates = true}, std::move(work));
+    auto operation = impl_->submit<Enqueued>(std::move(family), options, std::move(work));
     co_return co_await std::move(operation);
 }
 

@@ -48,6 +48,10 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t first_read_bytes = 4096;
 /// The largest piece of a streamed body handed to a connector at once.
 constexpr std::size_t streamed_piece_bytes = 64 * 1024;
+/// The longest a streamed body may take in all (each piece has the read
+/// timeout): 28 MB at 32 KB/s. Shorter than the outbox keeps document
+/// pieces no message holds (an hour), so an upload in progress keeps them.
+constexpr auto streamed_body_time = 15min;
 /// A connection over max_connections gets this long to send its request.
 constexpr auto rejected_read_timeout = 2s;
 /// After an error response, unread request bytes are discarded for this
@@ -276,18 +280,29 @@ private:
     class StreamedBody final : public BodyReader {
     public:
         StreamedBody(Connection& connection, Request&& head,
-                     std::chrono::steady_clock::duration timeout)
+                     std::chrono::steady_clock::duration timeout, bool expects_continue)
             : connection_(connection),
               parser_(std::move(head)),
               timeout_(timeout),
+              deadline_(std::chrono::steady_clock::now() + streamed_body_time),
+              expects_continue_(expects_continue),
               piece_(streamed_piece_bytes) {}
 
         net::awaitable<std::string_view> next() override {
+            if (expects_continue_) {
+                expects_continue_ = false;
+                const boost::system::error_code ec = co_await connection_.continue_interim();
+                if (ec) {
+                    failure_ = ErrorClass::bad_request;
+                }
+            }
             auto& body = parser_.get().body();
             while (!parser_.is_done() && !failure_) {
                 body.data = piece_.data();
                 body.size = piece_.size();
-                connection_.arm(timeout_);
+                // Each piece within read_timeout, all of them within
+                // streamed_body_time.
+                connection_.arm(std::min(timeout_, deadline_ - std::chrono::steady_clock::now()));
                 auto [ec, n] = co_await http::async_read_some(
                     connection_.stream_, connection_.buffer_, parser_, use_tuple);
                 connection_.disarm();
@@ -313,9 +328,19 @@ private:
         Connection& connection_;
         http::request_parser<http::buffer_body> parser_;
         std::chrono::steady_clock::duration timeout_;
+        std::chrono::steady_clock::time_point deadline_;
+        bool expects_continue_;
         std::vector<char> piece_;
         std::optional<ErrorClass> failure_;
     };
+
+    /// Writes the interim `100 Continue` a client sending
+    /// `Expect: 100-continue` waits for before its body.
+    net::awaitable<boost::system::error_code> continue_interim() {
+        http::response<http::empty_body> go_on{http::status::continue_, 11};
+        auto [ec, n] = co_await http::async_write(stream_, go_on, use_tuple);
+        co_return ec;
+    }
 
     tcp::socket& socket() noexcept {
         if constexpr (is_tls) {
@@ -419,10 +444,13 @@ private:
                 streamed = policy.streamed;
             }
         }
-        if (!ec && !parser.is_done() && parser.get().version() >= 11 &&
-            iequals_ascii(parser.get()[http::field::expect], "100-continue")) {
-            http::response<http::empty_body> go_on{http::status::continue_, 11};
-            std::tie(ec, n) = co_await http::async_write(stream_, go_on, use_tuple);
+        const bool expects_continue =
+            !ec && !parser.is_done() && parser.get().version() >= 11 &&
+            iequals_ascii(parser.get()[http::field::expect], "100-continue");
+        // A streamed body is read once the call is authenticated: so is the
+        // interim 100 sent, so that a refused caller sends none of its body.
+        if (expects_continue && !streamed) {
+            ec = co_await continue_interim();
         }
         // A request without a body is complete with its head: another read
         // operation would only cost a trip through the executor.
@@ -451,7 +479,7 @@ private:
         // From here on `message` belongs to the parser the body is read with.
         std::optional<StreamedBody> body;
         if (streamed && !parser.is_done()) {
-            body.emplace(*this, std::move(parser), limits.read_timeout);
+            body.emplace(*this, std::move(parser), limits.read_timeout, expects_continue);
             raw.body_reader = &*body;
         }
 

@@ -334,6 +334,18 @@ boost::asio::awaitable<void> Dispatcher::serve(Outcome& out, const Runtime& runt
         co_return;
     }
 
+    // The body was left on the wire for an endpoint that took it as it
+    // arrives; a reload since the head was read may have changed that.
+    const auto endpoints = entry.connector->endpoints();
+    if (request.body_reader != nullptr &&
+        (found.index >= endpoints.size() || !endpoints[found.index].streams_body())) {
+        out.response =
+            HttpResponse::failure(ErrorClass::overloaded,
+                                  "the configuration changed while the request was read; "
+                                  "send it again");
+        co_return;
+    }
+
     IncomingRequest incoming;
     incoming.method = std::move(request.method);
     incoming.rest = std::move(found.rest);

@@ -132,7 +132,8 @@ boost::asio::awaitable<std::optional<std::string>> GruDemands::submit_demand(
     const std::string family_name(family);
     const std::shared_ptr<const Binding> binding = binding_.load();
     if (binding == nullptr) {
-        // Without a binding no document could have been stored.
+        // A document stored meanwhile is the connector's to discard, else
+        // the sweep's.
         not_queued(connector_name, family_name, demand.formdef, "outbox not available");
         co_return std::nullopt;
     }

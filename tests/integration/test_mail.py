@@ -794,6 +794,39 @@ class MailTest(MailCase):
         self.assertTrue(reply.early, f"403 not answered from the head: {reply}")
         self.assertEqual(reply.sent, 0)
 
+    def test_100_continue_is_sent_once_the_caller_is_let_in(self):
+        # A client sending `Expect: 100-continue` (PHP's curl does, for large
+        # bodies) sends its body only after the interim answer: a caller
+        # refused gets its 403 instead, and sends nothing.
+        reference = new_reference()
+        body = json.dumps(mail_body(reference)).encode()
+        for password, expected in ((GEC_PASSWORD, 202), ("wrong", 403)):
+            head = (f"POST /mail/courrier/mails HTTP/1.1\r\nHost: relais.test\r\n"
+                    f"Authorization: {self.gec_auth(password)['Authorization']}\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                    "Expect: 100-continue\r\nConnection: close\r\n\r\n")
+            with socket.create_connection(("127.0.0.1", self.relais.port), timeout=10) as sock:
+                sock.sendall(head.encode())
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += sock.recv(65536)
+                interim = data.startswith(b"HTTP/1.1 100 ")
+                self.assertEqual(interim, expected == 202, data)
+                if interim:
+                    data = data.partition(b"\r\n\r\n")[2]
+                    sock.sendall(body)
+                while not _complete(data):
+                    piece = sock.recv(65536)
+                    if not piece:
+                        break
+                    data += piece
+            reply = RawReply(data, interim, len(body) if interim else 0)
+            if expected == 202:
+                self.accepted(reply)
+            else:
+                self.assert_raw_error(reply, 403, "invalid-credentials")
+        self.wait_submissions(reference)
+
     def test_a_mail_cut_short_leaves_nothing_behind(self):
         before = self.outbox_ids("courrier-gros")
         reference = new_reference()

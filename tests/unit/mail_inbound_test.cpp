@@ -422,6 +422,7 @@ TEST_F(MailsEndpoint, ADemandThatCannotBeQueuedIs503) {
     const HttpResponse response = call(mail_body(in_quotes(base64(pdf))));
     EXPECT_EQ(response.status, 503u);
     EXPECT_EQ(err_class(response), "outbox-unavailable");
+    EXPECT_EQ(services_.discarded, 1u);
 }
 
 TEST(MailsEndpointWithoutServices, AnswersOutboxUnavailable) {

@@ -201,6 +201,29 @@ TEST_F(OutboxAsync, DirectoryIsPrivateAndDatabasesAreReopened) {
     EXPECT_EQ(reopened.families(), (std::vector<std::string>{"etat-civil", "sante"}));
 }
 
+TEST_F(OutboxAsync, DocumentsLeftByAStopAreDroppedAtTheNextStart) {
+    const std::string document = FamilyStore::new_document_id();
+    std::string held;
+    {
+        Outbox outbox(temp.path() / "outbox", key, Settings{});
+        run(io, [&]() -> asio::awaitable<void> {
+            // An upload a stop interrupted, and a document a message holds.
+            co_await outbox.store_piece("etat-civil", document, 0, "orphan");
+            held = FamilyStore::new_document_id();
+            co_await outbox.store_piece("etat-civil", held, 0, "held");
+            NewMessage message = demand("with its document");
+            message.document = held;
+            message.document_bytes = 4;
+            co_await outbox.enqueue("etat-civil", std::move(message));
+        });
+    }
+    Outbox reopened(temp.path() / "outbox", key, Settings{});
+    run(io, [&]() -> asio::awaitable<void> {
+        EXPECT_EQ(co_await reopened.read_piece("etat-civil", document, 0), std::nullopt);
+        EXPECT_EQ(co_await reopened.read_piece("etat-civil", held, 0), "held");
+    });
+}
+
 TEST_F(OutboxAsync, DestructorRunsWhatIsQueued) {
     auto outbox = std::make_unique<Outbox>(temp.path() / "outbox", key, Settings{});
     std::string tracking_id;

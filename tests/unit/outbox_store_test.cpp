@@ -497,6 +497,24 @@ TEST_F(OutboxStore, OrphanDocumentsAreDroppedButNotOneAMessageHolds) {
     EXPECT_EQ(store.read_piece(recent.id, 0), std::nullopt);
 }
 
+TEST_F(OutboxStore, AMessageWhoseDocumentIsNotStoredIsRefused) {
+    NewMessage message{Kind::demand, "courrier", "form", "req-1", "{}", {}};
+    message.document = FamilyStore::new_document_id();
+    message.document_bytes = 10;
+    EXPECT_THROW(store.enqueue(message, t0), std::runtime_error);
+    EXPECT_TRUE(store.list({}).empty());
+}
+
+TEST_F(OutboxStore, ADocumentStillBeingWrittenKeepsItsOldPieces) {
+    // Its first piece is older than the orphan age, its last one is not.
+    Document slow = store_document(store, "slow", 1, t0);
+    slow.pieces.push_back("piece-1-slow");
+    store.store_piece(slow.id, 1, slow.pieces.back(), t0 + 50min);
+    EXPECT_EQ(store.sweep(t0 + 70min, settings).orphan_pieces_dropped, 0u);
+    EXPECT_EQ(store.read_piece(slow.id, 0), slow.pieces[0]);
+    EXPECT_EQ(store.sweep(t0 + 2h, settings).orphan_pieces_dropped, 2u);
+}
+
 TEST_F(OutboxStore, RepeatedDemandDropsItsOwnCopyOfTheDocument) {
     const Document first = store_document(store, "first", 1, t0);
     const Document again = store_document(store, "again", 1, t0);
