@@ -562,6 +562,12 @@ TEST_F(OutboxStore, VersionOneDatabaseGainsDocumentsAndKeepsItsMessages) {
             "ALTER TABLE messages DROP COLUMN document; "
             "ALTER TABLE messages DROP COLUMN document_bytes; PRAGMA user_version = 1;");
     }
+    {
+        // An operator's command, without the key, upgrades it too and lists it.
+        FamilyStore metadata(file, "etat-civil", nullptr);
+        ASSERT_EQ(metadata.list({}).size(), 1u);
+        EXPECT_EQ(metadata.list({})[0].tracking_id, id);
+    }
     FamilyStore reopened(file, "etat-civil", &key);
     const auto due = reopened.due("civil", Kind::push, t0, 10, {}, 1h);
     ASSERT_EQ(due.size(), 1u);
