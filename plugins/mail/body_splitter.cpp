@@ -57,6 +57,10 @@ bool is_low_surrogate(std::uint32_t unit) {
 
 }  // namespace
 
+std::string document_subject(const BodyValue& document) {
+    return "the document (" + document.pointer_text + ")";
+}
+
 BodySplitter::BodySplitter(const BodyValue& document, std::size_t max_skeleton_bytes,
                            std::size_t max_document_bytes)
     : document_(document),
@@ -272,7 +276,8 @@ bool BodySplitter::start_value() {
         return false;
     }
     if (document_seen_) {
-        refuse(ErrorClass::invalid_parameter, document_subject() + " is given more than once");
+        refuse(ErrorClass::invalid_parameter,
+               document_subject(document_) + " is given more than once");
         return false;
     }
     document_seen_ = true;
@@ -437,18 +442,14 @@ void BodySplitter::refuse(ErrorClass error, std::string description) {
 
 void BodySplitter::refuse_not_base64() {
     refuse(ErrorClass::invalid_parameter,
-           document_subject() +
+           document_subject(document_) +
                " must be base64: the standard alphabet, with '=' padding, without spaces or line "
                "breaks");
 }
 
 void BodySplitter::refuse_not_pdf() {
     refuse(ErrorClass::invalid_parameter,
-           document_subject() + " must be a PDF (its bytes start with %PDF-)");
-}
-
-std::string BodySplitter::document_subject() const {
-    return "the document (" + document_.pointer_text + ")";
+           document_subject(document_) + " must be a PDF (its bytes start with %PDF-)");
 }
 
 }  // namespace relais::mail

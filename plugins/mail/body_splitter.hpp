@@ -19,6 +19,9 @@
 
 namespace relais::mail {
 
+/// How refusals name the document: "the document (<pointer>)".
+std::string document_subject(const BodyValue& document);
+
 /// What the splitter kept of a whole body.
 struct SplitBody {
     std::string skeleton;            ///< the body with the document's string emptied ("")
@@ -105,7 +108,6 @@ private:
     void refuse(ErrorClass error, std::string description);
     void refuse_not_base64();
     void refuse_not_pdf();
-    std::string document_subject() const;
 
     const BodyValue& document_;
     std::size_t max_skeleton_bytes_;

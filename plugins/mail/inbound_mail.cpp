@@ -73,7 +73,7 @@ std::variant<std::string, CallError> reference_of(const BodyValue& where, const 
 std::optional<CallError> document_refusal(const BodyValue& where, const SplitBody& body,
                                           const Value& json) {
     const Value* v = find(where, json);
-    const std::string what = "the document (" + where.pointer_text + ")";
+    const std::string what = document_subject(where);
     if (v == nullptr) {
         return CallError{ErrorClass::missing_parameter, what + " is required"};
     }
@@ -176,7 +176,7 @@ std::variant<ReceivedMail, CallError> read_mail(const InboundSpec& inbound,
     mail.demand.data_json = std::move(data);
     mail.demand.channel = demand.channel;
     mail.demand.reference = std::move(std::get<std::string>(reference));
-    mail.document_at = document_at;
+    mail.demand.document_at = document_at;
     mail.document_bytes = body.document_bytes;
     return mail;
 }

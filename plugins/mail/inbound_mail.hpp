@@ -4,7 +4,7 @@
 /// checked once, and the w.c.s. demand it opens. The scanned document's
 /// base64 text goes from the body into the demand's data as it is (w.c.s.
 /// file fields take base64): the splitter checks it without decoding it,
-/// and the caller puts it in the data at ReceivedMail::document_at.
+/// and says where it goes in the data (GruDemand::document_at).
 
 #include <cstddef>
 #include <variant>
@@ -18,13 +18,11 @@ namespace relais::mail {
 
 /// A posted mail, accepted.
 struct ReceivedMail {
-    /// formdef, channel, reference and data_json, for
-    /// ConnectorServices::submit_demand (request_id is left to the caller).
-    /// The document's `b64_content` is "" in data_json.
+    /// formdef, channel, reference, data_json and document_at (between
+    /// the quotes of the document's `b64_content`, "" in data_json), for
+    /// ConnectorServices::submit_demand (request_id and the stored document
+    /// are left to the caller).
     GruDemand demand;
-    /// Where the document's base64 text goes in data_json: between the
-    /// quotes of `b64_content`.
-    std::size_t document_at = 0;
     std::size_t document_bytes = 0;  ///< decoded size of the document
 };
 

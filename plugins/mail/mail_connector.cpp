@@ -95,7 +95,6 @@ public:
         GruDemand demand = std::move(mail.demand);
         demand.request_id = request.request_id;
         demand.document = *stored;
-        demand.document_at = mail.document_at;
         const std::optional<std::string> tracking_id =
             co_await services_->submit_demand(slug_, family_, std::move(demand));
         if (!tracking_id) {

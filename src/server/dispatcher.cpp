@@ -319,8 +319,9 @@ std::variant<Dispatcher::Routed, HttpResponse> Dispatcher::resolve(
     labels.endpoint = found->first;
     labels.metrics = &state.route_metrics(*entry, index);
     const auto endpoints = entry->connector->endpoints();
-    const bool browser = index < endpoints.size() && endpoints[index].browser;
-    return Routed{entry, index, std::move(route->rest), browser};
+    const EndpointInfo* info = index < endpoints.size() ? &endpoints[index] : nullptr;
+    return Routed{entry, index, std::move(route->rest), info != nullptr && info->browser,
+                  info != nullptr && info->streams_body()};
 }
 
 boost::asio::awaitable<void> Dispatcher::serve(Outcome& out, const Runtime& runtime, Routed& found,
@@ -336,9 +337,7 @@ boost::asio::awaitable<void> Dispatcher::serve(Outcome& out, const Runtime& runt
 
     // The body was left on the wire for an endpoint that took it as it
     // arrives; a reload since the head was read may have changed that.
-    const auto endpoints = entry.connector->endpoints();
-    if (request.body_reader != nullptr &&
-        (found.index >= endpoints.size() || !endpoints[found.index].streams_body())) {
+    if (request.body_reader != nullptr && !found.streams_body) {
         out.response =
             HttpResponse::failure(ErrorClass::overloaded,
                                   "the configuration changed while the request was read; "

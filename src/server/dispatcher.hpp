@@ -107,7 +107,8 @@ private:
         const ConnectorEntry* entry;
         std::size_t index;
         std::string rest;
-        bool browser;  ///< EndpointInfo::browser: reachable without credentials
+        bool browser;       ///< EndpointInfo::browser: reachable without credentials
+        bool streams_body;  ///< EndpointInfo::streams_body(): takes its body as it arrives
     };
 
     /// What dispatch() does, but failures stay in the REST envelope; sets

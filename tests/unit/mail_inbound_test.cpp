@@ -64,7 +64,7 @@ std::variant<ReceivedMail, rest::CallError> read_body(const MailSpec& spec, std:
     }
     auto read = read_mail(spec.inbound, spec.demand, std::get<SplitBody>(split));
     if (auto* mail = std::get_if<ReceivedMail>(&read)) {
-        mail->demand.data_json.insert(mail->document_at, document_text);
+        mail->demand.data_json.insert(mail->demand.document_at, document_text);
     }
     return read;
 }
@@ -172,7 +172,7 @@ TEST(MailRead, LeavesTheDocumentsTextEmptyAndSaysWhereItGoes) {
     const std::string head =
         R"({"courrier":{"filename":"lettre.pdf","content_type":"application/pdf",)"
         R"("b64_content":")";
-    EXPECT_EQ(mail.document_at, head.size());
+    EXPECT_EQ(mail.demand.document_at, head.size());
     EXPECT_EQ(mail.demand.data_json,
               head + R"("},"reference_gec":"GEC-2026-0042","objet":"Demande d'acte",)"
                      R"("expediteur":"Jeanne Martin","date_arrivee":"2026-11-20"})");
