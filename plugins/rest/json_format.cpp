@@ -1,6 +1,5 @@
 #include <rapidjson/document.h>
 
-#include <array>
 #include <memory>
 #include <stdexcept>
 #include <utility>
@@ -38,17 +37,7 @@ public:
             data = "null";
             return std::nullopt;
         }
-        // The document lives only until the mapping is written, with no
-        // suspension in between: its values go into a buffer of this thread
-        // instead of a 64 KiB block allocated per answer.
-        thread_local std::array<char, 32 * 1024> parse_space;
-        rapidjson::MemoryPoolAllocator<> pool(parse_space.data(), parse_space.size());
-        rapidjson::Document document(&pool);
-        if (!parse_json(response.body, document)) {
-            return CallError{ErrorClass::upstream_invalid_response,
-                             "the upstream answer is not JSON"};
-        }
-        return mapping_.apply(document, data);
+        return mapping_.apply(response.body, data);
     }
 
 private:

@@ -1,8 +1,12 @@
 #include "rest/response_mapping.hpp"
 
+#include <rapidjson/document.h>
 #include <rapidjson/writer.h>
 
+#include <array>
 #include <stdexcept>
+
+#include "rest/body_json.hpp"
 
 namespace relais::rest {
 
@@ -45,8 +49,17 @@ ResponseMapping::ResponseMapping(const std::string& data_pointer, bool list,
     }
 }
 
-std::optional<CallError> ResponseMapping::apply(const rapidjson::Value& answer,
-                                                std::string& out) const {
+std::optional<CallError> ResponseMapping::apply(std::string& text, std::string& out) const {
+    out.clear();
+    // The document lives only until the mapping is written, with no
+    // suspension in between: its values go into a buffer of this thread
+    // instead of a 64 KiB block allocated per answer.
+    thread_local std::array<char, 32 * 1024> parse_space;
+    rapidjson::MemoryPoolAllocator<> pool(parse_space.data(), parse_space.size());
+    rapidjson::Document answer(&pool);
+    if (!parse_json(text, answer)) {
+        return CallError{ErrorClass::upstream_invalid_response, "the upstream answer is not JSON"};
+    }
     const rapidjson::Value* data = data_.Get(answer);
     if (data == nullptr) {
         return CallError{ErrorClass::upstream_invalid_response,
@@ -57,7 +70,6 @@ std::optional<CallError> ResponseMapping::apply(const rapidjson::Value& answer,
                          "the upstream answer has no array at " +
                              (data_text_.empty() ? std::string("the root") : data_text_)};
     }
-    out.clear();
     // Most mapped answers fit: one allocation instead of a doubling series.
     out.reserve(512);
     StringOutput output(out);

@@ -31,10 +31,13 @@ public:
                     const std::vector<std::pair<std::string, std::string>>& fields);
 
     /// Writes the mapped data of `answer` into `out` as JSON, or fails with
-    /// upstream_invalid_response when the shape is not the one declared.
-    std::optional<CallError> apply(const rapidjson::Value& answer, std::string& out) const;
+    /// upstream_invalid_response when the answer is not UTF-8 JSON, nests
+    /// deeper than max_json_depth, or is not of the shape declared. The
+    /// answer is parsed in place: `answer` is no longer the text afterwards.
+    std::optional<CallError> apply(std::string& answer, std::string& out) const;
 
 private:
+
     std::string data_text_;
     rapidjson::Pointer data_;
     bool list_ = false;

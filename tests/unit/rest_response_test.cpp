@@ -1,7 +1,6 @@
 // Mapping upstream answers into the envelope's data, and the answer cache.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
-
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -28,13 +27,23 @@ const char* const geocode = R"({
 })";
 
 std::string map(const ResponseMapping& mapping, const char* answer) {
-    rapidjson::Document doc;
     std::string text = answer;
-    EXPECT_TRUE(parse_json(text, doc));
     std::string out;
-    const auto error = mapping.apply(doc, out);
+    const auto error = mapping.apply(text, out);
     EXPECT_FALSE(error) << (error ? error->description : "");
     return out;
+}
+
+/// The mapping's error on `answer`, or "" if it maps.
+std::string map_error(const ResponseMapping& mapping, std::string answer) {
+    std::string out = "left over";
+    const auto error = mapping.apply(answer, out);
+    if (!error) {
+        return "";
+    }
+    EXPECT_EQ(error->error, ErrorClass::upstream_invalid_response);
+    EXPECT_EQ(out, "") << "a failed mapping leaves no output";
+    return error->description;
 }
 
 }  // namespace
@@ -70,17 +79,64 @@ TEST(RestMapping, SingleObjectWithFields) {
 }
 
 TEST(RestMapping, ShapeErrorsAreUpstreamInvalidResponse) {
-    rapidjson::Document doc;
-    std::string text = geocode;
-    ASSERT_TRUE(parse_json(text, doc));
-    std::string out;
-    auto error = ResponseMapping("/nothing", false, {}).apply(doc, out);
-    ASSERT_TRUE(error);
-    EXPECT_EQ(error->error, ErrorClass::upstream_invalid_response);
-    EXPECT_EQ(error->description, "the upstream answer has no value at /nothing");
-    error = ResponseMapping("/type", true, {}).apply(doc, out);
-    ASSERT_TRUE(error);
-    EXPECT_EQ(error->description, "the upstream answer has no array at /type");
+    EXPECT_EQ(map_error(ResponseMapping("/nothing", false, {}), geocode),
+              "the upstream answer has no value at /nothing");
+    EXPECT_EQ(map_error(ResponseMapping("/type", true, {}), geocode),
+              "the upstream answer has no array at /type");
+    EXPECT_EQ(map_error(ResponseMapping("/features", true, {{"id", "/id"}}), R"({"features": {}})"),
+              "the upstream answer has no array at /features");
+    EXPECT_EQ(map_error(ResponseMapping("", true, {}), R"({"a": [1]})"),
+              "the upstream answer has no array at the root");
+    EXPECT_EQ(map_error(ResponseMapping("/features/5", false, {}), geocode),
+              "the upstream answer has no value at /features/5");
+}
+
+TEST(RestMapping, AnswersThatAreNotJsonAreRefusedWhateverTheirShape) {
+    const ResponseMapping mapping("/features", true, {{"id", "/properties/id"}});
+    const std::string not_json = "the upstream answer is not JSON";
+    // The data is found before the text goes wrong: still not JSON.
+    EXPECT_EQ(map_error(mapping, R"({"features": [{"properties": {"id": 1}}], )"), not_json);
+    EXPECT_EQ(map_error(mapping, R"({"features": [{"properties": {"id": 1}}]} x)"), not_json);
+    EXPECT_EQ(map_error(mapping, "{\"features\": [\"\xff\"]}"), not_json);
+    EXPECT_EQ(map_error(mapping, std::string("{\"features\": []}\0", 17)), not_json);
+    EXPECT_EQ(map_error(mapping, "<html>"), not_json);
+    EXPECT_EQ(map_error(mapping, ""), not_json);
+    // Nesting: max_json_depth levels map, one more does not.
+    const std::string deepest = std::string(max_json_depth, '[') + std::string(max_json_depth, ']');
+    EXPECT_EQ(map_error(ResponseMapping("", false, {}), deepest), "");
+    EXPECT_EQ(map_error(ResponseMapping("", false, {}), "[" + deepest + "]"), not_json);
+}
+
+TEST(RestMapping, FieldsAreWrittenInTheDeclaredOrderWhateverTheAnswersOrder) {
+    EXPECT_EQ(map(ResponseMapping("", true, {{"b", "/b"}, {"a", "/a"}, {"c", "/c/0"}}),
+                  R"([{"c": [3, 4], "a": 1, "b": 2}, {"a": {"x": [1, {"y": null}]}}])"),
+              R"([{"b":2,"a":1,"c":3},{"b":null,"a":{"x":[1,{"y":null}]},"c":null}])");
+}
+
+TEST(RestMapping, OverlappingFieldsAndNestedItems) {
+    // One field inside another, and the same value under two names.
+    EXPECT_EQ(map(ResponseMapping("/d", true, {{"p", "/p"}, {"q", "/p/q"}, {"again", "/p/q"}}),
+                  R"({"x": [{"p": 0}], "d": [{"p": {"q": [true, "s\"t"]}}, [], "z"]})"),
+              R"([{"p":{"q":[true,"s\"t"]},"q":[true,"s\"t"],"again":[true,"s\"t"]},)"
+              R"({"p":null,"q":null,"again":null},{"p":null,"q":null,"again":null}])");
+    // Items inside items: only the data's own elements are items.
+    EXPECT_EQ(map(ResponseMapping("", true, {{"first", "/0"}}), R"([[[1], 2], [], [[]]])"),
+              R"([{"first":[1]},{"first":null},{"first":[]}])");
+}
+
+TEST(RestMapping, DuplicateNamesTakeTheFirstValue) {
+    EXPECT_EQ(
+        map(ResponseMapping("/a", false, {{"b", "/b"}}), R"({"a": {"b": 1, "b": 2}, "a": 3})"),
+        R"({"b":1})");
+    EXPECT_EQ(map(ResponseMapping("/list", true, {}), R"({"list": [1], "list": [2]})"), "[1]");
+}
+
+TEST(RestMapping, NumbersAndEscapesAreWrittenBackExactly) {
+    EXPECT_EQ(map(ResponseMapping("", false, {}),
+                  R"([0, -1, 4294967295, 4294967296, -9223372036854775808,)"
+                  R"( 18446744073709551615, 1.5, -0.0, 1e300, "\u00e9\n\ud83d\ude00", "\/"])"),
+              "[0,-1,4294967295,4294967296,-9223372036854775808,18446744073709551615,1.5,-0.0,"
+              "1e300,\"\u00e9\\n\U0001f600\",\"/\"]");
 }
 
 TEST(RestMapping, ItemsThatAreNotObjectsGiveNullFields) {
