@@ -1,9 +1,8 @@
 #include "rest/response_mapping.hpp"
 
-#include <rapidjson/document.h>
 #include <rapidjson/writer.h>
+#include <simdjson.h>
 
-#include <array>
 #include <stdexcept>
 
 #include "rest/body_json.hpp"
@@ -26,6 +25,83 @@ private:
 };
 
 using Writer = rapidjson::Writer<StringOutput>;
+using simdjson::dom::element;
+constexpr std::size_t parser_depth = max_json_depth;
+using simdjson::dom::element_type;
+
+/// Writes `value` as RapidJSON writes it: the output of a mapping did not
+/// change when the parser did. The depth is bounded by the parser's.
+void write(const element& value, Writer& writer) {
+    switch (value.type()) {
+        case element_type::ARRAY: {
+            const simdjson::dom::array items = value;
+            writer.StartArray();
+            for (const element item : items) {
+                write(item, writer);
+            }
+            writer.EndArray();
+            return;
+        }
+        case element_type::OBJECT: {
+            const simdjson::dom::object members = value;
+            writer.StartObject();
+            for (const auto member : members) {
+                writer.Key(member.key.data(), static_cast<rapidjson::SizeType>(member.key.size()));
+                write(member.value, writer);
+            }
+            writer.EndObject();
+            return;
+        }
+        case element_type::INT64:
+            writer.Int64(value.get_int64().value_unsafe());
+            return;
+        case element_type::UINT64:
+            writer.Uint64(value.get_uint64().value_unsafe());
+            return;
+        case element_type::DOUBLE:
+            writer.Double(value.get_double().value_unsafe());
+            return;
+        case element_type::STRING: {
+            const std::string_view text = value.get_string().value_unsafe();
+            writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+            return;
+        }
+        case element_type::BOOL:
+            writer.Bool(value.get_bool().value_unsafe());
+            return;
+        case element_type::NULL_VALUE:
+            writer.Null();
+            return;
+    }
+}
+
+/// The value at `pointer` (RFC 6901) inside `value`, if there is one.
+std::optional<element> find(const element& value, const std::string& pointer) {
+    element found;
+    if (value.at_pointer(pointer).get(found) != simdjson::SUCCESS) {
+        return std::nullopt;
+    }
+    return found;
+}
+
+/// Answers up to this size are parsed without allocating: the parser keeps
+/// its buffers for them. A larger answer grows them for its own parse; the
+/// next answer shrinks them back.
+constexpr std::size_t kept_capacity = 256 * 1024;
+
+/// The parser of this thread (a mapping runs from start to end without
+/// suspending), with room for an answer of kept_capacity bytes.
+simdjson::dom::parser& thread_parser() {
+    thread_local simdjson::dom::parser parser;
+    if (parser.capacity() != kept_capacity || parser.max_depth() != parser_depth) {
+        // max_json_depth levels of arrays and objects parse, one more does
+        // not, as elsewhere in relais.
+        if (parser.allocate(kept_capacity, parser_depth) != simdjson::SUCCESS) {
+            throw std::bad_alloc();
+        }
+    }
+    return parser;
+}
 
 }  // namespace
 
@@ -43,29 +119,28 @@ rapidjson::Pointer compile_pointer(const std::string& text) {
 
 ResponseMapping::ResponseMapping(const std::string& data_pointer, bool list,
                                  const std::vector<std::pair<std::string, std::string>>& fields)
-    : data_text_(data_pointer), data_(compile_pointer(data_pointer)), list_(list) {
+    : data_text_(data_pointer), list_(list) {
+    compile_pointer(data_pointer);
     for (const auto& [name, pointer] : fields) {
-        fields_.push_back(Field{name, compile_pointer(pointer)});
+        compile_pointer(pointer);
+        fields_.push_back(Field{name, pointer});
     }
 }
 
-std::optional<CallError> ResponseMapping::apply(std::string& text, std::string& out) const {
+std::optional<CallError> ResponseMapping::apply(std::string& answer, std::string& out) const {
     out.clear();
-    // The document lives only until the mapping is written, with no
-    // suspension in between: its values go into a buffer of this thread
-    // instead of a 64 KiB block allocated per answer.
-    thread_local std::array<char, 32 * 1024> parse_space;
-    rapidjson::MemoryPoolAllocator<> pool(parse_space.data(), parse_space.size());
-    rapidjson::Document answer(&pool);
-    if (!parse_json(text, answer)) {
+    // The parser reads blocks that may run past the end of the text.
+    answer.reserve(answer.size() + simdjson::SIMDJSON_PADDING);
+    element root;
+    if (thread_parser().parse(answer.data(), answer.size(), false).get(root) != simdjson::SUCCESS) {
         return CallError{ErrorClass::upstream_invalid_response, "the upstream answer is not JSON"};
     }
-    const rapidjson::Value* data = data_.Get(answer);
-    if (data == nullptr) {
+    const auto data = find(root, data_text_);
+    if (!data) {
         return CallError{ErrorClass::upstream_invalid_response,
                          "the upstream answer has no value at " + data_text_};
     }
-    if (list_ && !data->IsArray()) {
+    if (list_ && !data->is_array()) {
         return CallError{ErrorClass::upstream_invalid_response,
                          "the upstream answer has no array at " +
                              (data_text_.empty() ? std::string("the root") : data_text_)};
@@ -76,16 +151,16 @@ std::optional<CallError> ResponseMapping::apply(std::string& text, std::string& 
     // Given, the writer's nesting stack does not allocate an allocator.
     rapidjson::CrtAllocator stack_allocator;
     Writer writer(output, &stack_allocator);
-    auto write_item = [&](const rapidjson::Value& item) {
+    auto write_item = [&](const element& item) {
         if (fields_.empty()) {
-            item.Accept(writer);
+            write(item, writer);
             return;
         }
         writer.StartObject();
         for (const auto& field : fields_) {
             writer.Key(field.name.data(), static_cast<rapidjson::SizeType>(field.name.size()));
-            if (const rapidjson::Value* v = field.pointer.Get(item)) {
-                v->Accept(writer);
+            if (const auto value = find(item, field.pointer)) {
+                write(*value, writer);
             } else {
                 writer.Null();
             }
@@ -93,8 +168,9 @@ std::optional<CallError> ResponseMapping::apply(std::string& text, std::string& 
         writer.EndObject();
     };
     if (list_) {
+        const simdjson::dom::array items = *data;
         writer.StartArray();
-        for (const auto& item : data->GetArray()) {
+        for (const element item : items) {
             write_item(item);
         }
         writer.EndArray();

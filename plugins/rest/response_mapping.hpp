@@ -7,6 +7,10 @@
 /// output names to pointers inside the value (or item). A field whose
 /// pointer finds nothing is null, so that every item has the same keys.
 /// Without `fields`, the value is passed through as is.
+///
+/// Answers are parsed with simdjson, which checks UTF-8 and the JSON
+/// grammar several bytes at a time; the pointers are compiled by RapidJSON
+/// when the connector loads, so that a bad one is refused then.
 
 #include <rapidjson/pointer.h>
 
@@ -22,7 +26,8 @@ class ResponseMapping {
 public:
     struct Field {
         std::string name;
-        rapidjson::Pointer pointer;
+        /// The pointer as written, checked by compile_pointer.
+        std::string pointer;
     };
 
     ResponseMapping() = default;
@@ -33,13 +38,11 @@ public:
     /// Writes the mapped data of `answer` into `out` as JSON, or fails with
     /// upstream_invalid_response when the answer is not UTF-8 JSON, nests
     /// deeper than max_json_depth, or is not of the shape declared. The
-    /// answer is parsed in place: `answer` is no longer the text afterwards.
+    /// answer's capacity may grow (the parser reads a little past its end).
     std::optional<CallError> apply(std::string& answer, std::string& out) const;
 
 private:
-
     std::string data_text_;
-    rapidjson::Pointer data_;
     bool list_ = false;
     std::vector<Field> fields_;
 };
