@@ -101,6 +101,10 @@ TEST(RestMapping, AnswersThatAreNotJsonAreRefusedWhateverTheirShape) {
     EXPECT_EQ(map_error(mapping, std::string("{\"features\": []}\0", 17)), not_json);
     EXPECT_EQ(map_error(mapping, "<html>"), not_json);
     EXPECT_EQ(map_error(mapping, ""), not_json);
+    // Integers beyond 64 bits and numbers beyond a double's range.
+    EXPECT_EQ(map_error(mapping, R"({"features": [123456789012345678901234567890]})"), not_json);
+    EXPECT_EQ(map_error(mapping, R"({"features": [-9223372036854775809]})"), not_json);
+    EXPECT_EQ(map_error(mapping, R"({"features": [1e400]})"), not_json);
     // Nesting: max_json_depth levels map, one more does not.
     const std::string deepest = std::string(max_json_depth, '[') + std::string(max_json_depth, ']');
     EXPECT_EQ(map_error(ResponseMapping("", false, {}), deepest), "");
