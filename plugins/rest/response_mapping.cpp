@@ -26,7 +26,9 @@ private:
 
 using Writer = rapidjson::Writer<StringOutput>;
 using simdjson::dom::element;
-constexpr std::size_t parser_depth = max_json_depth;
+/// simdjson counts a value inside N arrays or objects as N + 1 levels deep:
+/// a value inside max_json_depth of them parses, as elsewhere in relais.
+constexpr std::size_t parser_depth = max_json_depth + 1;
 using simdjson::dom::element_type;
 
 /// Writes `value` as RapidJSON writes it: the output of a mapping did not
@@ -94,8 +96,6 @@ constexpr std::size_t kept_capacity = 256 * 1024;
 simdjson::dom::parser& thread_parser() {
     thread_local simdjson::dom::parser parser;
     if (parser.capacity() != kept_capacity || parser.max_depth() != parser_depth) {
-        // max_json_depth levels of arrays and objects parse, one more does
-        // not, as elsewhere in relais.
         if (parser.allocate(kept_capacity, parser_depth) != simdjson::SUCCESS) {
             throw std::bad_alloc();
         }

@@ -1,6 +1,7 @@
 // Mapping upstream answers into the envelope's data, and the answer cache.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -105,10 +106,36 @@ TEST(RestMapping, AnswersThatAreNotJsonAreRefusedWhateverTheirShape) {
     EXPECT_EQ(map_error(mapping, R"({"features": [123456789012345678901234567890]})"), not_json);
     EXPECT_EQ(map_error(mapping, R"({"features": [-9223372036854775809]})"), not_json);
     EXPECT_EQ(map_error(mapping, R"({"features": [1e400]})"), not_json);
-    // Nesting: max_json_depth levels map, one more does not.
-    const std::string deepest = std::string(max_json_depth, '[') + std::string(max_json_depth, ']');
-    EXPECT_EQ(map_error(ResponseMapping("", false, {}), deepest), "");
-    EXPECT_EQ(map_error(ResponseMapping("", false, {}), "[" + deepest + "]"), not_json);
+    // Nesting: a value inside max_json_depth arrays maps, one more does not.
+    const auto nested = [](unsigned levels) {
+        return std::string(levels, '[') + "1" + std::string(levels, ']');
+    };
+    EXPECT_EQ(map_error(ResponseMapping("", false, {}), nested(max_json_depth)), "");
+    EXPECT_EQ(map_error(ResponseMapping("", false, {}), nested(max_json_depth + 1)), not_json);
+}
+
+TEST(RestMapping, AnswersLargerThanTheParsersRoomMapAndLimitsStay) {
+    // Over the 256 KiB the thread's parser keeps room for.
+    std::string large = R"({"features": [)";
+    for (int i = 0; i < 20000; ++i) {
+        large += (i ? "," : "") + std::string(R"({"id": )") + std::to_string(i) + "}";
+    }
+    large += "]}";
+    ASSERT_GT(large.size(), 256u * 1024);
+    const ResponseMapping item("/features/19999", false, {{"id", "/id"}});
+    EXPECT_EQ(map(item, large.c_str()), R"({"id":19999})");
+    // The depth limit holds for a large answer too, and after one.
+    const auto nested = [](unsigned levels) {
+        return std::string(levels, '[') + '"' + std::string(300 * 1024, 'x') + '"' +
+               std::string(levels, ']');
+    };
+    const ResponseMapping whole("", false, {});
+    EXPECT_EQ(map_error(whole, nested(max_json_depth + 1)), "the upstream answer is not JSON");
+    EXPECT_EQ(map_error(whole, nested(max_json_depth)), "");
+    EXPECT_EQ(map_error(whole, "[" + std::string(max_json_depth, '[') + "{}" +
+                                   std::string(max_json_depth, ']') + "]"),
+              "the upstream answer is not JSON");
+    EXPECT_EQ(map(item, large.c_str()), R"({"id":19999})");
 }
 
 TEST(RestMapping, FieldsAreWrittenInTheDeclaredOrderWhateverTheAnswersOrder) {
