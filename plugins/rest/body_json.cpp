@@ -204,12 +204,8 @@ std::optional<CallError> parse_body(std::string_view body, const BodySchema* sch
     return std::nullopt;
 }
 
-bool parsable_json_text(std::string_view text) noexcept {
-    return text.find('\0') == std::string_view::npos && is_valid_utf8(text);
-}
-
 bool parse_json(std::string& text, rapidjson::Document& doc) {
-    if (!parsable_json_text(text)) {
+    if (text.find('\0') != std::string::npos || !is_valid_utf8(text)) {
         return false;
     }
     // In place: the document's strings point into `text` (unescaped there)

@@ -47,10 +47,6 @@ private:
 std::optional<CallError> parse_body(std::string_view body, const BodySchema* schema,
                                     rapidjson::Document& doc);
 
-/// Whether `text` may be parsed as JSON: UTF-8 without a NUL byte, which
-/// RapidJSON's in-place parse would take for the end of the text.
-bool parsable_json_text(std::string_view text) noexcept;
-
 /// Parses an upstream answer in place; false if it is not UTF-8 JSON or nests
 /// too deep. The document's strings point into `text`, which the parse
 /// rewrites (escapes decoded, terminators written): `text` must outlive

@@ -26,10 +26,11 @@ private:
 
 using Writer = rapidjson::Writer<StringOutput>;
 using simdjson::dom::element;
+using simdjson::dom::element_type;
+
 /// simdjson counts a value inside N arrays or objects as N + 1 levels deep:
 /// a value inside max_json_depth of them parses, as elsewhere in relais.
 constexpr std::size_t parser_depth = max_json_depth + 1;
-using simdjson::dom::element_type;
 
 /// Writes `value` as RapidJSON writes it: the output of a mapping did not
 /// change when the parser did. The depth is bounded by the parser's.
