@@ -91,11 +91,11 @@ std::optional<std::string> url_decode(std::string_view text, bool plus_as_space)
 
 std::string hex_encode(std::span<const unsigned char> bytes) {
     static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(2 * bytes.size());
+    std::string out(2 * bytes.size(), '\0');
+    char* next = out.data();
     for (const unsigned char b : bytes) {
-        out.push_back(digits[b >> 4]);
-        out.push_back(digits[b & 0x0F]);
+        *next++ = digits[b >> 4];
+        *next++ = digits[b & 0x0F];
     }
     return out;
 }
