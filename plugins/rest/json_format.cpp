@@ -8,7 +8,6 @@
 #include "config/config_document.hpp"
 #include "config/upstream_fields.hpp"
 #include "core/utf8.hpp"
-#include "rest/body_json.hpp"
 #include "rest/json_template.hpp"
 #include "rest/response_mapping.hpp"
 #include "rest/wire_format.hpp"

@@ -17,10 +17,12 @@ namespace {
 /// when it writes there.
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
+/// The mapped data of one answer, written before it is copied out.
 struct Output {
     rapidjson::StringBuffer buffer;
     Writer writer{buffer};
 };
+
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
@@ -83,9 +85,9 @@ std::optional<element> find(const element& value, const std::string& pointer) {
     return found;
 }
 
-/// Answers up to this size are parsed without allocating: the parser keeps
-/// its buffers for them. A larger answer grows them for its own parse; the
-/// next answer shrinks them back.
+/// Answers up to this size are parsed, and mapped data up to this size
+/// written, without allocating: the thread's parser and output buffer keep
+/// that much room. A larger one grows them for its own answer only.
 constexpr std::size_t kept_capacity = 256 * 1024;
 
 /// The parser of this thread (a mapping runs from start to end without
