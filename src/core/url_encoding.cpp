@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <array>
 #include <climits>
 
 namespace relais {
@@ -40,6 +41,18 @@ int hex_value(char c) noexcept {
     return -1;
 }
 
+/// RFC 3986 pchar without pct-encoded: unreserved, sub-delims, `:` and `@`.
+constexpr std::array<bool, 256> pchar_table = [] {
+    std::array<bool, 256> table{};
+    for (int c = 0; c < 256; ++c) {
+        table[static_cast<std::size_t>(c)] = is_unreserved(static_cast<unsigned char>(c));
+    }
+    for (const char c : std::string_view("!$&'()*+,;=:@")) {
+        table[static_cast<unsigned char>(c)] = true;
+    }
+    return table;
+}();
+
 bool is_base64_char(char c) noexcept {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
            c == '/';
@@ -47,9 +60,19 @@ bool is_base64_char(char c) noexcept {
 
 }  // namespace
 
-bool is_unreserved(unsigned char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-' || c == '~';
+bool valid_uri_part(std::string_view text, UriPart part) noexcept {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (pchar_table[c] || c == '/' || (c == '?' && part == UriPart::query)) {
+            continue;
+        }
+        if (c != '%' || text.size() - i < 3 || hex_value(text[i + 1]) < 0 ||
+            hex_value(text[i + 2]) < 0) {
+            return false;
+        }
+        i += 2;
+    }
+    return true;
 }
 
 void append_path_segment(std::string& out, std::string_view text) {

@@ -12,7 +12,20 @@
 namespace relais {
 
 /// RFC 3986 unreserved characters: `A-Z a-z 0-9 - . _ ~`.
-bool is_unreserved(unsigned char c) noexcept;
+constexpr bool is_unreserved(unsigned char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-' || c == '~';
+}
+
+/// The parts of a URL whose characters valid_uri_part() checks.
+enum class UriPart {
+    path,   ///< `/`-separated segments of pchar (RFC 3986 path-abempty)
+    query,  ///< pchar, `/` and `?` (RFC 3986 query, and fragment)
+};
+
+/// Whether `text` is made only of the characters RFC 3986 allows in `part`,
+/// with every `%` starting a two-digit hexadecimal escape.
+bool valid_uri_part(std::string_view text, UriPart part) noexcept;
 
 /// Appends `text` percent-encoded as one path segment: every byte outside
 /// the unreserved set becomes %XX (so `/`, `?`, `#`, `%` are inert).

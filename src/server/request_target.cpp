@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <boost/url/params_view.hpp>
-#include <boost/url/parse.hpp>
 #include <chrono>
 #include <cstdint>
 #include <random>
@@ -17,21 +15,27 @@
 namespace relais::server {
 
 std::optional<Target> parse_target(std::string_view target) {
-    const auto parsed = boost::urls::parse_origin_form(target);
-    if (!parsed) {
+    // origin-form (RFC 9112): an absolute path, then optionally '?' and a query.
+    if (!target.starts_with('/')) {
+        return std::nullopt;
+    }
+    const auto question = target.find('?');
+    const std::string_view path = target.substr(0, question);
+    const std::string_view query =
+        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    if (!valid_uri_part(path, UriPart::path) || !valid_uri_part(query, UriPart::query)) {
         return std::nullopt;
     }
     Target out;
-    for (const auto& segment : parsed->segments()) {
-        out.segments.push_back(segment);
+    out.raw_query = query;
+    // Validated above: every escape decodes.
+    for (std::size_t begin = 1; begin <= path.size();) {
+        const auto slash = std::min(path.find('/', begin), path.size());
+        out.segments.push_back(*url_decode(path.substr(begin, slash - begin), false));
+        begin = slash + 1;
     }
     if (!out.segments.empty() && out.segments.back().empty()) {
         out.segments.pop_back();
-    }
-    if (parsed->has_query()) {
-        // parse_origin_form keeps views into `target`, so this one does too.
-        const auto query = parsed->encoded_query();
-        out.raw_query = std::string_view(query.data(), query.size());
     }
     return out;
 }
@@ -41,8 +45,22 @@ QueryParams decode_query(std::string_view raw_query) {
     if (raw_query.empty()) {
         return out;
     }
-    for (const auto& param : boost::urls::params_view(raw_query)) {
-        out.emplace_back(param.key, param.value);
+    // Every '&' ends a parameter, even an empty one; a parameter without
+    // '=' has an empty value. A malformed escape is kept as sent.
+    auto decoded = [](std::string_view text) {
+        auto value = url_decode(text, true);
+        return value ? std::move(*value) : std::string(text);
+    };
+    for (std::size_t begin = 0; begin <= raw_query.size();) {
+        const auto amp = std::min(raw_query.find('&', begin), raw_query.size());
+        const std::string_view param = raw_query.substr(begin, amp - begin);
+        const auto eq = param.find('=');
+        if (eq == std::string_view::npos) {
+            out.emplace_back(decoded(param), std::string());
+        } else {
+            out.emplace_back(decoded(param.substr(0, eq)), decoded(param.substr(eq + 1)));
+        }
+        begin = amp + 1;
     }
     return out;
 }

@@ -16,6 +16,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/system/system_error.hpp>
 #include <boost/url/parse.hpp>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -27,6 +28,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/url_encoding.hpp"
 #include "upstream/exchange_rules.hpp"
 
 namespace relais::upstream {
@@ -515,13 +517,10 @@ bool rewind_body(const Request& request) {
     }
 }
 
-}  // namespace
-
-std::optional<PlainTarget> plain_target_of(const Request& request) {
-    if (!request.proxy.empty()) {
-        return std::nullopt;
-    }
-    const auto url = boost::urls::parse_uri(request.url);
+/// The host part of a plain target (everything but `target`) for
+/// "http://" + authority; nullopt if the plain client does not serve it.
+std::optional<PlainTarget> parse_host(std::string_view origin) {
+    const auto url = boost::urls::parse_uri(origin);
     if (!url || url->scheme_id() != boost::urls::scheme::http || url->has_userinfo()) {
         return std::nullopt;
     }
@@ -543,19 +542,82 @@ std::optional<PlainTarget> plain_target_of(const Request& request) {
     }
     target.host.assign(host.data(), host.size());
     if (url->has_port() && !url->port().empty()) {
-        if (url->port_number() == 0) {
+        // port_number() wraps numbers past 65535 around: read the digits here.
+        const auto digits = url->port();
+        unsigned port = 0;
+        const auto [end, error] =
+            std::from_chars(digits.data(), digits.data() + digits.size(), port);
+        if (error != std::errc() || end != digits.data() + digits.size() || port == 0 ||
+            port > 65535) {
             return std::nullopt;
         }
-        target.port = url->port_number();
+        target.port = static_cast<std::uint16_t>(port);
     }
     const auto host_and_port = url->encoded_host_and_port();
     target.host_header.assign(host_and_port.data(), host_and_port.size());
-    const auto path = url->encoded_path();
-    target.target = path.empty() ? std::string("/") : std::string(path.data(), path.size());
-    if (url->has_query()) {
-        const auto query = url->encoded_query();
-        target.target.append("?").append(query.data(), query.size());
+    return target;
+}
+
+/// parse_host() of `origin`, remembered per thread: a connector calls the
+/// same few origins again and again. Null if the plain client does not
+/// serve it.
+const PlainTarget* host_of(std::string_view origin) {
+    /// Origins remembered per thread; beyond, the memory starts again.
+    constexpr std::size_t max_remembered = 256;
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view text) const noexcept {
+            return std::hash<std::string_view>{}(text);
+        }
+    };
+    thread_local std::unordered_map<std::string, std::optional<PlainTarget>, Hash, std::equal_to<>>
+        known;
+    auto found = known.find(origin);
+    if (found == known.end()) {
+        if (known.size() >= max_remembered) {
+            known.clear();
+        }
+        found = known.emplace(std::string(origin), parse_host(origin)).first;
     }
+    return found->second ? &*found->second : nullptr;
+}
+
+}  // namespace
+
+std::optional<PlainTarget> plain_target_of(const Request& request) {
+    if (!request.proxy.empty()) {
+        return std::nullopt;
+    }
+    // "http://" authority [path] ["?" query] ["#" fragment]. Anything else
+    // (other schemes, a scheme in capitals, no authority) is left to libcurl.
+    constexpr std::string_view scheme = "http://";
+    const std::string_view url = request.url;
+    if (!url.starts_with(scheme)) {
+        return std::nullopt;
+    }
+    const auto authority_end = std::min(url.find_first_of("/?#", scheme.size()), url.size());
+    const auto* host = host_of(url.substr(0, authority_end));
+    if (host == nullptr) {
+        return std::nullopt;
+    }
+    const std::string_view rest = url.substr(authority_end);
+    const std::string_view reference = rest.substr(0, rest.find('#'));
+    const auto question = reference.find('?');
+    const std::string_view path = reference.substr(0, question);
+    const std::string_view query =
+        question == std::string_view::npos ? std::string_view() : reference.substr(question + 1);
+    const std::string_view fragment =
+        reference.size() == rest.size() ? std::string_view() : rest.substr(reference.size() + 1);
+    if (!valid_uri_part(path, UriPart::path) || !valid_uri_part(query, UriPart::query) ||
+        !valid_uri_part(fragment, UriPart::query)) {
+        return std::nullopt;
+    }
+    PlainTarget target = *host;
+    target.target.reserve(1 + reference.size());
+    if (!path.starts_with('/')) {
+        target.target = "/";
+    }
+    target.target.append(reference);
     return target;
 }
 

@@ -69,6 +69,25 @@ TEST(ServerTarget, MalformedTargetsAreRejected) {
     EXPECT_FALSE(parse_target("/rest/demo/search?q=%zz"));
     EXPECT_FALSE(parse_target("/rest/de mo/search"));
     EXPECT_FALSE(parse_target("/rest/demo/%4"));
+    EXPECT_FALSE(parse_target("/rest/demo/search#frag"));
+    EXPECT_FALSE(parse_target("/rest/demo/search?q=a#b"));
+    EXPECT_FALSE(parse_target("/rest/[demo]/search"));
+    EXPECT_FALSE(parse_target("/rest/demo/search?q=\x01"));
+    EXPECT_FALSE(parse_target("/rest/d\xC3\xA9mo/search"));
+    EXPECT_FALSE(parse_target("/rest/demo/search?q=%"));
+    EXPECT_FALSE(parse_target("/rest/demo/search?q=%4"));
+}
+
+TEST(ServerTarget, EveryCharacterRfc3986AllowsIsAccepted) {
+    const auto parsed = parse_target("/k/s/e/a-._~!$&'()*+,;=:@%2f?q=/?:@!$'()*+,;%3D");
+    ASSERT_TRUE(parsed);
+    ASSERT_EQ(parsed->segments.size(), 4u);
+    EXPECT_EQ(parsed->segments[3], "a-._~!$&'()*+,;=:@/");
+    EXPECT_EQ(parsed->raw_query, "q=/?:@!$'()*+,;%3D");
+    // A '+' in a path is a plus, not a space; only a query reads it as one.
+    EXPECT_EQ(parse_target("/a+b")->segments[0], "a+b");
+    EXPECT_EQ(parse_target("/a?")->raw_query, "");
+    EXPECT_TRUE(parse_target("/")->segments.empty());
 }
 
 TEST(ServerTarget, RawQueryIsKeptForSignatures) {
@@ -86,6 +105,15 @@ TEST(ServerTarget, QueryIsDecodedInOrder) {
     EXPECT_EQ(query[2], (std::pair<std::string, std::string>{"x", "\xC3\xA9"}));
     EXPECT_EQ(query[3], (std::pair<std::string, std::string>{"", "v"}));
     EXPECT_TRUE(decode_query("").empty());
+}
+
+TEST(ServerTarget, EveryAmpersandEndsAParameter) {
+    const auto query = decode_query("a=1&&b=x=y&");
+    ASSERT_EQ(query.size(), 4u);
+    EXPECT_EQ(query[0], (std::pair<std::string, std::string>{"a", "1"}));
+    EXPECT_EQ(query[1], (std::pair<std::string, std::string>{"", ""}));
+    EXPECT_EQ(query[2], (std::pair<std::string, std::string>{"b", "x=y"}));
+    EXPECT_EQ(query[3], (std::pair<std::string, std::string>{"", ""}));
 }
 
 TEST(ServerTarget, RequestIdsFromClientsAreValidated) {

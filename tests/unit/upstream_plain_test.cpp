@@ -183,11 +183,43 @@ TEST(UpstreamPlainTargetTest, PlainHttpUrlsAreServedWithoutLibcurl) {
     ASSERT_TRUE(target);
     EXPECT_FALSE(target->literal);
     EXPECT_EQ(target->target, "/?x");
+
+    target = plain_target_of(get("http://api.example?x=/?#f/?"));
+    ASSERT_TRUE(target);
+    EXPECT_EQ(target->host_header, "api.example");
+    EXPECT_EQ(target->target, "/?x=/?");
+}
+
+TEST(UpstreamPlainTargetTest, EachOriginKeepsItsOwnHost) {
+    // Origins are remembered per thread: asking again, or for another
+    // port of the same host, must give each its own answer.
+    for (int round = 0; round < 2; ++round) {
+        const auto first = plain_target_of(get("http://127.0.0.1:8080/a"));
+        const auto second = plain_target_of(get("http://127.0.0.1:8081/b?c"));
+        const auto refused = plain_target_of(get("http://user@127.0.0.1:8080/a"));
+        ASSERT_TRUE(first);
+        ASSERT_TRUE(second);
+        EXPECT_FALSE(refused);
+        EXPECT_EQ(first->port, 8080);
+        EXPECT_EQ(first->target, "/a");
+        EXPECT_EQ(second->port, 8081);
+        EXPECT_EQ(second->host_header, "127.0.0.1:8081");
+        EXPECT_EQ(second->target, "/b?c");
+    }
+    // More origins than are remembered: the memory starts again, answers stay right.
+    for (int port = 1; port <= 600; ++port) {
+        const auto target = plain_target_of(get("http://10.0.0.1:" + std::to_string(port) + "/"));
+        ASSERT_TRUE(target);
+        ASSERT_EQ(target->port, port);
+    }
 }
 
 TEST(UpstreamPlainTargetTest, OtherUrlsAreLeftToLibcurl) {
-    for (const char* url : {"https://127.0.0.1/", "http://user:pw@127.0.0.1/", "ftp://127.0.0.1/",
-                            "http://[::1", "http:///path", "relative/path"}) {
+    for (const char* url :
+         {"https://127.0.0.1/", "http://user:pw@127.0.0.1/", "ftp://127.0.0.1/", "http://[::1",
+          "http:///path", "relative/path", "http://127.0.0.1/a b", "http://127.0.0.1/a%zz",
+          "http://127.0.0.1/?q=\"", "http://127.0.0.1/#a#b", "http://127.0.0.1:0/",
+          "http://127.0.0.1:99999/"}) {
         EXPECT_FALSE(plain_target_of(get(url))) << url;
     }
     Request proxied = get("http://127.0.0.1/");
