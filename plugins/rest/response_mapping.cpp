@@ -76,13 +76,38 @@ void write(const element& value, Writer& writer) {
     }
 }
 
-/// The value at `pointer` (RFC 6901) inside `value`, if there is one.
-std::optional<element> find(const element& value, const std::string& pointer) {
-    element found;
-    if (value.at_pointer(pointer).get(found) != simdjson::SUCCESS) {
-        return std::nullopt;
+/// The value that `steps` (an RFC 6901 pointer) lead to from `value`, if
+/// there is one.
+std::optional<element> find(element value, const std::vector<ResponseMapping::Step>& steps) {
+    for (const auto& step : steps) {
+        simdjson::error_code error = simdjson::INCORRECT_TYPE;
+        if (value.is_object()) {
+            const simdjson::dom::object members = value.get_object().value_unsafe();
+            error = members.at_key(step.name).get(value);
+        } else if (value.is_array() && step.index) {
+            const simdjson::dom::array items = value.get_array().value_unsafe();
+            error = items.at(*step.index).get(value);
+        }
+        if (error != simdjson::SUCCESS) {
+            return std::nullopt;
+        }
     }
-    return found;
+    return value;
+}
+
+/// The tokens of `text`, a JSON Pointer; throws as compile_pointer does.
+std::vector<ResponseMapping::Step> steps_of(const std::string& text) {
+    const rapidjson::Pointer pointer = compile_pointer(text);
+    std::vector<ResponseMapping::Step> steps;
+    for (std::size_t i = 0; i < pointer.GetTokenCount(); ++i) {
+        const auto& token = pointer.GetTokens()[i];
+        ResponseMapping::Step step{std::string(token.name, token.length), std::nullopt};
+        if (token.index != rapidjson::kPointerInvalidIndex) {
+            step.index = token.index;
+        }
+        steps.push_back(std::move(step));
+    }
+    return steps;
 }
 
 /// Answers up to this size are parsed, and mapped data up to this size
@@ -118,11 +143,9 @@ rapidjson::Pointer compile_pointer(const std::string& text) {
 
 ResponseMapping::ResponseMapping(const std::string& data_pointer, bool list,
                                  const std::vector<std::pair<std::string, std::string>>& fields)
-    : data_text_(data_pointer), list_(list) {
-    compile_pointer(data_pointer);
+    : data_text_(data_pointer), data_steps_(steps_of(data_pointer)), list_(list) {
     for (const auto& [name, pointer] : fields) {
-        compile_pointer(pointer);
-        fields_.push_back(Field{name, pointer});
+        fields_.push_back(Field{name, steps_of(pointer)});
     }
 }
 
@@ -134,7 +157,7 @@ std::optional<CallError> ResponseMapping::apply(std::string& answer, std::string
     if (thread_parser().parse(answer.data(), answer.size(), false).get(root) != simdjson::SUCCESS) {
         return CallError{ErrorClass::upstream_invalid_response, "the upstream answer is not JSON"};
     }
-    const auto data = find(root, data_text_);
+    const auto data = find(root, data_steps_);
     if (!data) {
         return CallError{ErrorClass::upstream_invalid_response,
                          "the upstream answer has no value at " + data_text_};
@@ -160,7 +183,7 @@ std::optional<CallError> ResponseMapping::apply(std::string& answer, std::string
         writer.StartObject();
         for (const auto& field : fields_) {
             writer.Key(field.name.data(), static_cast<rapidjson::SizeType>(field.name.size()));
-            if (const auto value = find(item, field.pointer)) {
+            if (const auto value = find(item, field.steps)) {
                 write(*value, writer);
             } else {
                 writer.Null();

@@ -10,7 +10,9 @@
 ///
 /// Answers are parsed with simdjson, which checks UTF-8 and the JSON
 /// grammar several bytes at a time; the pointers are compiled by RapidJSON
-/// when the connector loads, so that a bad one is refused then.
+/// when the connector loads, so that a bad one is refused then, and kept as
+/// their unescaped tokens, so that an answer is searched without reading
+/// the pointers' text again.
 
 #include <rapidjson/pointer.h>
 
@@ -24,10 +26,17 @@ namespace relais::rest {
 
 class ResponseMapping {
 public:
+    /// One reference token of a pointer, unescaped ("~1" is '/').
+    struct Step {
+        std::string name;  ///< the member's name, inside an object
+        /// The position, inside an array; nullopt if `name` is not an index.
+        std::optional<std::size_t> index;
+    };
+
     struct Field {
         std::string name;
-        /// The pointer as written, checked by compile_pointer.
-        std::string pointer;
+        /// The pointer's tokens, as compile_pointer read them.
+        std::vector<Step> steps;
     };
 
     ResponseMapping() = default;
@@ -43,6 +52,7 @@ public:
 
 private:
     std::string data_text_;
+    std::vector<Step> data_steps_;
     bool list_ = false;
     std::vector<Field> fields_;
 };

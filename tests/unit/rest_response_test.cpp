@@ -179,6 +179,18 @@ TEST(RestMapping, PointerEscapes) {
     EXPECT_EQ(
         map(ResponseMapping("", false, {{"a", "/a~1b"}, {"t", "/t~0"}}), R"({"a/b": 1, "t~": 2})"),
         R"({"a":1,"t":2})");
+    // Digits name a member inside an object and a position inside an array;
+    // a position with a leading zero, "-" or past the end finds nothing.
+    EXPECT_EQ(map(ResponseMapping("", true,
+                                  {{"one", "/1"},
+                                   {"zero", "/01"},
+                                   {"end", "/-"},
+                                   {"far", "/9"},
+                                   {"empty", "/"},
+                                   {"deep", "/1/"}}),
+                  R"([[10, {"": 11}], {"1": "x", "01": "y", "-": "z", "": "e"}])"),
+              R"([{"one":{"":11},"zero":null,"end":null,"far":null,"empty":null,"deep":11},)"
+              R"({"one":"x","zero":"y","end":"z","far":null,"empty":"e","deep":null}])");
     EXPECT_THROW(compile_pointer("features"), std::invalid_argument);
     EXPECT_THROW(compile_pointer("/a~2"), std::invalid_argument);
 }
