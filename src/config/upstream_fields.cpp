@@ -113,6 +113,18 @@ void check_http_url(const ConnectorSource& source, const std::string& url, const
         throw source.error_at(at,
                               with_hint("the URL must not carry credentials", hints.credentials));
     }
+    // The port follows the last ':' outside an IPv6 address's brackets.
+    const std::size_t colon = authority.rfind(':');
+    const std::size_t bracket = authority.rfind(']');
+    if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
+        const std::string_view port = std::string_view(authority).substr(colon + 1);
+        unsigned number = 0;
+        const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), number);
+        if (!port.empty() && (error != std::errc() || end != port.data() + port.size() ||
+                              number == 0 || number > 65535)) {
+            throw source.error_at(at, "the URL's port must be a number from 1 to 65535");
+        }
+    }
 }
 
 std::string readable_file(const ConnectorSource& source, const Value* v, const std::string& at) {

@@ -101,6 +101,14 @@ TEST_F(UpstreamFields, HttpUrls) {
     EXPECT_EQ(check("http://u:p@host/", true, {}), "the URL must not carry credentials");
     EXPECT_EQ(check("http://u:p@host/", false, hints),
               "the URL must not carry credentials: credentials hint");
+    EXPECT_EQ(check("http://host:65535/", true, {}), "");
+    EXPECT_EQ(check("http://[::1]:8080", true, {}), "");
+    EXPECT_EQ(check("http://[::1]/", true, {}), "");
+    EXPECT_EQ(check("http://host:/", true, {}), "");
+    for (const char* url : {"http://host:99999/", "http://host:0", "http://host:8o/",
+                            "http://[::1]:65536/", "https://host:-1/a?b"}) {
+        EXPECT_EQ(check(url, false, {}), "the URL's port must be a number from 1 to 65535") << url;
+    }
 }
 
 TEST_F(UpstreamFields, FilesAreRelativeToTheConnectorFile) {

@@ -123,6 +123,8 @@ TEST(RestConfig, BaseUrlIsAnHttpUrlWithoutQuery) {
                     "/upstream/base_url", "the URL must not carry credentials: use upstream.auth");
     expect_error_at(connector(endpoint, R"({"base_url": "http://up.test/a b"})"),
                     "/upstream/base_url", "the URL must not contain spaces or control characters");
+    expect_error_at(connector(endpoint, R"({"base_url": "http://up.test:99999/"})"),
+                    "/upstream/base_url", "the URL's port must be a number from 1 to 65535");
     EXPECT_NO_THROW(load(connector(endpoint, R"({"base_url": "HTTPS://up.test:8443"})")));
 }
 
