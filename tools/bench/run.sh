@@ -131,6 +131,12 @@ cpu_ticks() {
     done | awk '{ n += $12 + $13 } END { print n + 0 }'
 }
 
+# CPU time (clock ticks) the whole machine spent busy: every process,
+# wrk included, and the kernel's own work (interrupts, softirqs).
+box_ticks() {
+    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat
+}
+
 # Fails with the tail of its log if a server died during the benchmark.
 check_alive() {
     local name=$1 pid=$2 log=$3
@@ -185,41 +191,51 @@ median() {
 clock_ticks=$(getconf CLK_TCK)
 
 # Space-separated figures of every measured run, per target.
-declare -A rps p50 p99 errors cpu
+declare -A rps p50 p99 errors cpu upstream_cpu box_cpu
 
 # measure LABEL ROUND CONNECTIONS SERVER_PID SERVER_LOG URL [wrk options...]: one
-# measured run (after a warm-up in the first round). The CPU per request is the
-# server's under test only: a proxy's upstream is the same for nginx and relais.
+# measured run (after a warm-up in the first round). Three CPU figures per
+# request: the server's under test, the upstream's (the same server for the
+# upstream target), and the whole machine's. wrk, the upstream and the server
+# share the cores, so the throughput is the cores divided by the last one: a
+# server's pace changes what the others spend too (docs/performance.md).
 measure() {
     local label=$1 round=$2 conns=$3 server_pid=$4 log=$5 url=$6
     shift 6
     local threads=$((conns < wrk_threads ? conns : wrk_threads))
-    local out=$work/results/$label-$round.txt line figures ticks r a b e c
+    local out=$work/results/$label-$round.txt line figures ticks up box r a b e c u m
     check_alive "$label" "$server_pid" "$log"
     if ((round == 1)); then
         wrk -t"$threads" -c"$conns" -d"$warmup" "$@" "$url" >/dev/null ||
             wrk_failed "$label" "$server_pid" "$log"
     fi
     ticks=$(cpu_ticks "$server_pid")
+    up=$(cpu_ticks "${nginx_pid[upstream]}")
+    box=$(box_ticks)
     wrk -t"$threads" -c"$conns" -d"$duration" --latency -s "$here/report.lua" \
         "$@" "$url" >"$out" || wrk_failed "$label" "$server_pid" "$log"
     check_alive "$label" "$server_pid" "$log"
     ticks=$(($(cpu_ticks "$server_pid") - ticks))
+    up=$(($(cpu_ticks "${nginx_pid[upstream]}") - up))
+    box=$(($(box_ticks) - box))
     line=$(grep '^BENCH ' "$out") || die "wrk printed no summary for $label"
-    figures=$(awk -v ticks="$ticks" -v hz="$clock_ticks" '{
+    figures=$(awk -v ticks="$ticks" -v up="$up" -v box="$box" -v hz="$clock_ticks" '{
         for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-        printf "%.0f %.2f %.2f %d %.1f\n", v["requests"] / (v["duration_us"] / 1e6),
+        n = v["requests"]
+        printf "%.0f %.2f %.2f %d %.1f %.1f %.1f\n", n / (v["duration_us"] / 1e6),
             v["p50_us"] / 1000, v["p99_us"] / 1000, v["non2xx"] + v["socket_errors"],
-            v["requests"] ? 1e6 * ticks / hz / v["requests"] : 0
+            n ? 1e6 * ticks / hz / n : 0, n ? 1e6 * up / hz / n : 0, n ? 1e6 * box / hz / n : 0
     }' <<<"$line")
-    read -r r a b e c <<<"$figures"
+    read -r r a b e c u m <<<"$figures"
     rps[$label]+=" $r"
     p50[$label]+=" $a"
     p99[$label]+=" $b"
     errors[$label]+=" $e"
     cpu[$label]+=" $c"
-    printf 'round %d %-9s %8s req/s  p50 %6s ms  p99 %6s ms  CPU %5s us/req  errors %s\n' \
-        "$round" "$label" "$r" "$a" "$b" "$c" "$e"
+    upstream_cpu[$label]+=" $u"
+    box_cpu[$label]+=" $m"
+    printf 'round %d %-9s %8s req/s  p50 %6s ms  p99 %6s ms  CPU %5s us/req (upstream %5s, machine %5s)  errors %s\n' \
+        "$round" "$label" "$r" "$a" "$b" "$c" "$u" "$m" "$e"
 }
 
 mkdir -p "$work/results"
@@ -286,7 +302,7 @@ done
 loaded_rss=$(rss_kb "$relais_pid")
 peak_rss=$(awk '/^VmHWM:/ {print $2}' "/proc/$relais_pid/status")
 
-declare -A median_rps median_p50 median_p99 median_cpu error_total
+declare -A median_rps median_p50 median_p99 median_cpu median_upstream_cpu median_box_cpu error_total
 labels=(upstream nginx relais nginx-1c relais-1c)
 for label in "${labels[@]}"; do
     # Word splitting of the lists is wanted here.
@@ -296,16 +312,21 @@ for label in "${labels[@]}"; do
         median_p50[$label]=$(median ${p50[$label]})
         median_p99[$label]=$(median ${p99[$label]})
         median_cpu[$label]=$(median ${cpu[$label]})
+        median_upstream_cpu[$label]=$(median ${upstream_cpu[$label]})
+        median_box_cpu[$label]=$(median ${box_cpu[$label]})
         error_total[$label]=$(printf '%s\n' ${errors[$label]} | awk '{ n += $1 } END { print n }')
     }
 done
 
 echo
 echo "medians of $rounds rounds:"
-printf '%-26s %10s %9s %9s %12s %7s\n' target 'req/s' 'p50 ms' 'p99 ms' 'CPU us/req' errors
+echo "(CPU per request: the server's, the upstream's, the whole machine's, wrk included)"
+printf '%-26s %10s %9s %9s %12s %9s %9s %7s\n' target 'req/s' 'p50 ms' 'p99 ms' 'CPU us/req' \
+    upstream machine errors
 row() {
-    printf '%-26s %10.0f %9.2f %9.2f %12.1f %7s\n' "$1" "${median_rps[$2]}" "${median_p50[$2]}" \
-        "${median_p99[$2]}" "${median_cpu[$2]}" "${error_total[$2]}"
+    printf '%-26s %10.0f %9.2f %9.2f %12.1f %9.1f %9.1f %7s\n' "$1" "${median_rps[$2]}" \
+        "${median_p50[$2]}" "${median_p99[$2]}" "${median_cpu[$2]}" \
+        "${median_upstream_cpu[$2]}" "${median_box_cpu[$2]}" "${error_total[$2]}"
 }
 row 'upstream (nginx, direct)' upstream
 row 'nginx proxy_pass' nginx
@@ -317,6 +338,7 @@ awk -v r="${median_rps[relais]}" -v n="${median_rps[nginx]}" \
     -v rp="${median_p99[relais]}" -v np="${median_p99[nginx]}" \
     -v rp1="${median_p99[relais-1c]}" -v np1="${median_p99[nginx-1c]}" \
     -v rc="${median_cpu[relais]}" -v nc="${median_cpu[nginx]}" \
+    -v rm="${median_box_cpu[relais]}" -v nm="${median_box_cpu[nginx]}" \
     -v idle="$idle_rss" -v loaded="$loaded_rss" -v peak="$peak_rss" 'BEGIN {
     ratio = 100 * r / n
     diff = rp - np
@@ -326,6 +348,7 @@ awk -v r="${median_rps[relais]}" -v n="${median_rps[nginx]}" \
         (diff <= 1 ? "met" : "MISSED")
     printf "%-30s %+8.2f ms\n", "relais-nginx p99, 1 conn", rp1 - np1
     printf "%-30s %8.2f x\n", "relais/nginx CPU per request", (nc > 0 ? rc / nc : 0)
+    printf "%-30s %8.2f x\n", "machine CPU per request", (nm > 0 ? rm / nm : 0)
     printf "%-30s %8.1f MB  (target < 30 MB: %s)\n", "relais idle RSS", idle / 1024,
         (idle < 30 * 1024 ? "met" : "MISSED")
     printf "%-30s %8.1f MB  (peak %.1f MB)\n", "relais RSS after load", loaded / 1024, peak / 1024
