@@ -11,6 +11,7 @@
 #include "config/config_document.hpp"
 #include "core/duration.hpp"
 #include "core/strings.hpp"
+#include "core/url_encoding.hpp"
 
 namespace relais::config {
 
@@ -118,10 +119,7 @@ void check_http_url(const ConnectorSource& source, const std::string& url, const
     const std::size_t bracket = authority.rfind(']');
     if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
         const std::string_view port = std::string_view(authority).substr(colon + 1);
-        unsigned number = 0;
-        const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), number);
-        if (!port.empty() && (error != std::errc() || end != port.data() + port.size() ||
-                              number == 0 || number > 65535)) {
+        if (!port.empty() && !parse_port(port)) {
             throw source.error_at(at, "the URL's port must be a number from 1 to 65535");
         }
     }

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <charconv>
 #include <climits>
 
 namespace relais {
@@ -73,6 +74,16 @@ bool valid_uri_part(std::string_view text, UriPart part) noexcept {
         i += 2;
     }
     return true;
+}
+
+std::optional<std::uint16_t> parse_port(std::string_view digits) noexcept {
+    unsigned port = 0;
+    const char* const end = digits.data() + digits.size();
+    const auto [stop, error] = std::from_chars(digits.data(), end, port);
+    if (digits.empty() || error != std::errc() || stop != end || port == 0 || port > 65535) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(port);
 }
 
 void append_path_segment(std::string& out, std::string_view text) {

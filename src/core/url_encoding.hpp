@@ -4,6 +4,7 @@
 /// Python's urllib.parse produces it, since w.c.s. signs what urllib wrote;
 /// also what upstream requests are built with) and base64.
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -26,6 +27,10 @@ enum class UriPart {
 /// Whether `text` is made only of the characters RFC 3986 allows in `part`,
 /// with every `%` starting a two-digit hexadecimal escape.
 bool valid_uri_part(std::string_view text, UriPart part) noexcept;
+
+/// A URL's port written in decimal digits, from 1 to 65535; nullopt for
+/// anything else (an empty text included).
+std::optional<std::uint16_t> parse_port(std::string_view digits) noexcept;
 
 /// Appends `text` percent-encoded as one path segment: every byte outside
 /// the unreserved set becomes %XX (so `/`, `?`, `#`, `%` are inert).

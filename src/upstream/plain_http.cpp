@@ -16,7 +16,6 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/system/system_error.hpp>
 #include <boost/url/parse.hpp>
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -543,15 +542,11 @@ std::optional<PlainTarget> parse_host(std::string_view origin) {
     target.host.assign(host.data(), host.size());
     if (url->has_port() && !url->port().empty()) {
         // port_number() wraps numbers past 65535 around: read the digits here.
-        const auto digits = url->port();
-        unsigned port = 0;
-        const auto [end, error] =
-            std::from_chars(digits.data(), digits.data() + digits.size(), port);
-        if (error != std::errc() || end != digits.data() + digits.size() || port == 0 ||
-            port > 65535) {
+        const auto port = parse_port(url->port());
+        if (!port) {
             return std::nullopt;
         }
-        target.port = static_cast<std::uint16_t>(port);
+        target.port = *port;
     }
     const auto host_and_port = url->encoded_host_and_port();
     target.host_header.assign(host_and_port.data(), host_and_port.size());
