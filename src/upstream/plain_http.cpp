@@ -520,7 +520,10 @@ bool rewind_body(const Request& request) {
 /// "http://" + authority; nullopt if the plain client does not serve it.
 std::optional<PlainTarget> parse_host(std::string_view origin) {
     const auto url = boost::urls::parse_uri(origin);
-    if (!url || url->scheme_id() != boost::urls::scheme::http || url->has_userinfo()) {
+    // A path here means Boost.URL read only part of the authority as the
+    // host: "10.0.0.1.nip.io" gives host 10.0.0.1 and path ".nip.io".
+    if (!url || url->scheme_id() != boost::urls::scheme::http || url->has_userinfo() ||
+        !url->encoded_path().empty()) {
         return std::nullopt;
     }
     PlainTarget target;

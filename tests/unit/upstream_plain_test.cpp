@@ -219,7 +219,10 @@ TEST(UpstreamPlainTargetTest, OtherUrlsAreLeftToLibcurl) {
          {"https://127.0.0.1/", "http://user:pw@127.0.0.1/", "ftp://127.0.0.1/", "http://[::1",
           "http:///path", "relative/path", "http://127.0.0.1/a b", "http://127.0.0.1/a%zz",
           "http://127.0.0.1/?q=\"", "http://127.0.0.1/#a#b", "http://127.0.0.1:0/",
-          "http://127.0.0.1:99999/"}) {
+          "http://127.0.0.1:99999/",
+          // Names that start like an address, ports followed by letters.
+          "http://127.0.0.1.nip.io:8080/api", "http://10.0.0.1x/api", "http://h:8080abc/api",
+          "http://[::1]x/api"}) {
         EXPECT_FALSE(plain_target_of(get(url))) << url;
     }
     Request proxied = get("http://127.0.0.1/");
