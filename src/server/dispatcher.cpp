@@ -227,7 +227,8 @@ boost::asio::awaitable<Outcome> Dispatcher::route(RawRequest request,
                     out.response = too_many_requests(*wait);
                     co_return out;
                 }
-                co_await serve(out, runtime, *found, std::move(request), target->raw_query, {});
+                QueryParams query = decode_query(target->raw_query);
+                co_await serve(out, runtime, *found, std::move(request), std::move(query), {});
                 co_return out;
             }
             out.labels = RequestLabels{};
@@ -279,7 +280,8 @@ boost::asio::awaitable<Outcome> Dispatcher::route(RawRequest request,
                                              "this client is not granted this endpoint");
         co_return out;
     }
-    co_await serve(out, runtime, found, std::move(request), target->raw_query,
+    QueryParams query = decode_query(target->raw_query);
+    co_await serve(out, runtime, found, std::move(request), std::move(query),
                    Caller{&client, out.labels.client, std::move(envelope)});
     co_return out;
 }
@@ -325,7 +327,7 @@ std::variant<Dispatcher::Routed, HttpResponse> Dispatcher::resolve(
 }
 
 boost::asio::awaitable<void> Dispatcher::serve(Outcome& out, const Runtime& runtime, Routed& found,
-                                               RawRequest request, std::string_view raw_query,
+                                               RawRequest request, QueryParams query,
                                                Caller caller) const {
     const ConnectorEntry& entry = *found.entry;
     const ConcurrencySlot slot(out.state->in_flight(entry), entry.max_concurrency);
@@ -348,7 +350,7 @@ boost::asio::awaitable<void> Dispatcher::serve(Outcome& out, const Runtime& runt
     IncomingRequest incoming;
     incoming.method = std::move(request.method);
     incoming.rest = std::move(found.rest);
-    incoming.query = decode_query(raw_query);
+    incoming.query = std::move(query);
     std::erase_if(incoming.query,
                   [](const auto& param) { return auth::is_credential_parameter(param.first); });
     // The caller's credentials are relais's business, never an upstream's.

@@ -130,9 +130,10 @@ private:
         std::shared_ptr<soap::SoapRequest> envelope;
     };
     /// Runs `found` under its connector's concurrency limit into `out`.
+    /// `query` is the request's, decoded before `request` was moved: a view
+    /// into its target would not survive the move.
     boost::asio::awaitable<void> serve(Outcome& out, const Runtime& runtime, Routed& found,
-                                       RawRequest request, std::string_view raw_query,
-                                       Caller caller) const;
+                                       RawRequest request, QueryParams query, Caller caller) const;
     HttpResponse admin_page(std::string_view method,
                             const std::vector<std::string>& segments) const;
     /// A connector's route: an endpoint of the connector or a route of the core.
