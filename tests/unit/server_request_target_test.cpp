@@ -49,6 +49,9 @@ TEST(ServerTarget, RestIsDecodedSegmentBySegment) {
               "1/pi\xC3\xA8"
               "ces");
     EXPECT_EQ(route("/k/s/e/a//b")->rest, "a//b");
+    // Dot segments are segments like any other, first ones included.
+    EXPECT_EQ(route("/k/s/e/./..")->rest, "./..");
+    EXPECT_EQ(parse_target("/./k/s/e")->segments, (std::vector<std::string>{".", "k", "s", "e"}));
 }
 
 TEST(ServerTarget, ShortOrEmptySegmentsDoNotRoute) {
