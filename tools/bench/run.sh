@@ -134,7 +134,8 @@ cpu_ticks() {
 # CPU time (clock ticks) the whole machine spent busy: every process,
 # wrk included, and the kernel's own work (interrupts, softirqs).
 box_ticks() {
-    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat
+    # printf: mawk prints integers past 2^31 in exponent form.
+    awk '/^cpu / { printf "%.0f\n", $2 + $3 + $4 + $7 + $8; exit }' /proc/stat
 }
 
 # Fails with the tail of its log if a server died during the benchmark.
@@ -215,6 +216,7 @@ measure() {
     wrk -t"$threads" -c"$conns" -d"$duration" --latency -s "$here/report.lua" \
         "$@" "$url" >"$out" || wrk_failed "$label" "$server_pid" "$log"
     check_alive "$label" "$server_pid" "$log"
+    check_alive upstream "${nginx_pid[upstream]}" "$work/upstream/stderr.log"
     ticks=$(($(cpu_ticks "$server_pid") - ticks))
     up=$(($(cpu_ticks "${nginx_pid[upstream]}") - up))
     box=$(($(box_ticks) - box))
