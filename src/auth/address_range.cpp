@@ -44,6 +44,7 @@ std::optional<AddressRange> AddressRange::parse(std::string_view text) {
             const auto v4 = host.to_v4().to_bytes();
             std::copy(v4.begin(), v4.end(), range.bytes_.begin());
         }
+        range.unmap_v4();
         return range;
     }
     if (spec.find(':') == std::string::npos) {
@@ -63,7 +64,21 @@ std::optional<AddressRange> AddressRange::parse(std::string_view text) {
     range.v6_ = true;
     range.bytes_ = network.address().to_bytes();
     range.prefix_ = network.prefix_length();
+    range.unmap_v4();
     return range;
+}
+
+void AddressRange::unmap_v4() noexcept {
+    // ::ffff:a.b.c.d/96+n covers exactly the IPv4 range a.b.c.d/n.
+    constexpr std::array<unsigned char, 12> mapped_prefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+    if (!v6_ || prefix_ < 96 ||
+        !std::equal(mapped_prefix.begin(), mapped_prefix.end(), bytes_.begin())) {
+        return;
+    }
+    std::copy(bytes_.begin() + 12, bytes_.end(), bytes_.begin());
+    std::fill(bytes_.begin() + 4, bytes_.end(), 0);
+    prefix_ -= 96;
+    v6_ = false;
 }
 
 bool AddressRange::contains(const address& peer) const noexcept {

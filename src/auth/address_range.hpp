@@ -26,6 +26,10 @@ public:
 private:
     AddressRange() = default;
 
+    /// Peers with an IPv4-mapped address are matched as IPv4 (contains()):
+    /// a range written in that form is kept as the IPv4 range it covers.
+    void unmap_v4() noexcept;
+
     std::array<unsigned char, 16> bytes_{};
     unsigned prefix_ = 0;
     bool v6_ = false;

@@ -50,7 +50,9 @@ std::size_t NonceCache::size() const {
 }
 
 void NonceCache::drop_expired(std::chrono::system_clock::time_point now) {
-    while (!expiries_.empty() && expiries_.front().first <= now) {
+    // An entry lives through its expiry: a timestamp exactly at the edge of
+    // its window still passes, so its nonce must still be known then.
+    while (!expiries_.empty() && expiries_.front().first < now) {
         live_.erase(expiries_.front().second);
         std::pop_heap(expiries_.begin(), expiries_.end(), later);
         expiries_.pop_back();

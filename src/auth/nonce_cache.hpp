@@ -39,7 +39,7 @@ public:
     NonceCache(const NonceCache&) = delete;
     NonceCache& operator=(const NonceCache&) = delete;
 
-    /// Records `nonce` until `forget_at`, unless it is already live.
+    /// Records `nonce` until `forget_at` (included), unless it is already live.
     /// Entries whose time is at or before `now` are dropped first.
     Outcome remember(std::string_view nonce, std::chrono::system_clock::time_point now,
                      std::chrono::system_clock::time_point forget_at);

@@ -134,7 +134,10 @@ std::optional<std::chrono::sys_seconds> parse_timestamp(std::string_view text) n
     const int hours = number(fields[3]);
     const int minutes = number(fields[4]);
     const int seconds = number(fields[5]);
-    if (!date.ok() || hours > 23 || minutes > 59 || seconds > 59) {
+    // Beyond these years a time would not fit in a system_clock time point
+    // (nanoseconds, 1677 to 2262) and would wrap around when compared.
+    if (!date.ok() || date.year() < std::chrono::year(1970) ||
+        date.year() > std::chrono::year(2200) || hours > 23 || minutes > 59 || seconds > 59) {
         return std::nullopt;
     }
     return std::chrono::sys_days(date) + std::chrono::hours(hours) + std::chrono::minutes(minutes) +

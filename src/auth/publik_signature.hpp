@@ -40,7 +40,8 @@ inline constexpr std::size_t max_nonce_length = 128;
 /// `t` as `%Y-%m-%dT%H:%M:%SZ` (UTC, truncated to the second).
 std::string format_timestamp(std::chrono::system_clock::time_point t);
 
-/// Parses `%Y-%m-%dT%H:%M:%SZ` (exactly, zero-padded); nullopt otherwise.
+/// Parses `%Y-%m-%dT%H:%M:%SZ` (exactly, zero-padded, years 1970 to 2200);
+/// nullopt otherwise.
 std::optional<std::chrono::sys_seconds> parse_timestamp(std::string_view text) noexcept;
 
 /// 128 random bits from OpenSSL's CSPRNG, as 32 lowercase hex digits.

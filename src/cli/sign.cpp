@@ -197,7 +197,8 @@ int sign(std::span<char* const> args) {
     if (options.timestamp) {
         const auto parsed = auth::parse_timestamp(*options.timestamp);
         if (!parsed) {
-            return usage_error("--timestamp must read YYYY-MM-DDTHH:MM:SSZ");
+            return usage_error(
+                "--timestamp must read YYYY-MM-DDTHH:MM:SSZ, a year from 1970 to 2200");
         }
         timestamp = *parsed;
     }

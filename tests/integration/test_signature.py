@@ -103,6 +103,9 @@ class TestSignCommand(unittest.TestCase):
             (["--key", canary, "http://h/p"], 2),
             (["--orig", "o", "--key", canary, "--algo", "md5", "http://h/p"], 2),
             (["--orig", "o", "--key", canary, "--timestamp", "yesterday", "http://h/p"], 2),
+            # Would wrap around to a time near now once converted.
+            (["--orig", "o", "--key", canary, "--timestamp", "2611-06-27T16:37:49Z",
+              "http://h/p"], 2),
             (["--orig", "o", "--key", canary, "http://h/p?signature=x"], 2),
             (["--orig", "o", "--key-env", "RELAIS_TEST_UNSET_VARIABLE", "http://h/p"], 1),
             (["--orig", "o", "--key-file", "/nonexistent/key", "http://h/p"], 1),

@@ -47,6 +47,18 @@ TEST(AuthAddressRange, MappedIpv4MatchesIpv4Blocks) {
     EXPECT_FALSE(contains("10.0.0.0/8", "::ffff:127.0.0.1"));
 }
 
+TEST(AuthAddressRange, RangesWrittenAsMappedIpv4AreIpv4Ranges) {
+    for (const char* peer : {"10.9.8.7", "::ffff:10.9.8.7"}) {
+        EXPECT_TRUE(contains("::ffff:10.0.0.0/104", peer)) << peer;
+        EXPECT_TRUE(contains("::ffff:10.9.8.7", peer)) << peer;
+        EXPECT_TRUE(contains("::ffff:0:0/96", peer)) << peer;
+        EXPECT_FALSE(contains("::ffff:11.0.0.0/104", peer)) << peer;
+    }
+    EXPECT_FALSE(contains("::ffff:10.0.0.0/104", "::1"));
+    // Wider than the mapped block: an IPv6 range, which IPv4 peers are not in.
+    EXPECT_FALSE(contains("::ffff:0:0/95", "10.9.8.7"));
+}
+
 TEST(AuthAddressRange, BareAddressIsOneHost) {
     EXPECT_TRUE(contains("127.0.0.1", "127.0.0.1"));
     EXPECT_FALSE(contains("127.0.0.1", "127.0.0.2"));

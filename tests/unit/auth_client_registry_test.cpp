@@ -139,6 +139,15 @@ TEST_F(AuthClientRegistry, PublikReplayedNonce) {
     EXPECT_EQ(again.reason, "nonce already used");
 }
 
+TEST_F(AuthClientRegistry, ReplayAtTheEdgeOfTheWindowIsRefused) {
+    // 30 s after its timestamp a request still passes the clock check: its
+    // nonce must still be known then.
+    const std::string q = signed_query("orig=wcs.example.org");
+    expect_client(call(q), "wcs");
+    expect_error(call(q, {}, "127.0.0.1", now + 30s), ErrorClass::replayed_nonce);
+    expect_error(call(q, {}, "127.0.0.1", now + 30s + 1ns), ErrorClass::expired_signature);
+}
+
 TEST_F(AuthClientRegistry, FutureTimestampKeepsItsNonceAsLongAsItIsValid) {
     // Signed 30 s ahead: valid until now + 60 s, so remembered until then.
     const std::string q = signed_query("orig=wcs.example.org", "wcs-key", now + 30s);

@@ -21,8 +21,9 @@ TEST(AuthNonceCache, RefusesAReplayUntilExpiry) {
     EXPECT_EQ(cache.remember("n1", t0 + 1s, t0 + 31s), Outcome::replayed);
     EXPECT_EQ(cache.remember("n1", t0 + 29s, t0 + 59s), Outcome::replayed);
     EXPECT_EQ(cache.remember("n2", t0 + 29s, t0 + 59s), Outcome::recorded);
-    // At its expiry the entry is forgotten and the nonce may be used again.
-    EXPECT_EQ(cache.remember("n1", t0 + 30s, t0 + 60s), Outcome::recorded);
+    // Still known at its expiry, forgotten just after it.
+    EXPECT_EQ(cache.remember("n1", t0 + 30s, t0 + 60s), Outcome::replayed);
+    EXPECT_EQ(cache.remember("n1", t0 + 30s + 1ns, t0 + 60s), Outcome::recorded);
 }
 
 TEST(AuthNonceCache, DropsExpiredEntries) {
@@ -53,7 +54,8 @@ TEST(AuthNonceCache, RefusesNewNoncesWhenFullRatherThanForgetting) {
     EXPECT_EQ(cache.remember("a", t0 + 1s, t0 + 31s), Outcome::replayed);
     EXPECT_EQ(cache.size(), 3u);
     // Room again once they expire.
-    EXPECT_EQ(cache.remember("d", t0 + 30s, t0 + 60s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("d", t0 + 30s, t0 + 60s), Outcome::full);
+    EXPECT_EQ(cache.remember("d", t0 + 31s, t0 + 61s), Outcome::recorded);
 }
 
 TEST(AuthNonceCache, LongNoncesTakeNoMoreRoom) {

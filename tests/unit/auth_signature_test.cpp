@@ -225,6 +225,12 @@ TEST(AuthSignature, ReasonsNeverQuoteValues) {
 TEST(AuthSignature, Timestamps) {
     EXPECT_EQ(format_timestamp(signed_at + 999ms), "2024-03-01T10:20:30Z");
     EXPECT_EQ(format_timestamp(at("1999-12-31T23:59:59Z")), "1999-12-31T23:59:59Z");
+    // Years a time point can hold without wrapping around when compared.
+    EXPECT_TRUE(parse_timestamp("1970-01-01T00:00:00Z"));
+    EXPECT_TRUE(parse_timestamp("2200-12-31T23:59:59Z"));
+    EXPECT_FALSE(parse_timestamp("1969-12-31T23:59:59Z"));
+    EXPECT_FALSE(parse_timestamp("2201-01-01T00:00:00Z"));
+    EXPECT_FALSE(parse_timestamp("2611-06-27T16:37:49Z"));
     EXPECT_FALSE(parse_timestamp("2024-02-30T10:20:30Z"));
     EXPECT_FALSE(parse_timestamp("2024-03-01T24:00:00Z"));
     EXPECT_FALSE(parse_timestamp("2024-03-01 10:20:30Z"));
