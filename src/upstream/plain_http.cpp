@@ -1,5 +1,7 @@
 #include "upstream/plain_http.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
@@ -16,6 +18,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/system/system_error.hpp>
 #include <boost/url/parse.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -100,6 +103,16 @@ private:
     Connection& connection_;
 };
 
+/// Whether an idle connection has stayed silent: neither bytes nor an end
+/// from the upstream since its last answer. Bytes there would be taken for
+/// the answer to the next request (a body longer than announced, a second
+/// answer), whoever sends it; an end would fail it.
+bool quiet(tcp::socket& socket) noexcept {
+    char byte = 0;
+    const auto got = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 /// The idle connections of one io_context, by host[:port]. Used only by
 /// the thread that runs the context, so it needs no lock.
 class ConnectionPool final : public net::execution_context::service {
@@ -127,7 +140,7 @@ public:
             ConnectionPtr connection = std::move(connections.back());
             connections.pop_back();
             --count_;
-            if (now - connection->idle_since < max_idle_age) {
+            if (now - connection->idle_since < max_idle_age && quiet(connection->socket)) {
                 return connection;
             }
         }
@@ -390,6 +403,12 @@ net::awaitable<std::optional<Failed>> read_response(Connection& connection, cons
             if (!parse_error && used > 0) {
                 continue;
             }
+        }
+        // Body bytes are handed over as they are parsed: what stays in the
+        // buffer is framing (the head, a chunk's size line, trailers), which
+        // Beast bounds for the head only.
+        if (buffer.size() > max_header_bytes) {
+            co_return headers_too_large();
         }
         auto [read_error, n] =
             co_await connection.socket.async_read_some(buffer.prepare(read_bytes), use_tuple);

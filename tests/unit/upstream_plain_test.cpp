@@ -43,10 +43,12 @@ struct Seen {
     std::string body;
 };
 
-/// What the server answers: raw bytes, then it closes the connection if asked.
+/// What the server answers: raw bytes, then it closes the connection if
+/// asked; `later` is written 20 ms after them, unasked.
 struct Reply {
     std::string bytes;
     bool close = false;
+    std::string later{};
 };
 
 /// A loopback server on its own thread that answers each request with
@@ -120,6 +122,12 @@ private:
             }
             std::tie(error, n) =
                 co_await net::async_write(socket, net::buffer(reply.bytes), use_tuple);
+            if (!error && !reply.later.empty()) {
+                net::steady_timer pause(context_, std::chrono::milliseconds(20));
+                co_await pause.async_wait(use_tuple);
+                std::tie(error, n) =
+                    co_await net::async_write(socket, net::buffer(reply.later), use_tuple);
+            }
             if (error || reply.close) {
                 co_return;
             }
@@ -333,15 +341,14 @@ TEST(UpstreamPlainTest, ConnectionCloseAndBodyToEofAreNotReused) {
     EXPECT_EQ(seen[2].connection, 2);
 }
 
-/// A GET whose connection the upstream keeps alive, then closes anyway (as
-/// one does when its keep-alive timeout is shorter than the pool's), then
-/// `request`, which the pool would send on that connection.
-Result perform_after_a_close(ScriptedUpstream& upstream, const Request& request) {
+/// A GET, a pause, then `request`, which the pool would send on the GET's
+/// connection: what the upstream did meanwhile (close it, send more) has
+/// reached this side by then.
+Result perform_after_a_pause(ScriptedUpstream& upstream, const Request& request) {
     net::io_context context;
     const auto results = testing::run_on(context, [&]() -> net::awaitable<std::vector<Result>> {
         std::vector<Result> out;
         out.push_back(co_await perform(get(upstream.url("/first"))));
-        // Let the close reach this side before the connection is reused.
         net::steady_timer pause(context, std::chrono::milliseconds(50));
         co_await pause.async_wait(net::use_awaitable);
         out.push_back(co_await perform(request));
@@ -351,7 +358,7 @@ Result perform_after_a_close(ScriptedUpstream& upstream, const Request& request)
     return results.back();
 }
 
-TEST(UpstreamPlainTest, ConnectionClosedMeanwhileIsRetriedOnceOnANewOne) {
+TEST(UpstreamPlainTest, ConnectionClosedWhileIdleIsNotReused) {
     // The first answer keeps the connection alive, then the server closes it
     // anyway, as an upstream does when its keep-alive timeout is shorter.
     ScriptedUpstream upstream([](const Seen& seen) -> Reply {
@@ -362,12 +369,60 @@ TEST(UpstreamPlainTest, ConnectionClosedMeanwhileIsRetriedOnceOnANewOne) {
     Request post = get(upstream.url("/post"));
     post.method = "POST";
     post.body = "once";
-    const Result result = perform_after_a_close(upstream, post);
+    const Result result = perform_after_a_pause(upstream, post);
     EXPECT_EQ(result.failure, Failure::none) << result.detail;
     const std::vector<Seen> seen = upstream.seen();
     ASSERT_EQ(seen.size(), 2U);
     EXPECT_EQ(seen[1].connection, 1);
     EXPECT_EQ(seen[1].body, "once");
+}
+
+/// Keeps the first connection alive, then closes it without an answer when
+/// the next request arrives on it (the upstream's keep-alive timeout ending
+/// just then); answers everything else.
+Reply close_on_the_second_request(const Seen& seen) {
+    if (seen.connection == 0 && seen.index == 1) {
+        return {"", true};
+    }
+    return json_ok();
+}
+
+TEST(UpstreamPlainTest, ConnectionClosedAsTheRequestArrivesIsRetriedOnceOnANewOne) {
+    ScriptedUpstream upstream(close_on_the_second_request);
+    Request post = get(upstream.url("/post"));
+    post.method = "POST";
+    post.body = "once";
+    const Result result = perform_after_a_pause(upstream, post);
+    EXPECT_EQ(result.failure, Failure::none) << result.detail;
+    const std::vector<Seen> seen = upstream.seen();
+    ASSERT_EQ(seen.size(), 3U);
+    EXPECT_EQ(seen[1].connection, 0);
+    EXPECT_EQ(seen[2].connection, 1);
+    EXPECT_EQ(seen[2].body, "once");
+}
+
+TEST(UpstreamPlainTest, ConnectionThatSpokeWhileIdleIsNotReused) {
+    // After its answer, the upstream sends more on the idle connection: a
+    // body longer than announced, or a whole second answer. The next request
+    // must neither receive those bytes nor see its own answer shifted.
+    for (const std::string& later :
+         {std::string("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n\"SMUGGLED\""),
+          std::string("trailing")}) {
+        ScriptedUpstream upstream([&](const Seen& seen) -> Reply {
+            Reply reply =
+                json_ok(R"({"path":")" + seen.head.substr(4, seen.head.find(' ', 4) - 4) + R"("})");
+            if (seen.connection == 0 && seen.index == 0) {
+                reply.later = later;
+            }
+            return reply;
+        });
+        const Result second = perform_after_a_pause(upstream, get(upstream.url("/second")));
+        EXPECT_EQ(second.failure, Failure::none) << second.detail;
+        EXPECT_EQ(second.response.body, R"({"path":"/second"})") << later;
+        const std::vector<Seen> seen = upstream.seen();
+        ASSERT_EQ(seen.size(), 2U);
+        EXPECT_EQ(seen[1].connection, 1) << "the connection that spoke was reused";
+    }
 }
 
 TEST(UpstreamPlainTest, FreshConnectionThatAnswersNothingIsNotRetried) {
@@ -389,6 +444,12 @@ TEST(UpstreamPlainTest, BrokenAnswersAreFailures) {
          "connection closed before the end of the response"},
         {"not http at all\r\n\r\n", Failure::unreachable, "malformed HTTP response"},
         {"HTTP/1.1 200 OK\r\nX-Big: " + std::string(70 * 1024, 'x') + "\r\n\r\n",
+         Failure::too_large, "response headers larger than 65536 bytes"},
+        // Framing past the head is bounded too: a chunk size line, trailers.
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;x=" + std::string(300 * 1024, 'a'),
+         Failure::too_large, "response headers larger than 65536 bytes"},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-T: " +
+             std::string(300 * 1024, 'a'),
          Failure::too_large, "response headers larger than 65536 bytes"},
     };
     for (const Case& c : cases) {
@@ -447,21 +508,17 @@ TEST(UpstreamPlainTest, BodySourceOfAnotherSizeIsInternal) {
 }
 
 TEST(UpstreamPlainTest, BodySourceStartsAgainOnANewConnection) {
-    ScriptedUpstream upstream([](const Seen& seen) -> Reply {
-        Reply reply = json_ok();
-        reply.close = seen.connection == 0;
-        return reply;
-    });
+    ScriptedUpstream upstream(close_on_the_second_request);
     constexpr std::uint64_t total = 512 * 1024;
     Request post = streamed(upstream.url("/submit"), {.total = total});
     const auto& source = static_cast<const PiecesSource&>(*post.body_source);
-    const Result result = perform_after_a_close(upstream, post);
+    const Result result = perform_after_a_pause(upstream, post);
     EXPECT_EQ(result.failure, Failure::none) << result.detail;
     EXPECT_EQ(source.rewinds, 1);
     const std::vector<Seen> seen = upstream.seen();
-    ASSERT_EQ(seen.size(), 2U);
-    EXPECT_EQ(seen[1].connection, 1);
-    EXPECT_TRUE(seen[1].body == pieces_text(total));
+    ASSERT_EQ(seen.size(), 3U);
+    EXPECT_EQ(seen[2].connection, 1);
+    EXPECT_TRUE(seen[2].body == pieces_text(total));
 }
 
 TEST(UpstreamPlainTest, PieceAwaitedPastTheDeadlineTimesOut) {
