@@ -358,6 +358,17 @@ Result perform_after_a_pause(ScriptedUpstream& upstream, const Request& request)
     return results.back();
 }
 
+/// POSTs "once" with perform_after_a_pause(), which must succeed; what the
+/// upstream saw.
+std::vector<Seen> post_once_after_a_pause(ScriptedUpstream& upstream) {
+    Request post = get(upstream.url("/post"));
+    post.method = "POST";
+    post.body = "once";
+    const Result result = perform_after_a_pause(upstream, post);
+    EXPECT_EQ(result.failure, Failure::none) << result.detail;
+    return upstream.seen();
+}
+
 TEST(UpstreamPlainTest, ConnectionClosedWhileIdleIsNotReused) {
     // The first answer keeps the connection alive, then the server closes it
     // anyway, as an upstream does when its keep-alive timeout is shorter.
@@ -366,12 +377,7 @@ TEST(UpstreamPlainTest, ConnectionClosedWhileIdleIsNotReused) {
         reply.close = seen.connection == 0;
         return reply;
     });
-    Request post = get(upstream.url("/post"));
-    post.method = "POST";
-    post.body = "once";
-    const Result result = perform_after_a_pause(upstream, post);
-    EXPECT_EQ(result.failure, Failure::none) << result.detail;
-    const std::vector<Seen> seen = upstream.seen();
+    const std::vector<Seen> seen = post_once_after_a_pause(upstream);
     ASSERT_EQ(seen.size(), 2U);
     EXPECT_EQ(seen[1].connection, 1);
     EXPECT_EQ(seen[1].body, "once");
@@ -389,12 +395,7 @@ Reply close_on_the_second_request(const Seen& seen) {
 
 TEST(UpstreamPlainTest, ConnectionClosedAsTheRequestArrivesIsRetriedOnceOnANewOne) {
     ScriptedUpstream upstream(close_on_the_second_request);
-    Request post = get(upstream.url("/post"));
-    post.method = "POST";
-    post.body = "once";
-    const Result result = perform_after_a_pause(upstream, post);
-    EXPECT_EQ(result.failure, Failure::none) << result.detail;
-    const std::vector<Seen> seen = upstream.seen();
+    const std::vector<Seen> seen = post_once_after_a_pause(upstream);
     ASSERT_EQ(seen.size(), 3U);
     EXPECT_EQ(seen[1].connection, 0);
     EXPECT_EQ(seen[2].connection, 1);
