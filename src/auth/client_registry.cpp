@@ -318,12 +318,10 @@ AuthResult ClientRegistry::Impl::publik(const CallerInfo& caller, NonceCache& no
     // Recorded last: only a request that would otherwise be served uses up its
     // nonce. It stays recorded as long as its timestamp would pass, which is
     // longer than 30 s when the caller's clock is ahead of ours. Nonces are
-    // per orig: two peers never collide, whatever their nonce generator.
-    std::string scoped_nonce = query.orig;
-    scoped_nonce += '\n';
-    scoped_nonce += query.nonce;
+    // per orig: two peers never collide, whatever their nonce generator, and
+    // one cannot fill the cache for the others.
     const auto outcome =
-        nonces.remember(scoped_nonce, caller.now, query.timestamp + signature_window);
+        nonces.remember(query.orig, query.nonce, caller.now, query.timestamp + signature_window);
     if (outcome == NonceCache::Outcome::replayed) {
         return refuse(ErrorClass::replayed_nonce, "nonce already used");
     }
@@ -421,11 +419,9 @@ AuthResult ClientRegistry::authenticate_username_token(const UsernameToken& toke
     // As for Publik signatures: recorded last, for as long as the token's
     // Created would pass (a Created exactly at the edge still passes, hence
     // the extra second), and per user.
-    std::string scoped_nonce = "wsse\n" + token.username;
-    scoped_nonce += '\n';
-    scoped_nonce += *nonce;
-    const auto outcome = nonces.remember(
-        scoped_nonce, caller.now, *created + username_token_window + std::chrono::seconds(1));
+    const auto outcome =
+        nonces.remember("wsse\n" + token.username, *nonce, caller.now,
+                        *created + username_token_window + std::chrono::seconds(1));
     if (outcome == NonceCache::Outcome::replayed) {
         return refuse(ErrorClass::replayed_nonce, "nonce already used");
     }

@@ -174,7 +174,7 @@ TEST_F(AuthClientRegistry, PublikMalformed) {
 }
 
 TEST_F(AuthClientRegistry, NonceCacheFullIsOverloaded) {
-    NonceCache tiny(1);
+    NonceCache tiny(1, 1);
     std::vector<Header> none;
     const std::string q1 = signed_query("orig=wcs.example.org");
     const std::string q2 = signed_query("orig=wcs.example.org");

@@ -17,53 +17,70 @@ const std::chrono::system_clock::time_point t0{std::chrono::seconds(1'700'000'00
 
 TEST(AuthNonceCache, RefusesAReplayUntilExpiry) {
     NonceCache cache;
-    EXPECT_EQ(cache.remember("n1", t0, t0 + 30s), Outcome::recorded);
-    EXPECT_EQ(cache.remember("n1", t0 + 1s, t0 + 31s), Outcome::replayed);
-    EXPECT_EQ(cache.remember("n1", t0 + 29s, t0 + 59s), Outcome::replayed);
-    EXPECT_EQ(cache.remember("n2", t0 + 29s, t0 + 59s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("s", "n1", t0, t0 + 30s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("s", "n1", t0 + 1s, t0 + 31s), Outcome::replayed);
+    EXPECT_EQ(cache.remember("s", "n1", t0 + 29s, t0 + 59s), Outcome::replayed);
+    EXPECT_EQ(cache.remember("s", "n2", t0 + 29s, t0 + 59s), Outcome::recorded);
     // Still known at its expiry, forgotten just after it.
-    EXPECT_EQ(cache.remember("n1", t0 + 30s, t0 + 60s), Outcome::replayed);
-    EXPECT_EQ(cache.remember("n1", t0 + 30s + 1ns, t0 + 60s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("s", "n1", t0 + 30s, t0 + 60s), Outcome::replayed);
+    EXPECT_EQ(cache.remember("s", "n1", t0 + 30s + 1ns, t0 + 60s), Outcome::recorded);
 }
 
 TEST(AuthNonceCache, DropsExpiredEntries) {
     NonceCache cache;
     for (int i = 0; i < 100; ++i) {
-        cache.remember("n" + std::to_string(i), t0, t0 + 30s);
+        cache.remember("s", "n" + std::to_string(i), t0, t0 + 30s);
     }
     EXPECT_EQ(cache.size(), 100u);
-    cache.remember("later", t0 + 31s, t0 + 61s);
+    cache.remember("s", "later", t0 + 31s, t0 + 61s);
     EXPECT_EQ(cache.size(), 1u);
 }
 
 TEST(AuthNonceCache, ExpiresInTimeOrderWhateverTheInsertionOrder) {
     NonceCache cache;
-    cache.remember("long", t0, t0 + 60s);
-    cache.remember("short", t0, t0 + 10s);
-    EXPECT_EQ(cache.remember("short", t0 + 11s, t0 + 41s), Outcome::recorded);
-    EXPECT_EQ(cache.remember("long", t0 + 11s, t0 + 41s), Outcome::replayed);
+    cache.remember("s", "long", t0, t0 + 60s);
+    cache.remember("s", "short", t0, t0 + 10s);
+    EXPECT_EQ(cache.remember("s", "short", t0 + 11s, t0 + 41s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("s", "long", t0 + 11s, t0 + 41s), Outcome::replayed);
 }
 
 TEST(AuthNonceCache, RefusesNewNoncesWhenFullRatherThanForgetting) {
-    NonceCache cache(3);
-    EXPECT_EQ(cache.remember("a", t0, t0 + 30s), Outcome::recorded);
-    EXPECT_EQ(cache.remember("b", t0, t0 + 30s), Outcome::recorded);
-    EXPECT_EQ(cache.remember("c", t0, t0 + 30s), Outcome::recorded);
-    EXPECT_EQ(cache.remember("d", t0 + 1s, t0 + 31s), Outcome::full);
+    NonceCache cache(3, 3);
+    EXPECT_EQ(cache.remember("s", "a", t0, t0 + 30s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("s", "b", t0, t0 + 30s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("s", "c", t0, t0 + 30s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("s", "d", t0 + 1s, t0 + 31s), Outcome::full);
     // Live entries are still remembered.
-    EXPECT_EQ(cache.remember("a", t0 + 1s, t0 + 31s), Outcome::replayed);
+    EXPECT_EQ(cache.remember("s", "a", t0 + 1s, t0 + 31s), Outcome::replayed);
     EXPECT_EQ(cache.size(), 3u);
     // Room again once they expire.
-    EXPECT_EQ(cache.remember("d", t0 + 30s, t0 + 60s), Outcome::full);
-    EXPECT_EQ(cache.remember("d", t0 + 31s, t0 + 61s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("s", "d", t0 + 30s, t0 + 60s), Outcome::full);
+    EXPECT_EQ(cache.remember("s", "d", t0 + 31s, t0 + 61s), Outcome::recorded);
+}
+
+TEST(AuthNonceCache, ScopesAreApartAndEachHasItsShare) {
+    NonceCache cache(4, 2);
+    EXPECT_EQ(cache.remember("wcs", "n", t0, t0 + 30s), Outcome::recorded);
+    // The same nonce from another caller is another entry.
+    EXPECT_EQ(cache.remember("other", "n", t0, t0 + 30s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("wcs", "m", t0, t0 + 30s), Outcome::recorded);
+    // "wcs" has its half: its new nonces are refused, the others' are not.
+    EXPECT_EQ(cache.remember("wcs", "o", t0, t0 + 30s), Outcome::full);
+    EXPECT_EQ(cache.remember("other", "o", t0, t0 + 30s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("wcs", "n", t0, t0 + 30s), Outcome::replayed);
+    // A scope and nonce that read as another pair do not collide.
+    EXPECT_EQ(cache.remember("a", "bc", t0 + 31s, t0 + 61s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("ab", "c", t0 + 31s, t0 + 61s), Outcome::recorded);
+    // Room again for "wcs" once its entries expire.
+    EXPECT_EQ(cache.remember("wcs", "o", t0 + 31s, t0 + 61s), Outcome::recorded);
 }
 
 TEST(AuthNonceCache, LongNoncesTakeNoMoreRoom) {
-    NonceCache cache(2);
+    NonceCache cache(2, 2);
     const std::string big(10'000, 'x');
-    EXPECT_EQ(cache.remember(big, t0, t0 + 30s), Outcome::recorded);
-    EXPECT_EQ(cache.remember(big, t0, t0 + 30s), Outcome::replayed);
-    EXPECT_EQ(cache.remember(big + "y", t0, t0 + 30s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("s", big, t0, t0 + 30s), Outcome::recorded);
+    EXPECT_EQ(cache.remember("s", big, t0, t0 + 30s), Outcome::replayed);
+    EXPECT_EQ(cache.remember("s", big + "y", t0, t0 + 30s), Outcome::recorded);
 }
 
 TEST(AuthNonceCache, OneWinnerAcrossThreads) {
@@ -73,7 +90,8 @@ TEST(AuthNonceCache, OneWinnerAcrossThreads) {
     for (int t = 0; t < 8; ++t) {
         threads.emplace_back([&] {
             for (int i = 0; i < 1000; ++i) {
-                if (cache.remember("n" + std::to_string(i), t0, t0 + 30s) == Outcome::recorded) {
+                if (cache.remember("s", "n" + std::to_string(i), t0, t0 + 30s) ==
+                    Outcome::recorded) {
                     ++recorded;
                 }
             }
