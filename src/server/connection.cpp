@@ -46,6 +46,8 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 /// Bytes asked for when waiting for the first byte of a request.
 constexpr std::size_t first_read_bytes = 4096;
+/// What Beast's HTTP reads ask the buffer for at most, per read.
+constexpr std::size_t beast_read_bytes = 64 * 1024;
 /// The largest piece of a streamed body handed to a connector at once.
 constexpr std::size_t streamed_piece_bytes = 64 * 1024;
 /// The longest a streamed body may take in all (each piece has the read
@@ -185,7 +187,9 @@ std::optional<ErrorClass> refusal_class(const boost::system::error_code& ec, boo
     if (timed_out) {
         return ErrorClass::request_timeout;
     }
-    if (ec == http::error::header_limit) {
+    // buffer_overflow: framing past the head (a chunk's size line, trailers)
+    // over what the buffer may hold.
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
         return ErrorClass::headers_too_large;
     }
     if (ec == http::error::body_limit) {
@@ -234,6 +238,10 @@ public:
         bool first = true;
         while (!draining()) {
             const ServerLimits limits = current_limits();
+            // Body bytes leave the buffer as they are parsed; what stays is
+            // framing (the head, a chunk's size line, trailers), which Beast
+            // bounds for the head only. A read adds at most Beast's 64 KiB.
+            buffer_.max_size(std::max(buffer_.size(), limits.header_bytes + beast_read_bytes));
             if (buffer_.size() == 0) {
                 waiting_ = true;
                 arm(first ? limits.read_timeout : limits.idle_timeout);
@@ -433,6 +441,21 @@ private:
         arm(limits.read_timeout);
         auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
         const auto started = std::chrono::steady_clock::now();
+        // A transfer coding relais cannot frame (anything not ending with
+        // chunked) leaves the body's end to guesswork: refused (RFC 9112 6.3),
+        // Content-Length or not.
+        if (!ec && parser.get().count(http::field::transfer_encoding) > 0 && !parser.chunked()) {
+            ec = http::error::bad_transfer_encoding;
+        }
+        // The head's fields, before the body: Beast adds a chunked body's
+        // trailers to the same fields, and a trailer must not pass for a
+        // header (credentials, request id).
+        std::vector<Header> headers;
+        std::string request_id;
+        if (!ec) {
+            headers = headers_of(parser.get());
+            request_id = request_id_of(parser.get());
+        }
         bool streamed = false;
         if (!ec && !parser.is_done()) {
             const BodyPolicy policy = env_.dispatcher.body_policy(parser.get().target());
@@ -467,10 +490,9 @@ private:
         RawRequest raw;
         raw.method = to_string(message.method_string());
         raw.target = to_string(message.target());
-        raw.headers = headers_of(message);
+        raw.headers = std::move(headers);
         raw.body = std::move(message.body());
         raw.remote = remote_;
-        const std::string request_id = request_id_of(message);
         raw.request_id = request_id;
         const std::string method = raw.method;
         const unsigned version = message.version();

@@ -54,6 +54,47 @@ class Limits(test_server.ServerTestCase):
         self.start(server_lines=["limits: {body_bytes: 1024}"])
         self.assert_chunked_413("/test-echo/echo/echo", chunk_bytes=800, chunks=3)
 
+    def test_chunk_extensions_and_trailers_are_bounded_like_the_head(self):
+        # Framing past the head stays in relais's buffer until parsed: a
+        # chunk size line or trailers without end are refused, not buffered.
+        self.start(server_lines=["limits: {header_bytes: 1024, body_bytes: 10000}"])
+        head = (f"POST /test-echo/echo/echo?apikey={API_KEY} HTTP/1.1\r\nHost: a\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n").encode()
+        for framing in (b"7;a=" + b"e" * 300_000,
+                        b"2\r\n{}\r\n0\r\nX-T: " + b"t" * 300_000):
+            reply = self.raw_exchange(head + framing)
+            self.assertTrue(reply.startswith(b"HTTP/1.1 431 "), reply[:200])
+            self.assertIn(b'"err_class":"headers-too-large"', reply)
+        ok = self.raw_exchange(head.replace(b"Host: a\r\n", b"Host: a\r\nConnection: close\r\n")
+                               + b"2\r\n{}\r\n0\r\nX-T: t\r\n\r\n")
+        self.assertTrue(ok.startswith(b"HTTP/1.1 200 "), ok[:200])
+
+    def test_transfer_codings_relais_cannot_frame_are_400(self):
+        # RFC 9112 6.3: a body whose end is not chunked framing is refused,
+        # and the connection closed: nothing after it is read as a request.
+        self.start()
+        smuggled = b"GET /_relais/metrics HTTP/1.1\r\nHost: a\r\n\r\n"
+        for framing in (b"Transfer-Encoding: chunked, identity\r\n",
+                        b"Transfer-Encoding: gzip\r\n",
+                        b"Transfer-Encoding: identity\r\nContent-Length: %d\r\n" % len(smuggled)):
+            reply = self.raw_exchange(
+                f"POST /test-echo/echo/echo?apikey={API_KEY} HTTP/1.1\r\nHost: a\r\n".encode()
+                + framing + b"\r\n" + smuggled)
+            self.assertTrue(reply.startswith(b"HTTP/1.1 400 "), reply[:200])
+            self.assertIn(b'"err_class":"bad-request"', reply)
+            self.assertEqual(reply.count(b"HTTP/1.1 "), 1, reply)
+
+    def test_trailers_are_not_headers(self):
+        # Credentials or a request id sent as trailers count for nothing.
+        self.start()
+        reply = self.raw_exchange(
+            b"POST /test-echo/echo/echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n"
+            + f"Authorization: Bearer {API_KEY}\r\nX-Request-ID: from-a-trailer\r\n\r\n".encode())
+        self.assertTrue(reply.startswith(b"HTTP/1.1 401 "), reply[:300])
+        self.assertIn(b'"err_class":"missing-credentials"', reply)
+        self.assertNotIn(b"from-a-trailer", reply)
+
     def test_headers_over_limit_are_431(self):
         self.start(server_lines=["limits: {header_bytes: 1024}"])
         r = self.call("/test-echo/echo/echo", headers={"X-Big": "y" * 4000})
