@@ -1,6 +1,7 @@
 #include "soap/soap_envelope.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <pugixml.hpp>
 
 #include "core/utf8.hpp"
@@ -31,11 +32,26 @@ std::string clean(std::string_view text) {
     return out;
 }
 
-/// The local part of a QName written as text (`env:Server` -> `Server`).
+/// The longest fault code (or subcode) shown.
+constexpr std::size_t max_code_length = 64;
+
+/// The local part of a QName written as text (`env:Server` -> `Server`), if
+/// it reads as a name: letters, digits, `.`, `_`, `-`, starting with a
+/// letter or `_`. Anything else is free text from the upstream, which may
+/// be about the person the call was for: "" then.
 std::string local_part(std::string_view qname) {
     const std::string cleaned = clean(qname);
     const auto colon = cleaned.rfind(':');
-    return colon == std::string::npos ? cleaned : cleaned.substr(colon + 1);
+    std::string local = colon == std::string::npos ? cleaned : cleaned.substr(colon + 1);
+    const auto name_char = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
+    };
+    if (local.empty() || local.size() > max_code_length ||
+        (std::isalpha(static_cast<unsigned char>(local.front())) == 0 && local.front() != '_') ||
+        !std::ranges::all_of(local, name_char)) {
+        return {};
+    }
+    return local;
 }
 
 }  // namespace
@@ -89,7 +105,8 @@ std::optional<SoapFault> fault_in(const pugi::xml_node& body, SoapVersion versio
         out.code = local_part(code.child_value("soap:Value"));
         out.from_sender = out.code == "Sender";
         if (const pugi::xml_node sub = code.child("soap:Subcode")) {
-            out.code += "." + local_part(sub.child_value("soap:Value"));
+            const std::string subcode = local_part(sub.child_value("soap:Value"));
+            out.code += "." + (subcode.empty() ? std::string("unknown") : subcode);
         }
         out.reason = clean(fault.child("soap:Reason").child_value("soap:Text"));
     }

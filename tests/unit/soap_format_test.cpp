@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <pugixml.hpp>
+#include <string>
+#include <vector>
 
 #include "auth/username_token.hpp"
 #include "core/url_encoding.hpp"
@@ -166,6 +168,36 @@ TEST(SoapFormat, FaultsOfBothVersionsAreUpstreamFaults) {
                          "<e:faultstring>x</e:faultstring></e:Fault>"),
                 500, &error, true);
     EXPECT_EQ(error.description, "SOAP fault Client: x");
+}
+
+TEST(SoapFormat, FaultCodesThatAreNotNamesAreNotShown) {
+    // A code is shown only if it reads as a name: free text there could be
+    // about the person, and is held back like the fault's text.
+    rest::CallError error;
+    const auto v1 = load(soap_connector("1.1"), soap_format_of);
+    for (const std::string& code :
+         std::vector<std::string>{"soap:Client.NIR 1850578006048 CANARY", "Dupont Jean", "1abc",
+                                  "Client/x", "n" + std::string(70, 'x'), "Ren\xC3\xA9"}) {
+        read_answer(*v1,
+                    envelope(v11, "<e:Fault><faultcode>" + code +
+                                      "</faultcode><faultstring>s</faultstring></e:Fault>"),
+                    500, &error);
+        EXPECT_EQ(error.description, "SOAP fault unknown") << code;
+    }
+    const auto v2 = load(soap_connector("1.2"), soap_format_of);
+    read_answer(*v2,
+                envelope(v12,
+                         "<e:Fault><e:Code><e:Value>e:Sender</e:Value><e:Subcode>"
+                         "<e:Value>Dupont_Jean CANARY</e:Value></e:Subcode></e:Code><e:Reason>"
+                         "<e:Text xml:lang=\"fr\">t</e:Text></e:Reason></e:Fault>"),
+                500, &error);
+    EXPECT_EQ(error.description, "SOAP fault Sender.unknown");
+    read_answer(*v1,
+                envelope(v11,
+                         "<e:Fault><faultcode>x:Server.Db_Down-2</faultcode>"
+                         "<faultstring>s</faultstring></e:Fault>"),
+                500, &error);
+    EXPECT_EQ(error.description, "SOAP fault Server.Db_Down-2");
 }
 
 TEST(SoapFormat, WhatIsNotAnEnvelopeOfTheVersion) {
