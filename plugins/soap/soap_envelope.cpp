@@ -32,26 +32,29 @@ std::string clean(std::string_view text) {
     return out;
 }
 
-/// The longest fault code (or subcode) shown.
-constexpr std::size_t max_code_length = 64;
-
-/// The local part of a QName written as text (`env:Server` -> `Server`), if
-/// it reads as a name: letters, digits, `.`, `_`, `-`, starting with a
-/// letter or `_`. Anything else is free text from the upstream, which may
-/// be about the person the call was for: "" then.
+/// The local part of a QName written as text (`env:Server` -> `Server`).
 std::string local_part(std::string_view qname) {
     const std::string cleaned = clean(qname);
     const auto colon = cleaned.rfind(':');
-    std::string local = colon == std::string::npos ? cleaned : cleaned.substr(colon + 1);
+    return colon == std::string::npos ? cleaned : cleaned.substr(colon + 1);
+}
+
+/// The longest fault code (or subcode) shown.
+constexpr std::size_t max_code_length = 64;
+
+/// `code` if it reads as a name: letters, digits, `.`, `_`, `-`, starting
+/// with a letter or `_`. Anything else is free text from the upstream,
+/// which may be about the person the call was for: "unknown" then.
+std::string shown_code(std::string code) {
     const auto name_char = [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
     };
-    if (local.empty() || local.size() > max_code_length ||
-        (std::isalpha(static_cast<unsigned char>(local.front())) == 0 && local.front() != '_') ||
-        !std::ranges::all_of(local, name_char)) {
-        return {};
+    if (code.empty() || code.size() > max_code_length ||
+        (std::isalpha(static_cast<unsigned char>(code.front())) == 0 && code.front() != '_') ||
+        !std::ranges::all_of(code, name_char)) {
+        return "unknown";
     }
-    return local;
+    return code;
 }
 
 }  // namespace
@@ -97,21 +100,19 @@ std::optional<SoapFault> fault_in(const pugi::xml_node& body, SoapVersion versio
             return child ? child.child_value()
                          : fault.child_value(("soap:" + std::string(name)).c_str());
         };
-        out.code = local_part(value("faultcode"));
+        const std::string code = local_part(value("faultcode"));
+        out.from_sender = code == "Client" || code.starts_with("Client.");
+        out.code = shown_code(code);
         out.reason = clean(value("faultstring"));
-        out.from_sender = out.code == "Client" || out.code.starts_with("Client.");
     } else {
         const pugi::xml_node code = fault.child("soap:Code");
-        out.code = local_part(code.child_value("soap:Value"));
-        out.from_sender = out.code == "Sender";
+        const std::string value = local_part(code.child_value("soap:Value"));
+        out.from_sender = value == "Sender";
+        out.code = shown_code(value);
         if (const pugi::xml_node sub = code.child("soap:Subcode")) {
-            const std::string subcode = local_part(sub.child_value("soap:Value"));
-            out.code += "." + (subcode.empty() ? std::string("unknown") : subcode);
+            out.code += "." + shown_code(local_part(sub.child_value("soap:Value")));
         }
         out.reason = clean(fault.child("soap:Reason").child_value("soap:Text"));
-    }
-    if (out.code.empty()) {
-        out.code = "unknown";
     }
     return out;
 }
