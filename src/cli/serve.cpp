@@ -1,3 +1,5 @@
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <csignal>
@@ -46,9 +48,15 @@ int serve(std::span<char* const> args) {
     const std::filesystem::path config_file = *config_argument;
 
     // Peers that close early must not kill the process; every file relais
-    // creates (data, logs) is private to its user.
+    // creates (data, logs) is private to its user. A crash writes no core
+    // dump: it would hold, in clear, the requests in memory and the outbox
+    // key (and non-dumpable also keeps other processes of the user out of
+    // its memory).
     std::signal(SIGPIPE, SIG_IGN);
     ::umask(077);
+    const rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
     // Outlives the server and every connector built with it, reloads included.
     server::GruDemands demands;

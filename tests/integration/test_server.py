@@ -103,6 +103,16 @@ class ServerTestCase(unittest.TestCase):
             time.sleep(0.02)
 
 
+class ProcessTest(ServerTestCase):
+    def test_a_crash_writes_no_core_dump(self):
+        # A core dump would hold the requests in memory and the outbox key
+        # in clear: relais sets its core size limit to 0 at start.
+        self.start()
+        with open(f"/proc/{self.relais.proc.pid}/limits") as f:
+            (line,) = [l for l in f if l.startswith("Max core file size")]
+        self.assertEqual(line.split()[4:6], ["0", "0"], line)
+
+
 class AdminPages(ServerTestCase):
     def test_health(self):
         self.start()
