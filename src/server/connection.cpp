@@ -447,6 +447,13 @@ private:
         if (!ec && parser.get().count(http::field::transfer_encoding) > 0 && !parser.chunked()) {
             ec = http::error::bad_transfer_encoding;
         }
+        // One Host, none before HTTP/1.1 allowed (RFC 9112 3.2).
+        if (!ec) {
+            const auto hosts = parser.get().count(http::field::host);
+            if (hosts > 1 || (hosts == 0 && parser.get().version() >= 11)) {
+                ec = http::error::bad_field;
+            }
+        }
         // The head's fields, before the body: Beast adds a chunked body's
         // trailers to the same fields, and a trailer must not pass for a
         // header (credentials, request id).

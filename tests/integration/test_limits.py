@@ -84,6 +84,18 @@ class Limits(test_server.ServerTestCase):
             self.assertIn(b'"err_class":"bad-request"', reply)
             self.assertEqual(reply.count(b"HTTP/1.1 "), 1, reply)
 
+    def test_an_http_1_1_request_has_one_host(self):
+        self.start()
+        target = f"/test-echo/echo/echo?apikey={API_KEY}"
+        for head in (f"GET {target} HTTP/1.1\r\n",
+                     f"GET {target} HTTP/1.1\r\nHost: a\r\nHost: b\r\n",
+                     f"GET {target} HTTP/1.0\r\nHost: a\r\nHost: b\r\n"):
+            reply = self.raw_exchange((head + "\r\n").encode())
+            self.assertTrue(reply.startswith(b"HTTP/1.1 400 "), (head, reply[:200]))
+            self.assertIn(b'"err_class":"bad-request"', reply)
+        reply = self.raw_exchange(f"GET {target} HTTP/1.0\r\n\r\n".encode())
+        self.assertTrue(reply.startswith(b"HTTP/1.0 200 "), reply[:200])
+
     def test_trailers_are_not_headers(self):
         # Credentials or a request id sent as trailers count for nothing.
         self.start()
