@@ -60,19 +60,33 @@ TEST(AuthNonceCache, RefusesNewNoncesWhenFullRatherThanForgetting) {
 
 TEST(AuthNonceCache, ScopesAreApartAndEachHasItsShare) {
     NonceCache cache(4, 2);
-    EXPECT_EQ(cache.remember("wcs", "n", t0, t0 + 30s), Outcome::recorded);
-    // The same nonce from another caller is another entry.
-    EXPECT_EQ(cache.remember("other", "n", t0, t0 + 30s), Outcome::recorded);
-    EXPECT_EQ(cache.remember("wcs", "m", t0, t0 + 30s), Outcome::recorded);
-    // "wcs" has its half: its new nonces are refused, the others' are not.
-    EXPECT_EQ(cache.remember("wcs", "o", t0, t0 + 30s), Outcome::full);
-    EXPECT_EQ(cache.remember("other", "o", t0, t0 + 30s), Outcome::recorded);
-    EXPECT_EQ(cache.remember("wcs", "n", t0, t0 + 30s), Outcome::replayed);
-    // A scope and nonce that read as another pair do not collide.
-    EXPECT_EQ(cache.remember("a", "bc", t0 + 31s, t0 + 61s), Outcome::recorded);
-    EXPECT_EQ(cache.remember("ab", "c", t0 + 31s, t0 + 61s), Outcome::recorded);
-    // Room again for "wcs" once its entries expire.
-    EXPECT_EQ(cache.remember("wcs", "o", t0 + 31s, t0 + 61s), Outcome::recorded);
+    // Each nonce is used `at` seconds after t0 and valid 30 s from then.
+    struct Use {
+        const char* scope;
+        const char* nonce;
+        std::chrono::seconds at;
+        Outcome expected;
+    };
+    const Use uses[] = {
+        {"wcs", "n", 0s, Outcome::recorded},
+        // The same nonce from another caller is another entry.
+        {"other", "n", 0s, Outcome::recorded},
+        {"wcs", "m", 0s, Outcome::recorded},
+        // "wcs" has its half: its new nonces are refused, the others' are not.
+        {"wcs", "o", 0s, Outcome::full},
+        {"other", "o", 0s, Outcome::recorded},
+        {"wcs", "n", 0s, Outcome::replayed},
+        // A scope and nonce that read as another pair do not collide.
+        {"a", "bc", 31s, Outcome::recorded},
+        {"ab", "c", 31s, Outcome::recorded},
+        // Room again for "wcs" once its entries expire.
+        {"wcs", "o", 31s, Outcome::recorded},
+    };
+    for (const Use& use : uses) {
+        EXPECT_EQ(cache.remember(use.scope, use.nonce, t0 + use.at, t0 + use.at + 30s),
+                  use.expected)
+            << use.scope << " " << use.nonce;
+    }
 }
 
 TEST(AuthNonceCache, LongNoncesTakeNoMoreRoom) {
