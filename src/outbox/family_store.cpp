@@ -586,8 +586,8 @@ bool FamilyStore::retry(std::string_view tracking_id, Clock::time_point now) {
     Statement update(db_, family_,
                      "UPDATE messages SET state = 'pending', attempts = 0, last_status = 0, "
                      "error_class = '', reason = '', next_attempt = ?2, updated = ?2, "
-                     "payload_erase_at = NULL WHERE tracking_id = ?1 AND state = 'dead' AND "
-                     "payload IS NOT NULL");
+                     "created = ?2, payload_erase_at = NULL WHERE tracking_id = ?1 AND "
+                     "state = 'dead' AND payload IS NOT NULL");
     return update.bind(1, tracking_id).bind(2, to_millis(now)).run() > 0;
 }
 

@@ -191,8 +191,10 @@ public:
     std::optional<MessageInfo> find(std::string_view tracking_id);
     /// Newest first.
     std::vector<MessageInfo> list(const Filter& filter);
-    /// Dead letter with its payload -> pending now, attempts reset. False
-    /// if not a dead letter or its payload is gone.
+    /// Dead letter with its payload -> pending now, attempts reset, and
+    /// `created` set to now: max_age and the retention count from the
+    /// retry, or the first failure after it would be the last. False if not
+    /// a dead letter or its payload is gone.
     bool retry(std::string_view tracking_id, Clock::time_point now);
     /// Deletes a message, metadata and payload. False if unknown.
     bool drop(std::string_view tracking_id);

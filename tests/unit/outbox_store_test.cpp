@@ -244,6 +244,8 @@ TEST_F(OutboxStore, OperatorRetriesADeadLetterWithItsPayload) {
     EXPECT_EQ(m.error_class, "");
     EXPECT_EQ(m.reason, "");
     EXPECT_EQ(m.next_attempt, t0 + 10s);
+    // Its age (max_age, retention) counts from the retry.
+    EXPECT_EQ(m.created, t0 + 10s);
     EXPECT_FALSE(m.payload_erase_at);
     const auto due =
         store.due("civil", Kind::push, t0 + 10s, 10, {}, settings.dead_letter_retention);
