@@ -484,6 +484,7 @@ std::optional<TokenError> check_id_token(std::string_view payload_json,
     const auto* azp = member(claims, "azp");
     const auto* exp = member(claims, "exp");
     const auto* iat = member(claims, "iat");
+    const auto* nbf = member(claims, "nbf");
     const auto* nonce = member(claims, "nonce");
     const auto* sub = member(claims, "sub");
     const auto is_string = [](const rapidjson::Value* value) {
@@ -500,8 +501,8 @@ std::optional<TokenError> check_id_token(std::string_view payload_json,
                                                              });
     }
     if (!is_string(iss) || !audiences_are_strings || (azp != nullptr && !azp->IsString()) ||
-        !is_number(exp) || !is_number(iat) || !is_string(nonce) || !is_string(sub) ||
-        sub->GetStringLength() == 0) {
+        !is_number(exp) || !is_number(iat) || (nbf != nullptr && !nbf->IsNumber()) ||
+        !is_string(nonce) || !is_string(sub) || sub->GetStringLength() == 0) {
         return TokenError::missing_claim;
     }
 
@@ -527,7 +528,9 @@ std::optional<TokenError> check_id_token(std::string_view payload_json,
     if (now_seconds >= exp->GetDouble() + leeway) {
         return TokenError::expired;
     }
-    if (iat->GetDouble() > now_seconds + leeway) {
+    // A token not valid yet (nbf, optional) is one issued in the future.
+    if (iat->GetDouble() > now_seconds + leeway ||
+        (nbf != nullptr && nbf->GetDouble() > now_seconds + leeway)) {
         return TokenError::issued_in_future;
     }
     // An empty expected nonce would let a token without a real one pass.

@@ -550,6 +550,12 @@ TEST(FranceConnectIdToken, RefusesTokensIssuedInTheFuture) {
     EXPECT_EQ(check_with("iat", std::to_string(issued + 71)), TokenError::issued_in_future);
     EXPECT_EQ(check_with("iat", std::to_string(issued + 70)), std::nullopt);
     EXPECT_EQ(check_with("iat", std::to_string(issued + 30)), std::nullopt);
+    // Not valid before (nbf, optional): the same leeway.
+    EXPECT_EQ(check_with("nbf", std::to_string(issued + 71)), TokenError::issued_in_future);
+    EXPECT_EQ(check_with("nbf", std::to_string(issued + 100000)), TokenError::issued_in_future);
+    EXPECT_EQ(check_with("nbf", std::to_string(issued + 70)), std::nullopt);
+    EXPECT_EQ(check_with("nbf", std::to_string(issued)), std::nullopt);
+    EXPECT_EQ(check_with("nbf", R"("1700000000")"), TokenError::missing_claim);
 }
 
 TEST(FranceConnectIdToken, RefusesAnotherNonce) {
