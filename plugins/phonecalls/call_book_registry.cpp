@@ -20,11 +20,15 @@ Registry& registry() {
 
 }  // namespace
 
-std::shared_ptr<CallBook> adopt_call_book(std::string_view slug, const Settings& settings) {
+std::shared_ptr<CallBook> adopt_call_book(std::string_view slug, std::string_view family,
+                                          const Settings& settings) {
     Registry& r = registry();
     const std::lock_guard lock(r.mutex);
     std::erase_if(r.books, [](const auto& entry) { return entry.second.expired(); });
-    std::weak_ptr<CallBook>& slot = r.books[std::string(slug)];
+    // Slugs and family names have no newline: the key is unambiguous.
+    std::string key(slug);
+    key.append("\n").append(family);
+    std::weak_ptr<CallBook>& slot = r.books[key];
     if (auto book = slot.lock()) {
         return book;
     }

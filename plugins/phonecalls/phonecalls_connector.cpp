@@ -128,7 +128,7 @@ public:
           hook_(std::move(hook)),
           services_(source.services),
           generation_(++built),
-          book_(adopt_call_book(slug_, settings_)),
+          book_(adopt_call_book(slug_, family_, settings_)),
           infos_{EndpointInfo{"call-start"}, EndpointInfo{"call-stop"}, EndpointInfo{"calls"}} {}
 
     std::span<const EndpointInfo> endpoints() const override { return infos_; }

@@ -44,9 +44,11 @@ std::unique_ptr<Loaded> load(const std::string& settings_json) {
     return loaded;
 }
 
+/// The family of the connectors built here.
+constexpr const char* family = "etat-civil-citoyennete";
+
 ConnectorSource source_of(const Loaded& loaded, const std::string& slug) {
-    return ConnectorSource{loaded.document,          loaded.map, slug, "phonecalls",
-                           "etat-civil-citoyennete", {}};
+    return ConnectorSource{loaded.document, loaded.map, slug, "phonecalls", family, {}};
 }
 
 HttpResponse call(boost::asio::io_context& io, const Connector& connector, std::size_t endpoint,
@@ -183,15 +185,20 @@ TEST(PhonecallsConnector, StreamStartsWithTheSnapshot) {
 TEST(PhonecallsConnector, RegistryAdoptsTheLiveBookAsItIs) {
     Settings first;
     first.max_streams = 5;
-    const auto book = adopt_call_book("unit-adopt", first);
+    const auto book = adopt_call_book("unit-adopt", family, first);
     Settings second;
     second.max_streams = 9;
-    const auto again = adopt_call_book("unit-adopt", second);
+    const auto again = adopt_call_book("unit-adopt", family, second);
     EXPECT_EQ(again, book);
     EXPECT_EQ(book->settings().max_streams, 5u);
-    const auto other = adopt_call_book("unit-adopt-other", second);
+    const auto other = adopt_call_book("unit-adopt-other", family, second);
     EXPECT_NE(other, book);
     EXPECT_EQ(other->settings().max_streams, 9u);
+    // The same slug in another family (a reload that changed it) has a book
+    // of its own: a number must not cross from one family to another.
+    const auto moved = adopt_call_book("unit-adopt", "travail-social", second);
+    EXPECT_NE(moved, book);
+    EXPECT_EQ(moved->size(), 0u);
 }
 
 TEST(PhonecallsConnector, NewSettingsApplyAtTheFirstRequest) {
@@ -199,7 +206,7 @@ TEST(PhonecallsConnector, NewSettingsApplyAtTheFirstRequest) {
     const auto loaded = load(R"("max_calls": 5)");
     const auto before = make_phonecalls_connector(source_of(*loaded, "unit-apply"));
     call(io, *before, calls, get({{"callee", "1001"}}));
-    const auto book = adopt_call_book("unit-apply", Settings{});
+    const auto book = adopt_call_book("unit-apply", family, Settings{});
     EXPECT_EQ(book->settings().max_calls, 5u);
 
     // A reload builds the next connector, then may still be refused.
@@ -219,7 +226,7 @@ TEST(PhonecallsConnector, ActivationAppliesTheSettingsWithoutARequest) {
     const auto loaded = load(R"("max_calls": 5)");
     const auto before = make_phonecalls_connector(source_of(*loaded, "unit-activate"));
     before->activate();
-    const auto book = adopt_call_book("unit-activate", Settings{});
+    const auto book = adopt_call_book("unit-activate", family, Settings{});
     EXPECT_EQ(book->settings().max_calls, 5u);
     const auto changed = load(R"("retention": "0s")");
     const auto next = make_phonecalls_connector(source_of(*changed, "unit-activate"));
@@ -240,7 +247,7 @@ TEST(PhonecallsConnector, AnOlderConnectorServingLastKeepsTheNewSettings) {
     const auto newer = make_phonecalls_connector(source_of(*changed, "unit-late"));
     call(io, *newer, calls, get({{"callee", "1001"}}));
     call(io, *older, calls, get({{"callee", "1001"}}));
-    EXPECT_EQ(adopt_call_book("unit-late", Settings{})->settings().max_calls, 2u);
+    EXPECT_EQ(adopt_call_book("unit-late", family, Settings{})->settings().max_calls, 2u);
 }
 
 TEST(PhonecallsConnector, ExtraQueryParametersAndBodyAreTheData) {
@@ -278,17 +285,17 @@ TEST(PhonecallsConnector, RefusedCallStartWithAStreamOpenChangesNothing) {
     EXPECT_EQ(call(io, *connector, call_start, start).status, 200u);
     const HttpResponse after = call(io, *connector, calls, get({{"callee", "1001"}}));
     EXPECT_NE(after.body.find(R"("data":{"n":"1"})"), std::string::npos) << after.body;
-    EXPECT_EQ(adopt_call_book("unit-nul", Settings{})->open_streams(), 1u);
+    EXPECT_EQ(adopt_call_book("unit-nul", family, Settings{})->open_streams(), 1u);
     stream.stream->stop();
 }
 
 TEST(PhonecallsConnector, RegistryStartsAfreshOnceTheBookIsGone) {
-    std::weak_ptr<CallBook> old = adopt_call_book("unit-fresh", Settings{});
+    std::weak_ptr<CallBook> old = adopt_call_book("unit-fresh", family, Settings{});
     EXPECT_TRUE(old.expired());
-    auto book = adopt_call_book("unit-fresh", Settings{});
+    auto book = adopt_call_book("unit-fresh", family, Settings{});
     book->start("0612345678", "1001", "{}", Instant::now());
     book.reset();
-    EXPECT_EQ(adopt_call_book("unit-fresh", Settings{})->size(), 0u);
+    EXPECT_EQ(adopt_call_book("unit-fresh", family, Settings{})->size(), 0u);
 }
 
 TEST(PhonecallsConnector, CallsSurviveARebuildOfTheSameSlug) {
@@ -301,7 +308,7 @@ TEST(PhonecallsConnector, CallsSurviveARebuildOfTheSameSlug) {
     before.reset();
     const HttpResponse r = call(io, *after, calls, get({{"callee", "1001"}}));
     EXPECT_NE(r.body.find("0612345678"), std::string::npos) << r.body;
-    EXPECT_EQ(adopt_call_book("unit-reload", Settings{})->size(), 1u);
+    EXPECT_EQ(adopt_call_book("unit-reload", family, Settings{})->size(), 1u);
 }
 
 }  // namespace
