@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/utf8.hpp"
+
 namespace relais::config {
 
 namespace {
@@ -17,6 +19,9 @@ namespace {
 // never come close to these bounds.
 constexpr int max_depth = 128;
 constexpr std::size_t max_nodes = 1'000'000;
+/// Text the converted tree holds (keys, strings, and the JSON Pointers kept
+/// for positions): aliases to long keys or strings multiply it.
+constexpr std::size_t max_expanded_bytes = 64 * 1024 * 1024;
 constexpr std::size_t max_file_bytes = 16 * 1024 * 1024;
 
 SourcePosition position_of(const YAML::Mark& mark) {
@@ -102,7 +107,8 @@ public:
     void convert(const YAML::Node& node, rapidjson::Value& out, std::string& pointer,
                  SourcePosition position, int depth) {
         doc_.values.add(pointer, position);
-        if (++nodes_ > max_nodes || depth > max_depth) {
+        bytes_ += pointer.size();
+        if (++nodes_ > max_nodes || bytes_ > max_expanded_bytes || depth > max_depth) {
             if (!too_large_) {
                 error(position, "the document is too large or too deeply nested");
                 too_large_ = true;
@@ -144,6 +150,10 @@ private:
                 continue;
             }
             const std::string& name = key.Scalar();
+            if (!is_valid_utf8(name)) {
+                error(key_position, "a key is not UTF-8 text");
+                continue;
+            }
             if (auto [first, inserted] = seen.emplace(name, key_position); !inserted) {
                 error(key_position, "duplicate key '" + name + "' (first defined at line " +
                                         std::to_string(first->second.line) + ")");
@@ -152,6 +162,7 @@ private:
             const std::size_t length = pointer.size();
             append_pointer_token(pointer, name);
             doc_.keys.add(pointer, key_position);
+            bytes_ += pointer.size() + name.size();
             // An empty value's mark is that of the next token, often on a
             // later line: the key is where the user looks.
             SourcePosition value_position = position_of(value.Mark());
@@ -188,6 +199,14 @@ private:
 
     void convert_scalar(const YAML::Node& node, rapidjson::Value& out, SourcePosition position) {
         const std::string& text = node.Scalar();
+        bytes_ += text.size();
+        // Checked here, the text would be quoted raw in error messages and
+        // in the JSON of log lines.
+        if (!is_valid_utf8(text)) {
+            error(position, "the value is not UTF-8 text");
+            out.SetNull();
+            return;
+        }
         const std::string& tag = node.Tag();
         // yaml-cpp tags quoted and block scalars "!": they are always strings.
         if (tag == "!" || tag == "tag:yaml.org,2002:str") {
@@ -267,6 +286,7 @@ private:
     ConfigDocument& doc_;
     std::vector<ConfigError>& errors_;
     std::size_t nodes_ = 0;
+    std::size_t bytes_ = 0;
     bool too_large_ = false;
 };
 

@@ -50,8 +50,14 @@ bool read_file(std::string_view name, const std::filesystem::path& base, std::st
     const std::filesystem::path path = base / std::filesystem::path(name);
     const std::string quoted = "'" + std::string(name) + "'";
     std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
+    const std::filesystem::file_status status = std::filesystem::status(path, ec);
+    if (std::filesystem::is_directory(status)) {
         error = "cannot read secret file " + quoted + ": it is a directory";
+        return false;
+    }
+    // A FIFO or a device would block the reading, a reload's included.
+    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+        error = "cannot read secret file " + quoted + ": it is not a regular file";
         return false;
     }
     std::string content;

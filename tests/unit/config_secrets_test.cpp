@@ -1,6 +1,7 @@
 // Secret references: ${env:NAME}, ${file:PATH}, $${ escapes, and errors
 // that name the variable or file but never reveal a value.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "../fixtures/config/config_test_support.hpp"
 #include "config/config_document.hpp"
@@ -69,6 +70,16 @@ TEST(ConfigSecrets, MissingFileIsNamed) {
     EXPECT_EQ(expansion_error("${file:nope.txt}", dir.path()),
               "cannot read secret file 'nope.txt': No such file or directory");
     EXPECT_EQ(expansion_error("${file:}", dir.path()), "empty file name in ${file:...}");
+}
+
+TEST(ConfigSecrets, OnlyRegularFilesAreRead) {
+    // A FIFO without a writer would block the reading (a reload's too).
+    test::TempDir dir;
+    ASSERT_EQ(::mkfifo((dir.path() / "fifo").c_str(), 0600), 0);
+    EXPECT_EQ(expansion_error("${file:fifo}", dir.path()),
+              "cannot read secret file 'fifo': it is not a regular file");
+    EXPECT_EQ(expansion_error("${file:/dev/zero}", dir.path()),
+              "cannot read secret file '/dev/zero': it is not a regular file");
 }
 
 TEST(ConfigSecrets, MalformedReferences) {

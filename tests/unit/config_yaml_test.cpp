@@ -128,6 +128,47 @@ TEST(ConfigYaml, AnchorsAndAliasesAreExpanded) {
     EXPECT_EQ(doc.json["copy"]["y"][1].GetInt64(), 2);
 }
 
+TEST(ConfigYaml, AliasesThatMultiplyTextAreRefused) {
+    // 4 keys of 1000 characters per level, 10 levels: a 44 KB file that
+    // would expand to gigabytes of keys and pointers.
+    std::string yaml = "b0: &b0 {";
+    for (int k = 0; k < 4; ++k) {
+        yaml += std::string(1000, static_cast<char>('a' + k)) + ": 1, ";
+    }
+    yaml += "}\n";
+    for (int level = 1; level <= 10; ++level) {
+        const std::string name = "b" + std::to_string(level);
+        yaml += name + ": &" + name + " {";
+        for (int k = 0; k < 4; ++k) {
+            yaml += std::string(1000, static_cast<char>('a' + k)) + ": *b" +
+                    std::to_string(level - 1) + ", ";
+        }
+        yaml += "}\n";
+    }
+    const auto errors = parse_errors(yaml);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].find("the document is too large or too deeply nested"), std::string::npos)
+        << errors[0];
+    // Long strings repeated by aliases count too.
+    const auto strings = parse_errors("s: &s " + std::string(1 << 20, 'x') + "\nl: [" + [] {
+        std::string items;
+        for (int i = 0; i < 100; ++i) {
+            items += "*s, ";
+        }
+        return items;
+    }() + "]\n");
+    ASSERT_EQ(strings.size(), 1u);
+    EXPECT_NE(strings[0].find("too large"), std::string::npos) << strings[0];
+}
+
+TEST(ConfigYaml, TextThatIsNotUtf8IsRefusedWhereItIs) {
+    EXPECT_EQ(parse_errors("a: b\nc: \"n\xFFo\"\n"),
+              (std::vector<std::string>{"t.yaml:2:4: the value is not UTF-8 text"}));
+    EXPECT_EQ(parse_errors("a: b\n\xC3x: 1\n"),
+              (std::vector<std::string>{"t.yaml:2:1: a key is not UTF-8 text"}));
+    EXPECT_TRUE(parse_errors("nom: \"Fran\xC3\xA7oise\"\n").empty());
+}
+
 TEST(ConfigYaml, EmptyFileIsNull) {
     const auto doc = parse("");
     EXPECT_TRUE(doc.json.IsNull());
