@@ -22,14 +22,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "core/string_map.hpp"
 
 namespace relais {
 class EventChannel;
@@ -137,13 +137,7 @@ private:
         std::vector<std::weak_ptr<EventChannel>> streams;
     };
     /// Looked up by the string_view of a request without copying it.
-    struct NumberHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
-    using Lines = std::unordered_map<std::string, Line, NumberHash, std::equal_to<>>;
+    using Lines = StringMap<Line>;
 
     /// A call as JSON and, when its line has streams, the event telling
     /// them: built before the book changes.

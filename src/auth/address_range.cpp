@@ -70,9 +70,7 @@ std::optional<AddressRange> AddressRange::parse(std::string_view text) {
 
 void AddressRange::unmap_v4() noexcept {
     // ::ffff:a.b.c.d/96+n covers exactly the IPv4 range a.b.c.d/n.
-    constexpr std::array<unsigned char, 12> mapped_prefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
-    if (!v6_ || prefix_ < 96 ||
-        !std::equal(mapped_prefix.begin(), mapped_prefix.end(), bytes_.begin())) {
+    if (!v6_ || prefix_ < 96 || !boost::asio::ip::address_v6(bytes_).is_v4_mapped()) {
         return;
     }
     std::copy(bytes_.begin() + 12, bytes_.end(), bytes_.begin());

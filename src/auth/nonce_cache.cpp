@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
 #include <string>
 
 #include "core/digest.hpp"
@@ -21,10 +20,6 @@ std::size_t NonceCache::DigestHash::operator()(const Digest& d) const noexcept {
     std::size_t h = 0;
     std::memcpy(&h, d.data(), sizeof h);
     return h;
-}
-
-std::size_t NonceCache::ScopeHash::operator()(std::string_view scope) const noexcept {
-    return std::hash<std::string_view>{}(scope);
 }
 
 NonceCache::Outcome NonceCache::remember(std::string_view scope, std::string_view nonce,

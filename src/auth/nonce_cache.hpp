@@ -9,9 +9,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include "core/string_map.hpp"
 
 namespace relais::auth {
 
@@ -67,10 +68,6 @@ private:
         Digest digest;
         std::uint32_t scope;  ///< index in scope_counts_
     };
-    struct ScopeHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view scope) const noexcept;
-    };
 
     void drop_expired(std::chrono::system_clock::time_point now);
     /// The index of `scope`, given on its first use and kept (scopes are
@@ -82,7 +79,7 @@ private:
     mutable std::mutex mutex_;
     std::unordered_set<Digest, DigestHash> live_;
     std::vector<Expiry> expiries_;  ///< min-heap on time, one per entry of live_
-    std::unordered_map<std::string, std::uint32_t, ScopeHash, std::equal_to<>> scope_indexes_;
+    StringMap<std::uint32_t> scope_indexes_;
     std::vector<std::size_t> scope_counts_;  ///< live entries per scope
 };
 

@@ -61,10 +61,10 @@ bool is_base64_char(char c) noexcept {
 
 }  // namespace
 
-bool valid_uri_part(std::string_view text, UriPart part) noexcept {
+bool valid_uri_chars(std::string_view text) noexcept {
     for (std::size_t i = 0; i < text.size(); ++i) {
         const auto c = static_cast<unsigned char>(text[i]);
-        if (pchar_table[c] || c == '/' || (c == '?' && part == UriPart::query)) {
+        if (pchar_table[c] || c == '/' || c == '?') {
             continue;
         }
         if (c != '%' || text.size() - i < 3 || hex_value(text[i + 1]) < 0 ||

@@ -18,15 +18,10 @@ constexpr bool is_unreserved(unsigned char c) noexcept {
            c == '.' || c == '-' || c == '~';
 }
 
-/// The parts of a URL whose characters valid_uri_part() checks.
-enum class UriPart {
-    path,   ///< `/`-separated segments of pchar (RFC 3986 path-abempty)
-    query,  ///< pchar, `/` and `?` (RFC 3986 query, and fragment)
-};
-
-/// Whether `text` is made only of the characters RFC 3986 allows in `part`,
-/// with every `%` starting a two-digit hexadecimal escape.
-bool valid_uri_part(std::string_view text, UriPart part) noexcept;
+/// Whether `text` is made only of the characters RFC 3986 allows in a path
+/// followed by a query (pchar, `/`, `?`: the first `?` starts the query), or
+/// in a fragment, with every `%` starting a two-digit hexadecimal escape.
+bool valid_uri_chars(std::string_view text) noexcept;
 
 /// A URL's port written in decimal digits, from 1 to 65535; nullopt for
 /// anything else (an empty text included).

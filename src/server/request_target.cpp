@@ -16,18 +16,15 @@ namespace relais::server {
 
 std::optional<Target> parse_target(std::string_view target) {
     // origin-form (RFC 9112): an absolute path, then optionally '?' and a query.
-    if (!target.starts_with('/')) {
+    if (!target.starts_with('/') || !valid_uri_chars(target)) {
         return std::nullopt;
     }
     const auto question = target.find('?');
     const std::string_view path = target.substr(0, question);
-    const std::string_view query =
-        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
-    if (!valid_uri_part(path, UriPart::path) || !valid_uri_part(query, UriPart::query)) {
-        return std::nullopt;
-    }
     Target out;
-    out.raw_query = query;
+    if (question != std::string_view::npos) {
+        out.raw_query = target.substr(question + 1);
+    }
     // Validated above: every escape decodes.
     for (std::size_t begin = 1; begin <= path.size();) {
         const auto slash = std::min(path.find('/', begin), path.size());

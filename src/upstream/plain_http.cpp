@@ -30,6 +30,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/string_map.hpp"
 #include "core/url_encoding.hpp"
 #include "upstream/exchange_rules.hpp"
 
@@ -581,14 +582,7 @@ std::optional<PlainTarget> parse_host(std::string_view origin) {
 const PlainTarget* host_of(std::string_view origin) {
     /// Origins remembered per thread; beyond, the memory starts again.
     constexpr std::size_t max_remembered = 256;
-    struct Hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view text) const noexcept {
-            return std::hash<std::string_view>{}(text);
-        }
-    };
-    thread_local std::unordered_map<std::string, std::optional<PlainTarget>, Hash, std::equal_to<>>
-        known;
+    thread_local StringMap<std::optional<PlainTarget>> known;
     auto found = known.find(origin);
     if (found == known.end()) {
         if (known.size() >= max_remembered) {
@@ -617,21 +611,18 @@ std::optional<PlainTarget> plain_target_of(const Request& request) {
     if (host == nullptr) {
         return std::nullopt;
     }
+    // Path and query are sent; the fragment is checked and dropped.
     const std::string_view rest = url.substr(authority_end);
-    const std::string_view reference = rest.substr(0, rest.find('#'));
-    const auto question = reference.find('?');
-    const std::string_view path = reference.substr(0, question);
-    const std::string_view query =
-        question == std::string_view::npos ? std::string_view() : reference.substr(question + 1);
+    const auto hash = rest.find('#');
+    const std::string_view reference = rest.substr(0, hash);
     const std::string_view fragment =
-        reference.size() == rest.size() ? std::string_view() : rest.substr(reference.size() + 1);
-    if (!valid_uri_part(path, UriPart::path) || !valid_uri_part(query, UriPart::query) ||
-        !valid_uri_part(fragment, UriPart::query)) {
+        hash == std::string_view::npos ? std::string_view() : rest.substr(hash + 1);
+    if (!valid_uri_chars(reference) || !valid_uri_chars(fragment)) {
         return std::nullopt;
     }
     PlainTarget target = *host;
     target.target.reserve(1 + reference.size());
-    if (!path.starts_with('/')) {
+    if (!reference.starts_with('/')) {
         target.target = "/";
     }
     target.target.append(reference);
