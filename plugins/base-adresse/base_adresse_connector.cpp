@@ -318,7 +318,10 @@ private:
 
 std::unique_ptr<Connector> make_base_adresse_connector(const ConnectorSource& source) {
     const ConnectorSpec spec = load_connector_spec(source);
-    std::string secret = spec.id_key.empty() ? load_id_key_file(source.data_dir) : spec.id_key;
+    // Without the core's services relais only validates: it writes nothing.
+    std::string secret = !spec.id_key.empty()         ? spec.id_key
+                         : source.services != nullptr ? load_id_key_file(source.data_dir)
+                                                      : check_id_key_file(source.data_dir);
     auto connector = std::make_unique<BaseAdresseConnector>(spec, source.slug, secret);
     OPENSSL_cleanse(secret.data(), secret.size());
     return connector;

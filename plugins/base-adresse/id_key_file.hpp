@@ -17,4 +17,10 @@ inline constexpr const char* id_key_file_name = "base-adresse-id.key";
 /// file, never its content: unreadable, open to other users, not a key.
 std::string load_id_key_file(const std::filesystem::path& data_dir);
 
+/// What `relais validate` checks without writing anything: the secret of
+/// `<data_dir>/base-adresse-id.key` when the file exists (with the same
+/// checks and errors as load_id_key_file), else a random one that serves
+/// nothing, since the daemon creates the file when it starts.
+std::string check_id_key_file(const std::filesystem::path& data_dir);
+
 }  // namespace relais::base_adresse

@@ -63,12 +63,13 @@ std::vector<std::filesystem::path> connector_files(const RelaisConfig& config,
 class Loader {
 public:
     Loader(const RelaisConfig& config, std::vector<ConfigError>& errors, LoadedConnectors& out,
-           const ConnectorServices* services)
+           const ConnectorServices* services, std::filesystem::path data_dir)
         : config_(config),
           errors_(errors),
           out_(out),
           plugins_(config.plugins_dir),
-          services_(services) {}
+          services_(services),
+          data_dir_(std::move(data_dir)) {}
 
     void load(const std::filesystem::path& file) {
         std::optional<ConfigDocument> doc;
@@ -186,8 +187,8 @@ private:
                 entry->max_concurrency = c->value.GetUint();
             }
         }
-        const ConnectorSource source{doc.json,      doc.values,       slug,     kind,
-                                     entry->family, config_.data_dir, services_};
+        const ConnectorSource source{doc.json,      doc.values, slug,     kind,
+                                     entry->family, data_dir_,  services_};
         try {
             entry->connector = factory.create(source);
         } catch (const ConfigError& e) {
@@ -270,6 +271,7 @@ private:
     LoadedConnectors& out_;
     PluginDirectory plugins_;
     const ConnectorServices* services_;
+    std::filesystem::path data_dir_;
     std::map<const ConnectorFactory*, ConfigSchema> schemas_;
     std::unordered_map<std::string, std::string> slugs_;  ///< slug -> "file:line"
 };
@@ -277,9 +279,10 @@ private:
 }  // namespace
 
 LoadedConnectors load_connectors(const RelaisConfig& config, std::vector<ConfigError>& errors,
-                                 const ConnectorServices* services) {
+                                 const ConnectorServices* services,
+                                 const std::optional<std::filesystem::path>& data_dir) {
     LoadedConnectors out;
-    Loader loader(config, errors, out, services);
+    Loader loader(config, errors, out, services, data_dir.value_or(config.data_dir));
     for (const auto& file : connector_files(config, errors)) {
         loader.load(file);
     }

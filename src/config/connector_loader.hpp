@@ -5,7 +5,9 @@
 /// against connector.schema.json, then against its kind's schema, its
 /// secrets are substituted, and its kind's factory builds the connector.
 
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,9 +29,11 @@ struct LoadedConnectors {
 };
 
 /// Loads every connector file of `config`, building the connectors with
-/// `services` (null when only validating). Appends every error to `errors`
-/// and returns the connectors that loaded.
+/// `services` (null when only validating) and `data_dir` (ConnectorSource;
+/// the configuration's when not given). Appends every error to `errors` and
+/// returns the connectors that loaded.
 LoadedConnectors load_connectors(const RelaisConfig& config, std::vector<ConfigError>& errors,
-                                 const ConnectorServices* services = nullptr);
+                                 const ConnectorServices* services = nullptr,
+                                 const std::optional<std::filesystem::path>& data_dir = {});
 
 }  // namespace relais::config

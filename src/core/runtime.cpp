@@ -72,14 +72,15 @@ const ConnectorEntry* Runtime::find(std::string_view kind, std::string_view slug
 }
 
 std::shared_ptr<const Runtime> load_runtime(const std::filesystem::path& config_file,
-                                            ConnectorServices* services) {
+                                            ConnectorServices* services,
+                                            const std::optional<std::filesystem::path>& data_dir) {
     std::vector<ConfigError> errors;
     std::optional<RelaisConfig> config = read_relais_config(config_file, errors);
     if (!config) {
         throw ConfigErrors(std::move(errors));
     }
     const bool config_valid = errors.empty();
-    config::LoadedConnectors loaded = config::load_connectors(*config, errors, services);
+    config::LoadedConnectors loaded = config::load_connectors(*config, errors, services, data_dir);
     // Grants are checked against a relais.yaml that was read whole; with
     // errors in it, they would only add noise.
     std::unique_ptr<const auth::ClientRegistry> clients;

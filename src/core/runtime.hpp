@@ -93,8 +93,11 @@ private:
 /// Loads relais.yaml, every connector it points to and the plugins they
 /// need, validating everything. Connectors are built with `services`
 /// (ConnectorSource::services), which must outlive them; null when only
-/// validating. Throws ConfigErrors listing every problem.
-std::shared_ptr<const Runtime> load_runtime(const std::filesystem::path& config_file,
-                                            ConnectorServices* services = nullptr);
+/// validating. They are given `data_dir` when set, else the configuration's
+/// `paths.data`: a reload keeps the directory in use until a restart.
+/// Throws ConfigErrors listing every problem.
+std::shared_ptr<const Runtime> load_runtime(
+    const std::filesystem::path& config_file, ConnectorServices* services = nullptr,
+    const std::optional<std::filesystem::path>& data_dir = std::nullopt);
 
 }  // namespace relais

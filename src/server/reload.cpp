@@ -107,7 +107,9 @@ bool reload_configuration(const std::filesystem::path& config_file, AppliedSetti
                           StateSlot& slot, MetricsRegistry& metrics, ConnectorServices* services) {
     log::info("reload_started", {{"config", config_file.string()}});
     try {
-        auto runtime = load_serving_runtime(config_file, services);
+        // The data directory stays the one opened at start-up (a change of
+        // paths.data waits for a restart): connectors keep their key files.
+        auto runtime = load_runtime(config_file, services, applied.data_dir);
         apply_or_warn(applied, runtime->config());
         auto previous = slot.exchange(std::make_shared<const ServingState>(runtime, metrics));
         activate_connectors(*runtime);

@@ -24,9 +24,9 @@
 
 namespace relais::server {
 
-/// Creates the data directory the configuration names (mode 0700) if it is
-/// missing, since connectors may open files in it while being built, then
-/// loads the runtime, its connectors built with `services`. Throws
+/// At start-up: creates the data directory the configuration names (mode
+/// 0700) if it is missing, since connectors may open files in it while
+/// being built, then loads the runtime, its connectors built with `services`. Throws
 /// ConfigErrors.
 std::shared_ptr<const Runtime> load_serving_runtime(const std::filesystem::path& config_file,
                                                     ConnectorServices* services);

@@ -39,11 +39,11 @@ def connector(slug, fake, scenario, endpoints, **extra):
 ALL = ["search", "reverse", "addresses", "streets", "cities", "departments", "regions"]
 
 
-def write_config(ws, slugs):
+def write_config(ws, slugs, data="./var"):
     ws.write_config(
         "server: {listen: \"127.0.0.1:0\", threads: 2}\n"
         "logging: {level: debug}\n"
-        f"paths: {{connectors: ./connectors, plugins: \"{PLUGIN_DIR}\", data: ./var}}\n"
+        f"paths: {{connectors: ./connectors, plugins: \"{PLUGIN_DIR}\", data: {data}}}\n"
         "clients:\n"
         "  tester:\n"
         f"    apikey: {API_KEY}\n"
@@ -400,6 +400,16 @@ class BaseAdresseLifecycleTest(unittest.TestCase):
         self.assert_status(r, 503)
         self.assertEqual(r.json()["err_class"], "upstream-rate-limited")
         self.assertEqual(self.fake.count("429"), 1)
+
+    def test_a_reload_keeps_the_data_directory_and_its_key(self):
+        address = get(self.relais, "ban", "addresses", q="boulevard du palais").json()["data"][0]
+        write_config(self.ws, ["ban", "ban-429"], data="./elsewhere")
+        self.reload()
+        self.relais.wait_for_log(lambda line: line.get("event") == "restart_needed"
+                                 and line.get("setting") == "paths.data")
+        r = get(self.relais, "ban", "addresses", id=address["id"])
+        self.assertEqual((r.status, r.json()), (200, {"err": 0, "data": [address]}))
+        self.assertFalse(os.path.exists(os.path.join(self.ws.root, "elsewhere")))
 
     def test_ids_are_opaque_and_resolve_after_a_restart(self):
         found = get(self.relais, "ban", "addresses", q="boulevard du palais").json()["data"]

@@ -9,6 +9,7 @@ $RELAIS_TEST_PLUGIN_DIR from tests/fixtures/plugins).
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import textwrap
@@ -165,6 +166,30 @@ class ValidateTest(BadConfigs, unittest.TestCase):
                                  os.path.join(SOURCE_DIR, "config", "relais.yaml"))
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stdout, "ok: 9 connectors, 6 clients\n")
+
+    def test_shipped_default_config_is_validated_without_writing_anything(self):
+        # Its base-adresse connectors have no id_key: serve creates their key
+        # file in the data directory, validate only reads it when it exists.
+        for folder in ("config", "connectors"):
+            shutil.copytree(os.path.join(SOURCE_DIR, folder),
+                            os.path.join(self.ws.root, "shipped", folder))
+        config = os.path.join(self.ws.root, "shipped", "config", "relais.yaml")
+        data = os.path.join(self.ws.root, "shipped", "var")
+        result = self.run_relais("validate", "--config", config)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertFalse(os.path.exists(data))
+
+        os.makedirs(data, mode=0o700)
+        key_file = os.path.join(data, "base-adresse-id.key")
+        with open(key_file, "w", encoding="ascii") as f:
+            f.write("not a key\n")
+        os.chmod(key_file, 0o644)
+        result = self.run_relais("validate", "--config", config)
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("base-adresse-id.key", result.stderr)
+        self.assertEqual(os.listdir(data), ["base-adresse-id.key"])
+        with open(key_file, encoding="ascii") as f:
+            self.assertEqual(f.read(), "not a key\n")
 
     def test_invalid_yaml(self):
         self.assert_invalid(self.invalid_yaml())
