@@ -292,7 +292,7 @@ void BodySplitter::open_container(bool is_object) {
     }
     if (depth_ == containers_.size()) {
         refuse(ErrorClass::invalid_json,
-               "the body nests deeper than " + std::to_string(rest::max_json_depth) + " levels");
+               "the body nests deeper than " + std::to_string(max_json_depth) + " levels");
         return;
     }
     containers_[depth_++] = Container{0, is_object, on_path, false};

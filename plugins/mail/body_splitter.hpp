@@ -42,7 +42,7 @@ struct SplitBody {
 /// | `invalid_parameter` | the document is not base64, not a PDF, or given twice   |
 /// | `payload_too_large` | the document decodes to more than max_document_bytes    |
 /// | `payload_too_large` | the skeleton would outgrow max_skeleton_bytes           |
-/// | `invalid_json`      | arrays and objects nest deeper than rest::max_json_depth |
+/// | `invalid_json`      | arrays and objects nest deeper than max_json_depth |
 ///
 /// Each is returned by the first feed() after which it is certain: a
 /// document too large as soon as its characters pass the bound, one that
@@ -119,7 +119,7 @@ private:
     Lexeme lexeme_ = Lexeme::between_tokens;
     StringRole role_ = StringRole::value;
     Expected expected_ = Expected::value;
-    std::array<Container, rest::max_json_depth> containers_{};
+    std::array<Container, max_json_depth> containers_{};
     std::size_t depth_ = 0;
 
     std::uint32_t code_unit_ = 0;  ///< of a \u escape being read

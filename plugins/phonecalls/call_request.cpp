@@ -200,7 +200,7 @@ Checked<std::string> read_data(const QueryParams& query, std::string_view body) 
     }
     // Written again rather than kept as sent: the writer puts no line break
     // in an event, and nothing after the object survives. Writing recurses,
-    // but max_data_bytes bounds the depth to a couple of thousand levels.
+    // as deep as the parse allows (max_json_depth).
     rapidjson::StringBuffer out;
     rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>, rapidjson::UTF8<>,
                       rapidjson::CrtAllocator, rapidjson::kWriteValidateEncodingFlag>

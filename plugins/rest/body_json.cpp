@@ -1,9 +1,7 @@
 #include "rest/body_json.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/encodedstream.h>
 #include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
 // RapidJSON 1.1.0's validator destroys its sub-validators through a pointer
 // GCC cannot prove non-null once inlined; the warning is about the library.
 #pragma GCC diagnostic push
@@ -13,9 +11,9 @@
 #include <rapidjson/stringbuffer.h>
 
 #include <cstddef>
-#include <cstdint>
 #include <cstring>
 
+#include "core/json_reader.hpp"
 #include "core/utf8.hpp"
 
 namespace relais::rest {
@@ -49,70 +47,6 @@ void avoid_pattern_properties_crash(rapidjson::Value& schema,
     for (auto& m : schema.GetObject()) {
         avoid_pattern_properties_crash(m.value, allocator);
     }
-}
-
-/// Hands the reader's events to the document being built and stops the
-/// parse past max_json_depth: the depth is checked while parsing instead of
-/// in a separate pass over the text.
-class DepthLimitedHandler {
-public:
-    explicit DepthLimitedHandler(rapidjson::Document& document) : document_(document) {}
-
-    bool Null() { return document_.Null(); }
-    bool Bool(bool value) { return document_.Bool(value); }
-    bool Int(int value) { return document_.Int(value); }
-    bool Uint(unsigned value) { return document_.Uint(value); }
-    bool Int64(std::int64_t value) { return document_.Int64(value); }
-    bool Uint64(std::uint64_t value) { return document_.Uint64(value); }
-    bool Double(double value) { return document_.Double(value); }
-    bool RawNumber(const char* text, rapidjson::SizeType length, bool copy) {
-        return document_.RawNumber(text, length, copy);
-    }
-    bool String(const char* text, rapidjson::SizeType length, bool copy) {
-        return document_.String(text, length, copy);
-    }
-    bool Key(const char* text, rapidjson::SizeType length, bool copy) {
-        return document_.Key(text, length, copy);
-    }
-    bool StartObject() { return ++depth_ <= max_json_depth && document_.StartObject(); }
-    bool EndObject(rapidjson::SizeType members) {
-        --depth_;
-        return document_.EndObject(members);
-    }
-    bool StartArray() { return ++depth_ <= max_json_depth && document_.StartArray(); }
-    bool EndArray(rapidjson::SizeType elements) {
-        --depth_;
-        return document_.EndArray(elements);
-    }
-
-private:
-    rapidjson::Document& document_;
-    unsigned depth_ = 0;
-};
-
-/// Parses `stream` into `doc` with the depth checked on the way; false if
-/// it is not JSON or nests too deep (`doc` is then left as it was). The
-/// caller has checked the encoding.
-template <unsigned flags, typename Stream>
-bool parse_limited(Stream& stream, rapidjson::Document& doc) {
-    bool parsed = false;
-    auto generate = [&](rapidjson::Document& target) {
-        DepthLimitedHandler handler(target);
-        rapidjson::Reader reader;
-        parsed = !reader.Parse<flags | rapidjson::kParseIterativeFlag>(stream, handler).IsError();
-        return parsed;
-    };
-    doc.Populate(generate);
-    return parsed;
-}
-
-bool parse_view(std::string_view text, rapidjson::Document& doc) {
-    if (!is_valid_utf8(text)) {
-        return false;
-    }
-    rapidjson::MemoryStream memory(text.data(), text.size());
-    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(memory);
-    return parse_limited<rapidjson::kParseDefaultFlags>(stream, doc);
 }
 
 CallError too_deep() {
@@ -177,7 +111,7 @@ std::optional<CallError> parse_body(std::string_view body, const BodySchema* sch
         return CallError{ErrorClass::invalid_json, "the body is not valid JSON"};
     }
     if (schema == nullptr) {
-        if (!parse_view(body, doc)) {
+        if (!parse_untrusted_json(body, doc)) {
             return exceeds_depth(body, max_json_depth)
                        ? too_deep()
                        : CallError{ErrorClass::invalid_json, "the body is not valid JSON"};
@@ -211,7 +145,7 @@ bool parse_json(std::string& text, rapidjson::Document& doc) {
     // In place: the document's strings point into `text` (unescaped there)
     // instead of being copied into the document's allocator.
     rapidjson::InsituStringStream stream(text.data());
-    return parse_limited<rapidjson::kParseInsituFlag>(stream, doc);
+    return parse_depth_limited<rapidjson::kParseInsituFlag>(stream, doc);
 }
 
 }  // namespace relais::rest

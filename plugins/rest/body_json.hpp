@@ -13,12 +13,10 @@
 #include <string>
 #include <string_view>
 
+#include "core/json.hpp"
 #include "rest/parameters.hpp"
 
 namespace relais::rest {
-
-/// Deepest nesting of arrays and objects accepted in any JSON relais parses.
-inline constexpr unsigned max_json_depth = 128;
 
 /// True if `json` nests arrays/objects deeper than `limit` (strings and
 /// their escapes are skipped; the text need not be valid JSON).

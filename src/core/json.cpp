@@ -1,8 +1,8 @@
 #include "core/json.hpp"
 
-#include <rapidjson/document.h>
 #include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
+
+#include "core/json_reader.hpp"
 
 namespace relais {
 
@@ -13,9 +13,12 @@ bool parse_untrusted_json(std::string_view text, rapidjson::Document& doc) {
         doc.SetNull();
         return false;
     }
-    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text.data(),
-                                                                                      text.size());
-    return !doc.HasParseError();
+    rapidjson::MemoryStream stream(text.data(), text.size());
+    if (!parse_depth_limited<rapidjson::kParseValidateEncodingFlag>(stream, doc)) {
+        doc.SetNull();
+        return false;
+    }
+    return true;
 }
 
 bool is_untrusted_json_object(std::string_view text) {
@@ -26,10 +29,11 @@ bool is_untrusted_json_object(std::string_view text) {
     }
     rapidjson::MemoryStream stream(text.data(), text.size());
     rapidjson::BaseReaderHandler<> ignore;
+    DepthLimitedHandler handler(ignore);
     rapidjson::Reader reader;
     return !reader
                 .Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
-                    stream, ignore)
+                    stream, handler)
                 .IsError();
 }
 

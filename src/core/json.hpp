@@ -1,6 +1,10 @@
 #pragma once
 /// @file
 /// Parsing JSON that comes from outside relais (callers, upstreams).
+///
+/// The parse is iterative and the nesting is capped at max_json_depth:
+/// later walks over a document (copying, writing, comparing) recurse once
+/// per level, and a deep enough one would exhaust a thread's stack.
 
 #include <rapidjson/fwd.h>
 
@@ -8,9 +12,11 @@
 
 namespace relais {
 
-/// Parses `text` into `doc` iteratively, so that no nesting depth can
-/// exhaust the stack, and checks that it is UTF-8. False on any error,
-/// trailing text and NUL bytes included.
+/// Deepest nesting of arrays and objects accepted in any JSON relais parses.
+inline constexpr unsigned max_json_depth = 128;
+
+/// Parses `text` into `doc`. False on any error: not JSON, trailing text,
+/// NUL bytes, not UTF-8, nesting deeper than max_json_depth.
 bool parse_untrusted_json(std::string_view text, rapidjson::Document& doc);
 
 /// Whether `text` is one JSON object under the same rules, checked without

@@ -186,6 +186,12 @@ class CallbackTest(DeliveryTestMixin, unittest.TestCase):
                           400, "invalid-parameter")
         self.assert_error(self.urba_app.post("/rest/urbanisme/status", '{"reference": '),
                           400, "invalid-json")
+        # A field nested deeper than any walk over it could recurse: this one
+        # (400 KB) crashed relais when the report was written out again.
+        depth = 200_000
+        deep = (f'{{"reference": "{reference}", "status": "received", "fields": {{"nope": '
+                + "[" * depth + "]" * depth + "}}")
+        self.assert_error(self.urba_app.post("/rest/urbanisme/status", deep), 400, "invalid-json")
         # The GRU core is granted the push endpoint of that connector only.
         self.assert_error(self.report(self.gru, reference, "received"), 403, "not-granted")
         # Families apart: the same reference through a connector of another family.

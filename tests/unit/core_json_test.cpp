@@ -15,13 +15,18 @@ TEST(CoreJson, ParsesObjects) {
     EXPECT_STREQ(doc["id"].GetString(), "PC-1");
 }
 
-TEST(CoreJson, DeepNestingDoesNotExhaustTheStack) {
-    // A recursive parser would need far more stack than a thread has.
-    const std::size_t depth = 1'000'000;
-    const std::string nested = std::string(depth, '[') + std::string(depth, ']');
+std::string nested(std::size_t depth) {
+    return std::string(depth, '[') + std::string(depth, ']');
+}
+
+TEST(CoreJson, NestingIsCappedWithoutExhaustingTheStack) {
     rapidjson::Document doc;
-    EXPECT_TRUE(parse_untrusted_json(nested, doc));
-    EXPECT_FALSE(parse_untrusted_json(std::string(depth, '['), doc));
+    EXPECT_TRUE(parse_untrusted_json(nested(max_json_depth), doc));
+    EXPECT_FALSE(parse_untrusted_json(nested(max_json_depth + 1), doc));
+    EXPECT_FALSE(parse_untrusted_json(R"({"a":)" + nested(max_json_depth) + "}", doc));
+    // A recursive parser would need far more stack than a thread has.
+    EXPECT_FALSE(parse_untrusted_json(nested(1'000'000), doc));
+    EXPECT_FALSE(parse_untrusted_json(std::string(1'000'000, '['), doc));
 }
 
 TEST(CoreJson, RefusesBrokenTextTrailingTextAndBadUtf8) {
@@ -45,9 +50,9 @@ TEST(CoreJson, ChecksAnObjectWithoutBuildingIt) {
     using namespace std::string_view_literals;
     EXPECT_TRUE(is_untrusted_json_object(R"({"id":"PC-1","n":[1,{"x":null}]})"));
     EXPECT_TRUE(is_untrusted_json_object(" \n{} "));
-    const std::size_t depth = 100'000;
-    EXPECT_TRUE(is_untrusted_json_object("{\"a\":" + std::string(depth, '[') +
-                                         std::string(depth, ']') + "}"));
+    EXPECT_TRUE(is_untrusted_json_object(R"({"a":)" + nested(max_json_depth - 1) + "}"));
+    EXPECT_FALSE(is_untrusted_json_object(R"({"a":)" + nested(max_json_depth) + "}"));
+    EXPECT_FALSE(is_untrusted_json_object(R"({"a":)" + nested(100'000) + "}"));
     for (const std::string_view bad :
          {""sv, "[]"sv, "\"x\""sv, "{"sv, R"({} trailing)"sv, R"({}, "context": {})"sv,
           "{\"a\":\"\xff\"}"sv, "{\"a\":\"x\0y\"}"sv, "{}\0"sv}) {

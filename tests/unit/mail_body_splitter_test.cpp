@@ -343,10 +343,10 @@ TEST(MailBodySplitter, RefusesNestingDeeperThanOtherJson) {
         expect_refusal(outcome, ErrorClass::invalid_json, "the body nests deeper than 128 levels");
     }
     std::string objects;
-    for (unsigned i = 0; i < rest::max_json_depth; ++i) {
+    for (unsigned i = 0; i < max_json_depth; ++i) {
         objects += R"({"a":)";
     }
-    EXPECT_FALSE(split_whole(where, objects + "1" + std::string(rest::max_json_depth, '}')).error);
+    EXPECT_FALSE(split_whole(where, objects + "1" + std::string(max_json_depth, '}')).error);
     expect_refusal(split_whole(where, objects + "[1]"), ErrorClass::invalid_json, "deeper");
 }
 

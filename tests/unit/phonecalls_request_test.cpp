@@ -6,6 +6,7 @@
 #include <string>
 #include <variant>
 
+#include "core/json.hpp"
 #include "phonecalls/call_request.hpp"
 
 namespace relais::phonecalls {
@@ -123,7 +124,7 @@ TEST(PhonecallsRequest, DataGarbageIsRefused) {
         {"{\"a\": 1}{\"b\": 2}", ErrorClass::invalid_json},
         {"{\"a\": \"\xff\"}", ErrorClass::invalid_json},
         {"{\"a\": \"" + std::string(5000, 'x') + "\"}", ErrorClass::payload_too_large},
-        {std::string(2000, '[') + std::string(2000, ']'), ErrorClass::invalid_body},
+        {std::string(2000, '[') + std::string(2000, ']'), ErrorClass::invalid_json},
         {R"({"a": 1, "a": 2})", ErrorClass::invalid_body},
         {R"({"a": [{"b": 1, "b": 1}]})", ErrorClass::invalid_body},
     };
@@ -134,9 +135,12 @@ TEST(PhonecallsRequest, DataGarbageIsRefused) {
     }
 }
 
-TEST(PhonecallsRequest, DeeplyNestedDataIsWrittenAgain) {
-    const std::string body = "{\"a\":" + std::string(2000, '[') + std::string(2000, ']') + "}";
-    EXPECT_EQ(data_of({}, body), body);
+TEST(PhonecallsRequest, NestedDataIsWrittenAgainUpToTheDepthLimit) {
+    const auto nested = [](std::size_t depth) {
+        return "{\"a\":" + std::string(depth, '[') + std::string(depth, ']') + "}";
+    };
+    EXPECT_EQ(data_of({}, nested(max_json_depth - 1)), nested(max_json_depth - 1));
+    EXPECT_EQ(data_of({}, nested(max_json_depth)), "refused: the body is not valid JSON");
 }
 
 TEST(PhonecallsRequest, ExtraQueryParametersAreData) {
