@@ -328,7 +328,8 @@ boost::asio::awaitable<AttemptOutcome> attempt_trigger(
     outcome = co_await post_to_gru(gru, entry, info, envelope->url, "demand URL outside gru.url",
                                    std::move(body), &classify_trigger, random);
     if (outcome.record.verdict == Verdict::delivered && envelope->terminal) {
-        co_await outbox.remove_correlation(family, info.connector, envelope->reference);
+        co_await outbox.remove_correlation(family, info.connector, envelope->reference,
+                                           std::string(demand_url_of(envelope->url)));
     }
     co_return outcome;
 }

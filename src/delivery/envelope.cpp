@@ -41,6 +41,8 @@ std::optional<std::string> string_member(const rapidjson::Value& object, const c
     return std::string(member->value.GetString(), member->value.GetStringLength());
 }
 
+constexpr std::string_view trigger_path = "jump/trigger/";
+
 }  // namespace
 
 // The push message is opaque bytes (a connector may store anything), and
@@ -83,6 +85,16 @@ std::string demand_head(std::string_view url, std::string_view reference,
     }
     writer.EndObject();
     return text_of(buffer) + '\n';
+}
+
+std::string trigger_url(std::string_view demand_url, std::string_view trigger) {
+    std::string url(demand_url);
+    url.append(trigger_path).append(trigger).append(1, '/');
+    return url;
+}
+
+std::string_view demand_url_of(std::string_view trigger_url) {
+    return trigger_url.substr(0, trigger_url.rfind(trigger_path));
 }
 
 std::optional<PushEnvelope> decode_push(std::string_view text) {

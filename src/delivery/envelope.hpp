@@ -26,6 +26,12 @@ struct TriggerEnvelope {
     bool terminal = false;  ///< drop the correlation once delivered
 };
 
+/// w.c.s.'s URL of `trigger` (a name of ^[A-Za-z0-9_-]{1,64}$) on the demand
+/// at `demand_url` (which ends with '/'), and the demand URL of such a
+/// trigger URL.
+std::string trigger_url(std::string_view demand_url, std::string_view trigger);
+std::string_view demand_url_of(std::string_view trigger_url);
+
 /// A new demand for the GRU core (ConnectorServices::submit_demand).
 struct DemandEnvelope {
     std::string url;        ///< {gru.url}api/formdefs/{formdef}/submit, unsigned

@@ -616,10 +616,12 @@ std::optional<std::string> FamilyStore::find_correlation(std::string_view connec
     return select.text(0);
 }
 
-void FamilyStore::remove_correlation(std::string_view connector, std::string_view reference) {
+void FamilyStore::remove_correlation(std::string_view connector, std::string_view reference,
+                                     std::string_view demand_url) {
     Statement remove(db_, family_,
-                     "DELETE FROM correlations WHERE connector = ?1 AND reference = ?2");
-    remove.bind(1, connector).bind(2, reference).run();
+                     "DELETE FROM correlations WHERE connector = ?1 AND reference = ?2 AND "
+                     "demand_url = ?3");
+    remove.bind(1, connector).bind(2, reference).bind(3, demand_url).run();
 }
 
 std::optional<Enqueued> FamilyStore::enqueue_closing(const NewMessage& message,

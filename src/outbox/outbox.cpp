@@ -395,11 +395,11 @@ asio::awaitable<std::optional<std::string>> Outbox::find_correlation(std::string
 }
 
 asio::awaitable<void> Outbox::remove_correlation(std::string family, std::string connector,
-                                                 std::string reference) {
+                                                 std::string reference, std::string demand_url) {
     check_family(family);
-    auto work = [connector = std::move(connector),
-                 reference = std::move(reference)](FamilyStore& store) {
-        store.remove_correlation(connector, reference);
+    auto work = [connector = std::move(connector), reference = std::move(reference),
+                 demand_url = std::move(demand_url)](FamilyStore& store) {
+        store.remove_correlation(connector, reference, demand_url);
         return Unit{};
     };
     auto operation = impl_->submit<Unit>(std::move(family), {.deletes = true}, std::move(work));

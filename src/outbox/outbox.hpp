@@ -204,7 +204,11 @@ public:
                          std::string_view demand_url, Clock::time_point now);
     std::optional<std::string> find_correlation(std::string_view connector,
                                                 std::string_view reference);
-    void remove_correlation(std::string_view connector, std::string_view reference);
+    /// Removes the correlation of `reference` if it still leads to
+    /// `demand_url`: a later push may have given the reference to another
+    /// demand, whose correlation stays.
+    void remove_correlation(std::string_view connector, std::string_view reference,
+                            std::string_view demand_url);
     /// Enqueues `message` in place of the correlation of `reference`, which
     /// it removes: nullopt (and nothing written) when `connector` has no
     /// such correlation. A message with the same idempotency as an earlier
@@ -286,7 +290,7 @@ public:
                                                                         std::string connector,
                                                                         std::string reference);
     boost::asio::awaitable<void> remove_correlation(std::string family, std::string connector,
-                                                    std::string reference);
+                                                    std::string reference, std::string demand_url);
     /// FamilyStore::enqueue_closing, durable once it returns.
     boost::asio::awaitable<std::optional<Enqueued>> enqueue_closing(std::string family,
                                                                     NewMessage message,

@@ -220,7 +220,7 @@ boost::asio::awaitable<Queued> DeliveryRoutes::relay_report(const ConnectorEntry
                                         "no demand is known for this reference");
     }
     delivery::TriggerEnvelope envelope;
-    envelope.url = *demand + "jump/trigger/" + mapping->second.trigger + "/";
+    envelope.url = delivery::trigger_url(*demand, mapping->second.trigger);
     envelope.body = trigger_body(report);
     envelope.reference = reference;
     envelope.terminal = mapping->second.terminal;

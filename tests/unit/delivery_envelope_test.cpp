@@ -56,6 +56,14 @@ TEST(DeliveryEnvelope, TriggerRoundTrip) {
     EXPECT_FALSE(decode_trigger(encode(envelope))->terminal);
 }
 
+TEST(DeliveryEnvelope, TriggerUrlAndItsDemand) {
+    // A demand URL may itself hold "jump/trigger/" (a form named so).
+    const std::string demand = "https://demarches.example.org/jump/trigger/42/";
+    const std::string url = trigger_url(demand, "accepte");
+    EXPECT_EQ(url, demand + "jump/trigger/accepte/");
+    EXPECT_EQ(demand_url_of(url), demand);
+}
+
 TEST(DeliveryEnvelope, RefusesWhatItDidNotWrite) {
     EXPECT_FALSE(decode_push(""));
     EXPECT_FALSE(decode_push("not json"));

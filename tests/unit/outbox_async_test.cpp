@@ -151,7 +151,7 @@ TEST_F(OutboxAsync, DeliveryRoundTripThenCheckpointAndSweep) {
         correlation = co_await outbox.find_correlation("etat-civil", "civil", "PC-1");
         AttemptRecord taken{AttemptRecord::Verdict::delivered, {}, 200, {}, {}};
         co_await outbox.record("etat-civil", enqueued.tracking_id, std::move(taken));
-        co_await outbox.remove_correlation("etat-civil", "civil", "PC-1");
+        co_await outbox.remove_correlation("etat-civil", "civil", "PC-1", "https://gru/1/");
         wal_before_checkpoint = std::filesystem::file_size(wal);
         co_await outbox.checkpoint_if_deleted();
         wal_after_checkpoint = std::filesystem::file_size(wal);
@@ -179,7 +179,7 @@ TEST_F(OutboxAsync, ReadsOfAnUnknownFamilyCreateNothing) {
         const auto message = co_await outbox.find("sante", "00000000000000000000000000000000");
         const auto due = co_await outbox.due("sante", "civil", Kind::push, 10, {});
         const auto correlation = co_await outbox.find_correlation("sante", "civil", "PC-1");
-        co_await outbox.remove_correlation("sante", "civil", "PC-1");
+        co_await outbox.remove_correlation("sante", "civil", "PC-1", "https://gru/1/");
         found_anything = message || !due.empty() || correlation;
     });
     EXPECT_FALSE(found_anything);

@@ -307,7 +307,11 @@ TEST_F(OutboxStore, CorrelationsArePutFoundReplacedRemovedAndPurged) {
     EXPECT_EQ(store.find_correlation("civil", "PC-2"), std::nullopt);
     store.put_correlation("civil", "PC-1", "https://gru.example.org/demande/3/", t0 + 1s);
     EXPECT_EQ(store.find_correlation("civil", "PC-1"), "https://gru.example.org/demande/3/");
-    store.remove_correlation("other", "PC-1");
+    // The reference went to another demand: the first one's terminal status
+    // leaves the new correlation alone.
+    store.remove_correlation("civil", "PC-1", "https://gru.example.org/demande/1/");
+    EXPECT_EQ(store.find_correlation("civil", "PC-1"), "https://gru.example.org/demande/3/");
+    store.remove_correlation("other", "PC-1", "https://gru.example.org/demande/2/");
     EXPECT_EQ(store.find_correlation("other", "PC-1"), std::nullopt);
 
     EXPECT_EQ(store.sweep(t0 + settings.correlation_retention, settings).correlations_purged, 0u);
