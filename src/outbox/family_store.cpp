@@ -17,7 +17,7 @@ namespace {
 
 using sqlite::Statement;
 
-constexpr int schema_version = 2;
+constexpr int schema_version = 3;
 
 constexpr const char* schema = R"sql(
 CREATE TABLE messages (
@@ -76,6 +76,14 @@ CREATE TRIGGER messages_document_deleted AFTER DELETE ON messages
     WHEN OLD.document IS NOT NULL
     BEGIN DELETE FROM document_pieces WHERE document = OLD.document; END;
 PRAGMA user_version = 2;
+)sql";
+
+/// Version 3: sequences. Messages of one sequence (the status reports of
+/// one demand) are attempted one at a time, in the order they were queued.
+constexpr const char* sequences_schema = R"sql(
+ALTER TABLE messages ADD COLUMN sequence TEXT;
+CREATE INDEX messages_sequence ON messages (sequence, state) WHERE sequence IS NOT NULL;
+PRAGMA user_version = 3;
 )sql";
 
 /// The columns read into a MessageInfo, in the order read_info expects.
@@ -290,6 +298,9 @@ FamilyStore::FamilyStore(const std::filesystem::path& file, std::string family, 
             }
             if (found < 2) {
                 sqlite::execute(db_, context, documents_schema);
+            }
+            if (found < 3) {
+                sqlite::execute(db_, context, sequences_schema);
             } else if (found > schema_version) {
                 throw std::runtime_error("outbox database " + context +
                                          " was written by a newer relais (schema version " +
@@ -355,28 +366,21 @@ Enqueued FamilyStore::enqueue(const NewMessage& message, Clock::time_point now) 
     Statement insert(db_, family_,
                      "INSERT INTO messages (tracking_id, kind, connector, endpoint, request_id, "
                      "state, created, updated, next_attempt, attempts, last_status, error_class, "
-                     "reason, payload, payload_erase_at, idempotency, document, document_bytes) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?6, 0, 0, '', '', ?7, NULL, "
-                     "?8, ?9, ?10)");
+                     "reason, payload, payload_erase_at, idempotency, document, document_bytes, "
+                     "sequence) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?6, 0, 0, '', '', "
+                     "?7, NULL, ?8, ?9, ?10, ?11)");
     insert.bind(1, enqueued.tracking_id)
         .bind(2, name(message.kind))
         .bind(3, message.connector)
         .bind(4, message.endpoint)
         .bind(5, message.request_id)
         .bind(6, to_millis(now))
-        .bind_blob(7, sealed);
-    if (message.idempotency.empty()) {
-        insert.bind_null(8);
-    } else {
-        insert.bind(8, message.idempotency);
-    }
-    if (message.document.empty()) {
-        insert.bind_null(9);
-    } else {
-        insert.bind(9, message.document);
-    }
-    insert.bind(10, static_cast<std::int64_t>(message.document_bytes));
-    insert.run();
+        .bind_blob(7, sealed)
+        .bind_text_or_null(8, message.idempotency)
+        .bind_text_or_null(9, message.document)
+        .bind(10, static_cast<std::int64_t>(message.document_bytes))
+        .bind_text_or_null(11, message.sequence)
+        .run();
     return enqueued;
 }
 
@@ -452,12 +456,18 @@ std::vector<DueMessage> FamilyStore::due(std::string_view connector, Kind kind,
     std::vector<std::string> unreadable;
     {
         // Messages in progress may be among the first due: ask for enough
-        // rows that leaving them out still fills `limit`.
-        Statement select(db_, family_,
-                         "SELECT " RELAIS_MESSAGE_COLUMNS
-                         ", payload, document, document_bytes FROM messages WHERE state = "
-                         "'pending' AND connector = ?1 AND kind = ?2 AND next_attempt <= ?3 "
-                         "ORDER BY next_attempt LIMIT ?4");
+        // rows that leaving them out still fills `limit`. A message waits
+        // while one queued before it in its sequence is pending (in
+        // progress, or waiting for its next attempt); rowids grow with
+        // each insert.
+        Statement select(
+            db_, family_,
+            "SELECT " RELAIS_MESSAGE_COLUMNS
+            ", payload, document, document_bytes FROM messages WHERE state = 'pending' AND "
+            "connector = ?1 AND kind = ?2 AND next_attempt <= ?3 AND (sequence IS NULL OR NOT "
+            "EXISTS (SELECT 1 FROM messages AS earlier WHERE earlier.sequence = "
+            "messages.sequence AND earlier.state = 'pending' AND earlier.rowid < messages.rowid)) "
+            "ORDER BY next_attempt LIMIT ?4");
         select.bind(1, connector)
             .bind(2, name(kind))
             .bind(3, to_millis(now))

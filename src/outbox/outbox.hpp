@@ -90,6 +90,10 @@ struct NewMessage {
     /// message carries; it is erased with the payload.
     std::string document{};
     std::uint64_t document_bytes = 0;  ///< its size, all pieces together
+    /// Non-empty: the messages of one sequence (a digest, like idempotency)
+    /// are due one at a time, in the order they were queued: a message waits
+    /// while an earlier one of its sequence is pending.
+    std::string sequence{};
 };
 
 struct Enqueued {

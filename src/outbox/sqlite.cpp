@@ -66,6 +66,10 @@ Statement& Statement::bind_null(int index) {
     return *this;
 }
 
+Statement& Statement::bind_text_or_null(int index, std::string_view text) {
+    return text.empty() ? bind_null(index) : bind(index, text);
+}
+
 bool Statement::step() {
     const int result = sqlite3_step(statement_);
     if (result == SQLITE_ROW) {

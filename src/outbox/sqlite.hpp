@@ -36,6 +36,8 @@ public:
     /// statement's run.
     Statement& bind_blob(int index, std::string_view bytes);
     Statement& bind_null(int index);
+    /// `text`, or NULL when it is empty.
+    Statement& bind_text_or_null(int index, std::string_view text);
 
     /// True while there is a row to read.
     bool step();

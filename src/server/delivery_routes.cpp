@@ -231,6 +231,9 @@ boost::asio::awaitable<Queued> DeliveryRoutes::relay_report(const ConnectorEntry
     message.request_id = request.request_id;
     message.payload = delivery::encode(envelope);
     message.idempotency = idempotency;
+    // w.c.s. must see a demand's statuses in the order they were reported,
+    // even when one of them waits to be retried.
+    message.sequence = outbox::idempotency_digest("sequence", *demand, "");
     Queued queued = co_await store(entry.family, message);
     co_return queued;
 }

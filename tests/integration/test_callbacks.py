@@ -29,6 +29,7 @@ STATUSES = {
     "reviewed": {"trigger": "examine"},
     "forbidden": {"trigger": "interdit"},
     "studied": {"trigger": "etudie"},
+    "delayed": {"trigger": "retarde"},
 }
 
 
@@ -44,6 +45,7 @@ class CallbackTest(DeliveryTestMixin, unittest.TestCase):
         cls.wcs.script("archive", [], default=fake_wcs.UNAVAILABLE)
         cls.wcs.script("interdit", [], default=fake_wcs.FORBIDDEN)
         cls.wcs.script("etudie", [fake_wcs.PROCESSING, fake_wcs.PROCESSING])
+        cls.wcs.script("retarde", [fake_wcs.MAINTENANCE])
         cls.app = enter(cls.addClassCleanup, PushUpstream())
         cls.ws = enter(cls.addClassCleanup, Workspace())
         permit = push_endpoint("permits", parameters={"form_url": {}})
@@ -250,6 +252,16 @@ class CallbackTest(DeliveryTestMixin, unittest.TestCase):
         self.assertEqual([t.status for t in triggers], [403, 403, 200])
         # Each attempt is signed afresh (w.c.s. refuses a nonce seen before).
         self.assertEqual(len({t.query for t in triggers}), 3)
+
+    def test_statuses_of_a_demand_reach_wcs_in_their_order(self):
+        # The first status meets a 503 and waits for its retry: the second,
+        # reported meanwhile, waits behind it.
+        form_url, reference = self.demand()
+        self.report_accepted(reference, "delayed")
+        second = self.report_accepted(reference, "reviewed")
+        self.urba_app.wait_state(second, "delivered")
+        self.assertEqual([(t.trigger, t.status) for t in self.wcs.triggers_on(form_url)],
+                         [("retarde", 503), ("retarde", 200), ("examine", 200)])
 
     def test_other_wcs_403_is_a_dead_letter_gru_refused(self):
         form_url, reference = self.demand()

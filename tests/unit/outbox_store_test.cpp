@@ -398,9 +398,9 @@ TEST_F(OutboxStore, WithoutTheKeyOnlyMetadataIsReachable) {
 TEST_F(OutboxStore, SchemaIsVersionedAndANewerOneIsRefused) {
     {
         RawDatabase raw(file);
-        EXPECT_EQ(raw.value("PRAGMA user_version"), "2");
+        EXPECT_EQ(raw.value("PRAGMA user_version"), "3");
         EXPECT_EQ(raw.value("PRAGMA journal_mode"), "wal");
-        raw.execute("PRAGMA user_version = 3");
+        raw.execute("PRAGMA user_version = 4");
     }
     try {
         FamilyStore newer(file, "etat-civil", &key);
@@ -566,7 +566,8 @@ TEST_F(OutboxStore, VersionOneDatabaseGainsDocumentsAndKeepsItsMessages) {
             "DROP TRIGGER messages_document_erased; DROP TRIGGER messages_document_deleted; "
             "DROP TABLE document_pieces; DROP INDEX messages_document; "
             "ALTER TABLE messages DROP COLUMN document; "
-            "ALTER TABLE messages DROP COLUMN document_bytes; PRAGMA user_version = 1;");
+            "ALTER TABLE messages DROP COLUMN document_bytes; DROP INDEX messages_sequence; "
+            "ALTER TABLE messages DROP COLUMN sequence; PRAGMA user_version = 1;");
     }
     {
         // An operator's command, without the key, upgrades it too and lists it.
@@ -582,7 +583,57 @@ TEST_F(OutboxStore, VersionOneDatabaseGainsDocumentsAndKeepsItsMessages) {
     const Document document = store_document(reopened, "after", 1, t0);
     EXPECT_EQ(reopened.read_piece(document.id, 0), document.pieces[0]);
     RawDatabase raw(file);
-    EXPECT_EQ(raw.value("PRAGMA user_version"), "2");
+    EXPECT_EQ(raw.value("PRAGMA user_version"), "3");
+}
+
+TEST_F(OutboxStore, VersionTwoDatabaseGainsSequencesAndKeepsItsMessages) {
+    const std::string id = push("civil", "kept", t0, Kind::trigger);
+    {
+        RawDatabase raw(file);
+        raw.execute(
+            "DROP INDEX messages_sequence; ALTER TABLE messages DROP COLUMN sequence; "
+            "PRAGMA user_version = 2;");
+    }
+    FamilyStore reopened(file, "etat-civil", &key);
+    EXPECT_EQ(RawDatabase(file).value("PRAGMA user_version"), "3");
+    NewMessage later{Kind::trigger, "civil", "status", "req-2", "later", {}};
+    later.sequence = "demand-1";
+    const std::string later_id = reopened.enqueue(later, t0 + 1s).tracking_id;
+    std::vector<std::string> due;
+    for (const auto& message : reopened.due("civil", Kind::trigger, t0 + 1s, 10, {}, 1h)) {
+        due.push_back(message.info.tracking_id);
+    }
+    EXPECT_EQ(due, (std::vector{id, later_id}));
+}
+
+TEST_F(OutboxStore, MessagesOfASequenceAreDueOneAtATimeInTheirOrder) {
+    const auto queue = [&](std::string sequence, std::string payload, Clock::time_point at) {
+        NewMessage message{Kind::trigger, "civil", "status", "req-1", std::move(payload), {}};
+        message.sequence = std::move(sequence);
+        return store.enqueue(message, at).tracking_id;
+    };
+    // The later status of a demand is queued with an earlier next attempt
+    // than the first one's retry: it still waits.
+    const std::string received = queue("demand-1", "received", t0);
+    const std::string accepted = queue("demand-1", "accepted", t0 + 1s);
+    const std::string other = queue("demand-2", "received", t0 + 1s);
+    const std::string alone = push("civil", "no sequence", t0 + 1s, Kind::trigger);
+    EXPECT_EQ(due_ids("civil", Kind::trigger, t0 + 1s), (std::vector{received, other, alone}));
+    // In progress (skipped by the engine), it still holds the next one back.
+    EXPECT_EQ(due_ids("civil", Kind::trigger, t0 + 1s, 10, {received}),
+              (std::vector{other, alone}));
+    store.record(received, {Verdict::retry, t0 + 10s, 503, "gru-error", "503"}, t0 + 2s,
+                 settings.dead_letter_retention);
+    EXPECT_EQ(due_ids("civil", Kind::trigger, t0 + 5s), (std::vector{other, alone}));
+    EXPECT_EQ(due_ids("civil", Kind::trigger, t0 + 10s), (std::vector{other, alone, received}));
+    store.record(received, {Verdict::delivered, {}, 200, {}, {}}, t0 + 11s,
+                 settings.dead_letter_retention);
+    EXPECT_EQ(due_ids("civil", Kind::trigger, t0 + 11s), (std::vector{accepted, other, alone}));
+    // A dead letter no longer holds its sequence back.
+    const std::string next = queue("demand-2", "accepted", t0 + 12s);
+    store.record(other, {Verdict::dead, {}, 404, "trigger-unavailable", "404"}, t0 + 12s,
+                 settings.dead_letter_retention);
+    EXPECT_EQ(due_ids("civil", Kind::trigger, t0 + 12s), (std::vector{accepted, alone, next}));
 }
 
 }  // namespace
