@@ -760,8 +760,11 @@ void log_connection_failure(std::exception_ptr error) {
 net::awaitable<void> serve_connection(tcp::socket socket, const ConnectionEnv& env,
                                       ConnectionSet& set, bool rejected) {
     if (env.tls != nullptr) {
+        // The connection keeps the context it started with, even once a
+        // reload has replaced it.
+        const std::shared_ptr<net::ssl::context> context = env.tls->load();
         auto connection = std::make_shared<Connection<TlsStream>>(
-            TlsStream(std::move(socket), *env.tls), env, set);
+            TlsStream(std::move(socket), *context), env, set);
         co_await connection->run(rejected);
     } else {
         auto connection = std::make_shared<Connection<tcp::socket>>(std::move(socket), env, set);

@@ -12,10 +12,7 @@
 #include "server/dispatcher.hpp"
 #include "server/metrics.hpp"
 #include "server/serving_state.hpp"
-
-namespace boost::asio::ssl {
-class context;
-}
+#include "server/tls.hpp"
 
 namespace relais::server {
 
@@ -25,7 +22,7 @@ struct ConnectionEnv {
     MetricsRegistry& metrics;
     const StateSlot& slot;  ///< limits are read from it at each request
     const std::atomic<bool>& draining;
-    boost::asio::ssl::context* tls;  ///< null: plain HTTP
+    const TlsSlot* tls;  ///< null: plain HTTP
 };
 
 /// A connection as the drain sees it.

@@ -53,11 +53,9 @@ void apply_or_warn(AppliedSettings& applied, const RelaisConfig& next) {
     if (next.server.threads != now.threads) {
         warn_restart_needed("server.threads");
     }
-    const bool tls_changed =
-        next.server.tls.has_value() != now.tls.has_value() ||
-        (next.server.tls && (next.server.tls->certificate_file != now.tls->certificate_file ||
-                             next.server.tls->private_key_file != now.tls->private_key_file));
-    if (tls_changed) {
+    // The listener speaks TLS or not from start-up on; the certificate and
+    // key themselves are reloaded.
+    if (next.server.tls.has_value() != now.tls.has_value()) {
         warn_restart_needed("server.tls");
     }
     if (next.log_file != applied.log_file) {
@@ -104,14 +102,22 @@ void activate_connectors(const Runtime& runtime) {
 }
 
 bool reload_configuration(const std::filesystem::path& config_file, AppliedSettings& applied,
-                          StateSlot& slot, MetricsRegistry& metrics, ConnectorServices* services) {
+                          StateSlot& slot, MetricsRegistry& metrics, ConnectorServices* services,
+                          TlsSlot* tls) {
     log::info("reload_started", {{"config", config_file.string()}});
     try {
         // The data directory stays the one opened at start-up (a change of
         // paths.data waits for a restart): connectors keep their key files.
         auto runtime = load_runtime(config_file, services, applied.data_dir);
+        // Read again even from the same paths: a renewed certificate is
+        // served to the connections that open from now on.
+        const auto& next_tls = runtime->config().server.tls;
+        auto context = tls != nullptr && next_tls ? make_tls_context(*next_tls) : nullptr;
         apply_or_warn(applied, runtime->config());
         auto previous = slot.exchange(std::make_shared<const ServingState>(runtime, metrics));
+        if (context) {
+            tls->store(std::move(context));
+        }
         activate_connectors(*runtime);
         metrics.config_reloaded(true);
         log::info("config_reloaded", {{"connectors", runtime->connectors().size()},

@@ -21,6 +21,7 @@
 #include "core/runtime.hpp"
 #include "server/metrics.hpp"
 #include "server/serving_state.hpp"
+#include "server/tls.hpp"
 
 namespace relais::server {
 
@@ -53,10 +54,12 @@ struct AppliedSettings {
 void activate_connectors(const Runtime& runtime);
 
 /// Reloads `config_file` into `slot` (connectors built with `services`),
-/// logging and counting the outcome. True when the new configuration is
-/// installed. Never throws.
+/// logging and counting the outcome. When relais serves TLS (`tls` not
+/// null), the certificate and key are read again into a new context there.
+/// True when the new configuration is installed. Never throws.
 bool reload_configuration(const std::filesystem::path& config_file, AppliedSettings& applied,
-                          StateSlot& slot, MetricsRegistry& metrics, ConnectorServices* services);
+                          StateSlot& slot, MetricsRegistry& metrics, ConnectorServices* services,
+                          TlsSlot* tls);
 
 /// Runs a job on a thread of its own, one run at a time. Requests made
 /// while it runs are merged into one further run.

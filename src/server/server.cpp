@@ -123,9 +123,10 @@ struct Server::Impl {
           routes(
               *outbox, [this] { engine.wake(); }, gru),
           dispatcher(slot, metrics, nonces, draining, &routes),
-          env{dispatcher, metrics, slot, draining, tls.get()},
+          env{dispatcher, metrics, slot, draining, tls.load() != nullptr ? &tls : nullptr},
           reloads(std::in_place, [this] {
-              if (reload_configuration(config_file, applied, slot, metrics, &demands)) {
+              if (reload_configuration(config_file, applied, slot, metrics, &demands,
+                                       env.tls != nullptr ? &tls : nullptr)) {
                   end_streams();
               }
           }) {
@@ -297,7 +298,7 @@ struct Server::Impl {
         log::info("started", {{"version", RELAIS_VERSION},
                               {"threads", contexts.size()},
                               {"connectors", slot.load()->runtime().connectors().size()},
-                              {"tls", tls != nullptr}});
+                              {"tls", env.tls != nullptr}});
         run_io_context(*contexts.front());
         for (auto& thread : threads) {
             thread.join();
@@ -315,7 +316,7 @@ struct Server::Impl {
     auth::NonceCache nonces;
     std::atomic<bool> draining{false};
     StateSlot slot;
-    std::unique_ptr<net::ssl::context> tls;
+    TlsSlot tls;
     std::unique_ptr<outbox::Outbox> outbox;
     delivery::Engine engine;
     DeliveryRoutes routes;

@@ -537,17 +537,74 @@ class Tls(ServerTestCase):
             check=True, capture_output=True)
         return cert, key
 
-    def start_tls(self):
+    def start_tls(self, key_mode=0o600):
         """Starts relais over TLS; returns the client's context and a connection."""
         scratch = Workspace()
         self.addCleanup(scratch.cleanup)
-        cert, key = self.make_certificate(scratch.root)
-        self.start(server_lines=[f"tls: {{certificate: '{cert}', private_key: '{key}'}}"])
-        context = ssl.create_default_context(cafile=cert)
+        self.cert, self.key = self.make_certificate(scratch.root)
+        os.chmod(self.key, key_mode)
+        self.start(server_lines=[f"tls: {{certificate: '{self.cert}', "
+                                 f"private_key: '{self.key}'}}"])
+        context = ssl.create_default_context(cafile=self.cert)
+        conn = self.https(context)
+        return context, conn
+
+    def https(self, context):
         conn = http.client.HTTPSConnection("127.0.0.1", self.relais.port, context=context,
                                            timeout=10)
         self.addCleanup(conn.close)
-        return context, conn
+        return conn
+
+    def health(self, conn):
+        conn.request("GET", "/_relais/health")
+        r = conn.getresponse()
+        r.read()
+        return r.status
+
+    def test_a_reload_serves_a_renewed_certificate(self):
+        old_context, old_conn = self.start_tls()
+        self.assertEqual(self.health(old_conn), 200)
+        self.assertNotIn("tls_key_permissions", self.relais.stderr_text())
+        # Renewed in place, as certbot does: same paths, a new pair.
+        renewed = Workspace()
+        self.addCleanup(renewed.cleanup)
+        cert, key = self.make_certificate(renewed.root)
+        for source, target in ((cert, self.cert), (key, self.key)):
+            with open(source, "rb") as f, open(target, "wb") as out:
+                out.write(f.read())
+        since = len(self.relais.log_lines())
+        self.relais.signal(signal.SIGHUP)
+        self.relais.wait_for_log(lambda line: line.get("event") == "config_reloaded")
+        self.assertFalse([line for line in self.relais.log_lines(since)
+                          if line.get("event") == "restart_needed"])
+        self.assertEqual(self.health(self.https(ssl.create_default_context(cafile=cert))), 200)
+        with self.assertRaises(ssl.SSLCertVerificationError):
+            self.health(self.https(old_context))
+        # A connection opened before the reload carries on with its session.
+        self.assertEqual(self.health(old_conn), 200)
+
+    def test_tls_1_2_offers_only_forward_secret_aead_suites(self):
+        context, _ = self.start_tls()
+        for ciphers, accepted in (("ECDHE-ECDSA-AES128-GCM-SHA256", True),
+                                  ("ECDHE-ECDSA-CHACHA20-POLY1305", True),
+                                  ("ECDHE-ECDSA-AES128-SHA", False),
+                                  ("ECDHE-ECDSA-AES128-SHA256", False)):
+            tls12 = ssl.create_default_context(cafile=self.cert)
+            tls12.maximum_version = ssl.TLSVersion.TLSv1_2
+            tls12.set_ciphers(ciphers)
+            if accepted:
+                self.assertEqual(self.health(self.https(tls12)), 200, ciphers)
+            else:
+                with self.assertRaises(ssl.SSLError, msg=ciphers):
+                    self.health(self.https(tls12))
+        self.assertEqual(self.health(self.https(context)), 200)
+
+    def test_a_key_other_users_may_read_is_reported(self):
+        _, conn = self.start_tls(key_mode=0o644)
+        self.assertEqual(self.health(conn), 200)
+        warnings = [line for line in self.relais.log_lines()
+                    if line.get("event") == "tls_key_permissions"]
+        self.assertEqual([w["path"] for w in warnings], [self.key])
 
     def test_serves_over_tls(self):
         _, conn = self.start_tls()
