@@ -326,6 +326,10 @@ bool is_clean_text(std::string_view text) noexcept {
     return true;
 }
 
+bool is_clean_text(std::string_view text, std::size_t max_bytes) noexcept {
+    return text.size() <= max_bytes && is_clean_text(text);
+}
+
 std::size_t utf8_length(std::string_view text) noexcept {
     return static_cast<std::size_t>(std::ranges::count_if(
         text, [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
