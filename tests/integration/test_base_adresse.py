@@ -391,6 +391,25 @@ class BaseAdresseLifecycleTest(unittest.TestCase):
             self.assertEqual((again.status, again.json()), (200, first.json()))
         self.assert_status(get(self.relais, "ban", "cities", q="ajaccio"), 502)
 
+    def test_a_new_id_key_empties_the_streets_cache_only(self):
+        calls = [("cities", {"q": "paris"}), ("departments", {"id": "75"}),
+                 ("regions", {"q": "corse"}), ("streets", {"q": "boulevard du palais"})]
+        answers = {}
+        for endpoint, params in calls:
+            r = get(self.relais, "ban", endpoint, **params)
+            self.assertEqual(r.status, 200, r)
+            answers[endpoint] = r.json()
+        self.ws.write_connector("ban.yaml", connector(
+            "ban", self.fake, "ok", ALL, cache={"ttl": "1s", "max_stale": "1h"},
+            id_key="another-id-key-0123456789abcdefghijkl"))
+        self.fake.stop()
+        self.reload()
+        for endpoint, params in calls[:3]:
+            r = get(self.relais, "ban", endpoint, **params)
+            self.assertEqual((r.status, r.json()), (200, answers[endpoint]))
+        # Its cached ids were made with the old key.
+        self.assert_status(get(self.relais, "ban", "streets", q="boulevard du palais"), 502)
+
     def test_reload_keeps_the_hold_off_of_a_429(self):
         self.fake.retry_after = 30
         self.assert_status(get(self.relais, "ban-429", "search", q="rue de rivoli"), 503)
