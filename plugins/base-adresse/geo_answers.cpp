@@ -238,20 +238,17 @@ std::optional<std::vector<City>> read_cities(std::string_view api_geo_json) {
 }
 
 std::optional<std::vector<Department>> read_departments(std::string_view api_geo_json) {
-    return read_each<Department>(
-        api_geo_json, array_of, [](const Value& item, std::vector<Department>& out) {
-            Department d;
-            if (!code_and_name(item, d.code, d.name)) {
-                return;
-            }
-            d.region_code = text(item, "codeRegion");
-            if (const Value* r = member(item, "region")) {
-                d.region_name = text(*r, "nom");
-            }
-            if (is_clean_text(d.region_code) && is_clean_text(d.region_name)) {
-                out.push_back(std::move(d));
-            }
-        });
+    return read_each<Department>(api_geo_json, array_of,
+                                 [](const Value& item, std::vector<Department>& out) {
+                                     Department d;
+                                     if (!code_and_name(item, d.code, d.name)) {
+                                         return;
+                                     }
+                                     d.region_code = text(item, "codeRegion");
+                                     if (is_clean_text(d.region_code, max_short_bytes)) {
+                                         out.push_back(std::move(d));
+                                     }
+                                 });
 }
 
 std::optional<std::vector<Region>> read_regions(std::string_view api_geo_json) {
@@ -369,7 +366,6 @@ std::string department_list(const std::vector<Department>& departments) {
         field(out, "code", d.code);
         field(out, "name", d.name);
         optional_field(out, "region_code", d.region_code);
-        optional_field(out, "region_name", d.region_name);
         out += '}';
     }
     out += ']';

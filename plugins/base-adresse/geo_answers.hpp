@@ -30,11 +30,11 @@ struct City {
     std::string region_name;
 };
 
+/// A department; relais asks API Geo for its region's code only.
 struct Department {
     std::string code;
     std::string name;
     std::string region_code;
-    std::string region_name;
 };
 
 struct Region {

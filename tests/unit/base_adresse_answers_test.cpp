@@ -219,8 +219,10 @@ TEST(BaseAdresseAnswers, HostileCitiesStayProportionalToTheAnswer) {
 }
 
 TEST(BaseAdresseAnswers, ApiGeoDepartmentsAndRegions) {
+    // relais asks for codeRegion only: a region given anyway is not passed on.
     const auto departments = read_departments(
-        R"([{"nom": "Corse-du-Sud", "code": "2A", "codeRegion": "94"}, {"nom": "x"}])");
+        R"([{"nom": "Corse-du-Sud", "code": "2A", "codeRegion": "94", "region": {"nom": "Corse"}},
+            {"nom": "x"}])");
     ASSERT_TRUE(departments);
     EXPECT_EQ(
         department_list(*departments),
