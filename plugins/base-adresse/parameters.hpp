@@ -44,7 +44,7 @@ struct Point {
 
 /// The checked parameters of one call; empty strings are absent values.
 struct Query {
-    std::string q;  ///< trimmed of spaces
+    std::string q;  ///< trimmed; for the geocoder, from its first letter or digit
     std::string id;
     std::string zipcode;          ///< 5 digits
     std::string citycode;         ///< INSEE code of a commune (cities: `code`)
