@@ -64,10 +64,6 @@ bool is_ban_id(std::string_view text) {
            });
 }
 
-bool is_text(std::string_view text, std::size_t max_bytes) {
-    return text.size() <= max_bytes && is_clean_text(text);
-}
-
 bool is_degrees(std::string_view text, double bound) {
     const auto value = parse_degrees(text);
     return value && *value >= -bound && *value <= bound;
@@ -112,17 +108,17 @@ std::optional<std::vector<std::string>> split(std::string_view payload, char kin
 }  // namespace
 
 bool is_encodable(const Address& a) {
-    return !a.label.empty() && is_ban_id(a.ban_id) && is_text(a.label, max_label_bytes) &&
-           is_ban_id(a.type) && is_text(a.house_number, max_short_bytes) &&
-           is_text(a.road, max_name_bytes) && optional_matches(a.postcode, is_zipcode) &&
-           optional_matches(a.citycode, is_citycode) && is_text(a.city, max_name_bytes) &&
+    return !a.label.empty() && is_ban_id(a.ban_id) && is_clean_text(a.label, max_label_bytes) &&
+           is_ban_id(a.type) && is_clean_text(a.house_number, max_short_bytes) &&
+           is_clean_text(a.road, max_name_bytes) && optional_matches(a.postcode, is_zipcode) &&
+           optional_matches(a.citycode, is_citycode) && is_clean_text(a.city, max_name_bytes) &&
            is_degrees(a.lat, 90) && is_degrees(a.lon, 180);
 }
 
 bool is_encodable(const Street& s) {
-    return !s.name.empty() && is_ban_id(s.ban_id) && is_text(s.name, max_name_bytes) &&
+    return !s.name.empty() && is_ban_id(s.ban_id) && is_clean_text(s.name, max_name_bytes) &&
            optional_matches(s.postcode, is_zipcode) && optional_matches(s.citycode, is_citycode) &&
-           is_text(s.city, max_name_bytes);
+           is_clean_text(s.city, max_name_bytes);
 }
 
 IdCodec::IdCodec(std::string_view secret)

@@ -75,7 +75,11 @@ std::shared_ptr<ResponseCache> adopt_cache(std::string_view slug, Endpoint endpo
                                            std::string_view id_fingerprint) {
     Key key;
     key << slug << name_of(endpoint) << upstream.base_url << cache.ttl << cache.max_stale
-        << std::to_string(cache.max_entries) << id_fingerprint;
+        << std::to_string(cache.max_entries);
+    // Only the answers of streets hold ids.
+    if (endpoint == Endpoint::streets) {
+        key << id_fingerprint;
+    }
     return caches().adopt(key.text(), [&] {
         return std::make_shared<ResponseCache>(cache.max_entries, cache.ttl,
                                                ResponseCache::default_max_bytes, cache.max_stale);

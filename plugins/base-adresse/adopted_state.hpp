@@ -20,8 +20,8 @@
 namespace relais::base_adresse {
 
 /// The live cache of `endpoint` of connector `slug` with the same upstream
-/// URL, cache settings and id key (`id_fingerprint`: streets' answers hold
-/// ids), or a new one. Safe from any thread.
+/// URL and cache settings, and for `streets`, whose answers hold ids, the
+/// same id key (`id_fingerprint`); or a new one. Safe from any thread.
 std::shared_ptr<ResponseCache> adopt_cache(std::string_view slug, Endpoint endpoint,
                                            const UpstreamSpec& upstream, const CacheSpec& cache,
                                            std::string_view id_fingerprint);

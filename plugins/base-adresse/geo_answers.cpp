@@ -2,6 +2,7 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -112,11 +113,35 @@ const Value* array_of(const rapidjson::Document& doc) {
     return doc.IsArray() ? &doc : nullptr;
 }
 
-/// `code` and `nom` of an API Geo item, both required and clean.
+/// `code` and `nom` of an API Geo item, both required, clean and bounded.
 bool code_and_name(const Value& item, std::string& code, std::string& name) {
     code = text(item, "code");
     name = text(item, "nom");
-    return !code.empty() && !name.empty() && is_clean_text(code) && is_clean_text(name);
+    return !code.empty() && !name.empty() && is_clean_text(code, max_short_bytes) &&
+           is_clean_text(name, max_name_bytes);
+}
+
+/// The distinct postal codes of an API Geo commune, in its order, at most
+/// max_zipcodes_per_city of them.
+std::vector<std::string_view> zipcodes_of(const Value& commune) {
+    std::vector<std::string_view> zipcodes;
+    const Value* listed = member(commune, "codesPostaux");
+    if (listed == nullptr || !listed->IsArray()) {
+        return zipcodes;
+    }
+    for (const Value& z : listed->GetArray()) {
+        if (zipcodes.size() == max_zipcodes_per_city) {
+            break;
+        }
+        if (!z.IsString()) {
+            continue;
+        }
+        const std::string_view zipcode(z.GetString(), z.GetStringLength());
+        if (is_zipcode(zipcode) && std::ranges::find(zipcodes, zipcode) == zipcodes.end()) {
+            zipcodes.push_back(zipcode);
+        }
+    }
+    return zipcodes;
 }
 
 void field(std::string& out, std::string_view name, std::string_view value) {
@@ -147,7 +172,6 @@ std::optional<std::vector<Item>> read_each(std::string_view json,
         return std::nullopt;
     }
     std::vector<Item> out;
-    out.reserve(items->Size());
     for (const Value& item : items->GetArray()) {
         read(item, out);
     }
@@ -177,7 +201,8 @@ std::optional<std::vector<Street>> read_streets(std::string_view geocode_json) {
 std::optional<std::vector<City>> read_cities(std::string_view api_geo_json) {
     return read_each<City>(api_geo_json, array_of, [](const Value& item, std::vector<City>& out) {
         City c;
-        if (!code_and_name(item, c.code, c.name) || !is_citycode(c.code)) {
+        if (out.size() == max_city_items || !code_and_name(item, c.code, c.name) ||
+            !is_citycode(c.code)) {
             return;
         }
         if (const Value* p = member(item, "population"); p != nullptr && p->IsInt64()) {
@@ -191,42 +216,39 @@ std::optional<std::vector<City>> read_cities(std::string_view api_geo_json) {
         if (const Value* r = member(item, "region")) {
             c.region_name = text(*r, "nom");
         }
-        if (!is_clean_text(c.department_code) || !is_clean_text(c.department_name) ||
-            !is_clean_text(c.region_code) || !is_clean_text(c.region_name)) {
+        if (!is_clean_text(c.department_code, max_short_bytes) ||
+            !is_clean_text(c.department_name, max_name_bytes) ||
+            !is_clean_text(c.region_code, max_short_bytes) ||
+            !is_clean_text(c.region_name, max_name_bytes)) {
             return;
         }
-        const Value* zipcodes = member(item, "codesPostaux");
-        bool listed = false;
-        if (zipcodes != nullptr && zipcodes->IsArray()) {
-            for (const Value& z : zipcodes->GetArray()) {
-                if (z.IsString() && is_zipcode({z.GetString(), z.GetStringLength()})) {
-                    out.push_back(c);
-                    out.back().zipcode.assign(z.GetString(), z.GetStringLength());
-                    listed = true;
-                }
-            }
-        }
-        if (!listed) {
+        const std::vector<std::string_view> zipcodes = zipcodes_of(item);
+        if (zipcodes.empty()) {
             out.push_back(std::move(c));
+            return;
+        }
+        for (const std::string_view zipcode : zipcodes) {
+            if (out.size() == max_city_items) {
+                break;
+            }
+            out.push_back(c);
+            out.back().zipcode = zipcode;
         }
     });
 }
 
 std::optional<std::vector<Department>> read_departments(std::string_view api_geo_json) {
-    return read_each<Department>(
-        api_geo_json, array_of, [](const Value& item, std::vector<Department>& out) {
-            Department d;
-            if (!code_and_name(item, d.code, d.name)) {
-                return;
-            }
-            d.region_code = text(item, "codeRegion");
-            if (const Value* r = member(item, "region")) {
-                d.region_name = text(*r, "nom");
-            }
-            if (is_clean_text(d.region_code) && is_clean_text(d.region_name)) {
-                out.push_back(std::move(d));
-            }
-        });
+    return read_each<Department>(api_geo_json, array_of,
+                                 [](const Value& item, std::vector<Department>& out) {
+                                     Department d;
+                                     if (!code_and_name(item, d.code, d.name)) {
+                                         return;
+                                     }
+                                     d.region_code = text(item, "codeRegion");
+                                     if (is_clean_text(d.region_code, max_short_bytes)) {
+                                         out.push_back(std::move(d));
+                                     }
+                                 });
 }
 
 std::optional<std::vector<Region>> read_regions(std::string_view api_geo_json) {
@@ -344,7 +366,6 @@ std::string department_list(const std::vector<Department>& departments) {
         field(out, "code", d.code);
         field(out, "name", d.name);
         optional_field(out, "region_code", d.region_code);
-        optional_field(out, "region_name", d.region_name);
         out += '}';
     }
     out += ']';

@@ -30,11 +30,11 @@ struct City {
     std::string region_name;
 };
 
+/// A department; relais asks API Geo for its region's code only.
 struct Department {
     std::string code;
     std::string name;
     std::string region_code;
-    std::string region_name;
 };
 
 struct Region {
@@ -44,6 +44,16 @@ struct Region {
 
 std::optional<std::vector<Address>> read_addresses(std::string_view geocode_json);
 std::optional<std::vector<Street>> read_streets(std::string_view geocode_json);
+/// Bounds that keep the items of `cities` proportional to API Geo's answer
+/// (each postal code of a commune copies the commune): a commune has at
+/// most this many distinct postal codes (Paris has 21), an answer at most
+/// this many items (the largest region has about 5,100 communes). Beyond,
+/// the rest is left out.
+inline constexpr std::size_t max_zipcodes_per_city = 50;
+inline constexpr std::size_t max_city_items = 10'000;
+
+/// Names longer than max_name_bytes, codes longer than max_short_bytes
+/// (the bounds of ids' fields) leave their item out.
 std::optional<std::vector<City>> read_cities(std::string_view api_geo_json);
 std::optional<std::vector<Department>> read_departments(std::string_view api_geo_json);
 std::optional<std::vector<Region>> read_regions(std::string_view api_geo_json);

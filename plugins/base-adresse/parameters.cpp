@@ -31,6 +31,71 @@ std::string_view trim_spaces(std::string_view text) noexcept {
     return text.substr(first, text.find_last_not_of(" \t") - first + 1);
 }
 
+struct CodePoint {
+    std::uint32_t value = 0;
+    std::size_t bytes = 0;
+};
+
+/// The character that starts at `text[i]`, or nullopt where the bytes are
+/// not UTF-8 (cut sequences, overlong forms, surrogates, beyond U+10FFFF).
+std::optional<CodePoint> code_point_at(std::string_view text, std::size_t i) noexcept {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+        return CodePoint{c, 1};
+    }
+    std::size_t extra = 0;
+    std::uint32_t code = 0;
+    if ((c & 0xE0) == 0xC0) {
+        extra = 1;
+        code = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        extra = 2;
+        code = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        extra = 3;
+        code = c & 0x07;
+    } else {
+        return std::nullopt;
+    }
+    if (i + extra >= text.size()) {
+        return std::nullopt;
+    }
+    for (std::size_t k = 1; k <= extra; ++k) {
+        const auto next = static_cast<unsigned char>(text[i + k]);
+        if ((next & 0xC0) != 0x80) {
+            return std::nullopt;
+        }
+        code = (code << 6) | (next & 0x3F);
+    }
+    constexpr std::array<std::uint32_t, 4> smallest = {0, 0x80, 0x800, 0x10000};
+    if (code < smallest[extra] || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) {
+        return std::nullopt;
+    }
+    return CodePoint{code, extra + 1};
+}
+
+/// Whether the geocoder takes a search that starts with `c`: it wants a
+/// digit or a letter that has a case. relais knows the letters of French
+/// and its neighbours: ASCII ones and À to ſ (Latin-1 Supplement and Latin
+/// Extended-A), but for × and ÷ (not letters) and ĸ (no case).
+bool may_start_a_search(std::uint32_t c) noexcept {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= 0xC0 && c <= 0x17F && c != 0xD7 && c != 0xF7 && c != 0x138);
+}
+
+/// `q`, clean text, from its first character that may start a search.
+std::string_view searchable(std::string_view q) noexcept {
+    std::size_t i = 0;
+    while (i < q.size()) {
+        const auto c = code_point_at(q, i);
+        if (!c || may_start_a_search(c->value)) {
+            break;
+        }
+        i += c->bytes;
+    }
+    return q.substr(i);
+}
+
 ParameterError missing(std::string_view what) {
     return {ErrorClass::missing_parameter, "missing parameter: " + std::string(what)};
 }
@@ -107,7 +172,11 @@ private:
         if (!is_clean_text(q)) {
             return fail(invalid("q", "UTF-8 text without control characters"));
         }
-        query_.q = q;
+        // Autocompletion sends what is typed ("« rue", "'abbaye"), which the
+        // geocoder refuses: it is given the rest, or not called at all.
+        const bool geocoder = endpoint_ == Endpoint::search || endpoint_ == Endpoint::addresses ||
+                              endpoint_ == Endpoint::streets;
+        query_.q = geocoder ? searchable(q) : q;
         return true;
     }
 
@@ -281,49 +350,19 @@ bool is_region_code(std::string_view text) noexcept {
 }
 
 bool is_clean_text(std::string_view text) noexcept {
-    std::size_t i = 0;
-    while (i < text.size()) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x20 || c == 0x7F) {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = code_point_at(text, i);
+        // C0 controls, DEL and C1 controls.
+        if (!c || c->value < 0x20 || (c->value >= 0x7F && c->value < 0xA0)) {
             return false;
         }
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        std::size_t extra = 0;
-        std::uint32_t code = 0;
-        if ((c & 0xE0) == 0xC0) {
-            extra = 1;
-            code = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            extra = 2;
-            code = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            extra = 3;
-            code = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + extra >= text.size()) {
-            return false;
-        }
-        for (std::size_t k = 1; k <= extra; ++k) {
-            const auto next = static_cast<unsigned char>(text[i + k]);
-            if ((next & 0xC0) != 0x80) {
-                return false;
-            }
-            code = (code << 6) | (next & 0x3F);
-        }
-        // Overlong forms, surrogates, beyond U+10FFFF and C1 controls.
-        constexpr std::array<std::uint32_t, 4> smallest = {0, 0x80, 0x800, 0x10000};
-        if (code < smallest[extra] || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF ||
-            (code >= 0x80 && code < 0xA0)) {
-            return false;
-        }
-        i += extra + 1;
+        i += c->bytes;
     }
     return true;
+}
+
+bool is_clean_text(std::string_view text, std::size_t max_bytes) noexcept {
+    return text.size() <= max_bytes && is_clean_text(text);
 }
 
 std::size_t utf8_length(std::string_view text) noexcept {

@@ -44,7 +44,7 @@ struct Point {
 
 /// The checked parameters of one call; empty strings are absent values.
 struct Query {
-    std::string q;  ///< trimmed of spaces
+    std::string q;  ///< trimmed; for the geocoder, from its first letter or digit
     std::string id;
     std::string zipcode;          ///< 5 digits
     std::string citycode;         ///< INSEE code of a commune (cities: `code`)
@@ -74,6 +74,8 @@ bool is_region_code(std::string_view text) noexcept;
 std::optional<double> parse_degrees(std::string_view text);
 /// Valid UTF-8 without control characters.
 bool is_clean_text(std::string_view text) noexcept;
+/// Clean text of at most `max_bytes` bytes.
+bool is_clean_text(std::string_view text, std::size_t max_bytes) noexcept;
 /// Number of UTF-8 characters of valid UTF-8 `text`.
 std::size_t utf8_length(std::string_view text) noexcept;
 

@@ -123,6 +123,25 @@ class BaseAdresseTest(unittest.TestCase):
         self.assertEqual((r.status, r.json()), (200, []))
         self.assertEqual(self.fake.count("ok", "/geocodage/search"), before)
 
+    def test_searches_are_sent_from_their_first_letter_or_digit(self):
+        # The fake refuses, as the geocoder does, a q that starts otherwise.
+        cases = [("search", "« 8 boulevard du palais", "8 boulevard du palais"),
+                 ("addresses", "'boulevard du palais", "boulevard du palais"),
+                 ("streets", "– du palais", "du palais")]
+        for endpoint, typed, sent in cases:
+            with self.subTest(endpoint=endpoint):
+                r = self.get("ban", endpoint, q=typed)
+                self.assertEqual(r.status, 200, r)
+                found = r.json() if endpoint == "search" else r.json()["data"]
+                self.assertIn("Boulevard du Palais", found[0]["text"])
+                self.assertEqual(self.fake.queries("ok", "/geocodage/search")[-1]["q"], sent)
+        before = self.fake.count("ok", "/geocodage/search")
+        for endpoint, nothing in [("search", []), ("addresses", {"err": 0, "data": []}),
+                                  ("streets", {"err": 0, "data": []})]:
+            r = self.get("ban", endpoint, q="- « ’ ab")
+            self.assertEqual((r.status, r.json()), (200, nothing))
+        self.assertEqual(self.fake.count("ok", "/geocodage/search"), before)
+
     def test_reverse_is_a_nominatim_object(self):
         r = self.get("ban", "reverse", lat="45.43", lon="4.38")
         self.assertEqual(r.status, 200, r)
@@ -390,6 +409,25 @@ class BaseAdresseLifecycleTest(unittest.TestCase):
             again = get(self.relais, "ban", "cities", q="paris")
             self.assertEqual((again.status, again.json()), (200, first.json()))
         self.assert_status(get(self.relais, "ban", "cities", q="ajaccio"), 502)
+
+    def test_a_new_id_key_empties_the_streets_cache_only(self):
+        calls = [("cities", {"q": "paris"}), ("departments", {"id": "75"}),
+                 ("regions", {"q": "corse"}), ("streets", {"q": "boulevard du palais"})]
+        answers = {}
+        for endpoint, params in calls:
+            r = get(self.relais, "ban", endpoint, **params)
+            self.assertEqual(r.status, 200, r)
+            answers[endpoint] = r.json()
+        self.ws.write_connector("ban.yaml", connector(
+            "ban", self.fake, "ok", ALL, cache={"ttl": "1s", "max_stale": "1h"},
+            id_key="another-id-key-0123456789abcdefghijkl"))
+        self.fake.stop()
+        self.reload()
+        for endpoint, params in calls[:3]:
+            r = get(self.relais, "ban", endpoint, **params)
+            self.assertEqual((r.status, r.json()), (200, answers[endpoint]))
+        # Its cached ids were made with the old key.
+        self.assert_status(get(self.relais, "ban", "streets", q="boulevard du palais"), 502)
 
     def test_reload_keeps_the_hold_off_of_a_429(self):
         self.fake.retry_after = 30

@@ -19,7 +19,9 @@ connectors: `/{scenario}/geocodage/search`, `/{scenario}/communes`...
 
 `requests` records every request as (scenario, path, query pairs). A search
 whose q contains "CANARY" finds one address made from the query, so that a
-test can follow the value through relais.
+test can follow the value through relais. A search whose q the geocoder
+refuses (fewer than 3 or more than 200 characters, or not starting with a
+digit or a letter that has a case) gets the geocoder's 400.
 """
 import math
 import threading
@@ -79,6 +81,12 @@ REGIONS = [
 COMMUNE_FIELDS = ["nom", "code", "codesPostaux", "codeDepartement", "codeRegion", "population"]
 
 
+def _is_searchable(q):
+    """The geocoder's rule for q, once trimmed."""
+    first = q[:1]
+    return 3 <= len(q) <= 200 and (first.lower() != first.upper() or "0" <= first <= "9")
+
+
 def _feature(address):
     return {"type": "Feature",
             "geometry": {"type": "Point", "coordinates": address["coordinates"]},
@@ -128,6 +136,10 @@ class _Handler(LoopbackHandler):
             return
         if scenario == "slow":
             time.sleep(owner.slow_seconds)
+        if path == "/geocodage/search" and not _is_searchable(query.get("q", "").strip()):
+            self.send(400, {"code": 400, "message": "Failed parsing query", "detail": [
+                "q: must contain between 3 and 200 chars and start with a number or a letter"]})
+            return
         answer = self.answer(path, query)
         if answer is None:
             self.send(404, {"code": 404, "message": "Not Found"})

@@ -42,6 +42,26 @@ rapidjson::Document parsed(const std::string& json) {
     return doc;
 }
 
+/// An API Geo commune whose `codesPostaux` is `zipcodes`, joined.
+std::string commune(const std::string& name, const std::string& zipcodes,
+                    const std::string& department = "Loire") {
+    return R"({"code": "42218", "nom": ")" + name + R"(", "codesPostaux": [)" + zipcodes +
+           R"(], "departement": {"nom": ")" + department + R"("}})";
+}
+
+std::string repeated(const std::string& text, std::size_t times) {
+    std::string out;
+    for (std::size_t i = 0; i < times; ++i) {
+        out += (i == 0 ? "" : ",") + text;
+    }
+    return out;
+}
+
+/// Items read from an API Geo answer (throws when it is refused).
+std::size_t city_count(const std::string& json) {
+    return read_cities(json).value().size();
+}
+
 }  // namespace
 
 TEST(BaseAdresseAnswers, GeocodeJsonToAddresses) {
@@ -155,9 +175,54 @@ TEST(BaseAdresseAnswers, ApiGeoCities) {
     EXPECT_FALSE(list[2].HasMember("population"));
 }
 
+TEST(BaseAdresseAnswers, HostileCitiesStayProportionalToTheAnswer) {
+    // A postal code repeated: one item per distinct code.
+    const std::string repeats =
+        "[" + commune("Saint-Étienne", repeated(R"("42000")", 2000) + R"(,"42100","42000")") + "]";
+    auto cities = read_cities(repeats);
+    ASSERT_TRUE(cities);
+    ASSERT_EQ(cities->size(), 2u);
+    EXPECT_EQ((*cities)[0].zipcode, "42000");
+    EXPECT_EQ((*cities)[1].zipcode, "42100");
+    EXPECT_LT(city_list(*cities).size(), repeats.size());
+
+    // More distinct codes than a commune has: the first ones only.
+    std::string distinct;
+    for (int code = 10000; code < 10200; ++code) {
+        distinct += (distinct.empty() ? "\"" : ",\"") + std::to_string(code) + "\"";
+    }
+    cities = read_cities("[" + commune("Saint-Étienne", distinct) + "]");
+    ASSERT_TRUE(cities);
+    ASSERT_EQ(cities->size(), max_zipcodes_per_city);
+    EXPECT_EQ(cities->back().zipcode, std::to_string(10000 + max_zipcodes_per_city - 1));
+
+    // Names beyond the bound of ids' names leave their commune out.
+    const std::string longest(max_name_bytes, 'A');
+    const std::string longer(max_name_bytes + 1, 'A');
+    EXPECT_EQ(
+        city_count("[" + commune(std::string(20000, 'A'), repeated(R"("42000")", 2000)) + "]"), 0u);
+    EXPECT_EQ(city_count("[" + commune(longer, R"("42000")") + "]"), 0u);
+    EXPECT_EQ(city_count("[" + commune("Saint-Étienne", R"("42000")", longer) + "]"), 0u);
+    EXPECT_EQ(city_count(R"([{"code": "42218", "nom": "Saint-Étienne", "region": {"nom": ")" +
+                         longer + R"("}}])"),
+              0u);
+    EXPECT_EQ(city_count(R"([{"code": "42218", "nom": "Saint-Étienne", "codeDepartement": ")" +
+                         std::string(max_short_bytes + 1, '4') + R"("}])"),
+              0u);
+    EXPECT_EQ(city_count("[" + commune(longest, R"("42000")", longest) + "]"), 1u);
+
+    // However many communes, at most max_city_items items.
+    const std::size_t communes = max_city_items / max_zipcodes_per_city + 10;
+    cities = read_cities("[" + repeated(commune("Saint-Étienne", distinct), communes) + "]");
+    ASSERT_TRUE(cities);
+    EXPECT_EQ(cities->size(), max_city_items);
+}
+
 TEST(BaseAdresseAnswers, ApiGeoDepartmentsAndRegions) {
+    // relais asks for codeRegion only: a region given anyway is not passed on.
     const auto departments = read_departments(
-        R"([{"nom": "Corse-du-Sud", "code": "2A", "codeRegion": "94"}, {"nom": "x"}])");
+        R"([{"nom": "Corse-du-Sud", "code": "2A", "codeRegion": "94", "region": {"nom": "Corse"}},
+            {"nom": "x"}])");
     ASSERT_TRUE(departments);
     EXPECT_EQ(
         department_list(*departments),

@@ -133,6 +133,24 @@ TEST(BaseAdresseParameters, PageLimitAndQAreBounded) {
               ErrorClass::invalid_parameter);
 }
 
+TEST(BaseAdresseParameters, GeocoderSearchesStartWithALetterOrADigit) {
+    const auto q_of = [](Endpoint e, const std::string& q) {
+        return std::get<Query>(check(e, {{"q", q}})).q;
+    };
+    EXPECT_EQ(q_of(Endpoint::search, "'abbaye"), "abbaye");
+    EXPECT_EQ(q_of(Endpoint::search, "- rue"), "rue");
+    EXPECT_EQ(q_of(Endpoint::search, "— 8 rue"), "8 rue");
+    EXPECT_EQ(q_of(Endpoint::addresses, "« rue de la Paix »"), "rue de la Paix »");
+    EXPECT_EQ(q_of(Endpoint::streets, "’église"), "église");
+    EXPECT_EQ(q_of(Endpoint::search, "\u00a0Œuvre"), "Œuvre");
+    EXPECT_EQ(q_of(Endpoint::search, "× ÷ ĸ ÿ"), "ÿ");
+    // Nothing left to search: found nothing, without a call (see the connector).
+    EXPECT_EQ(q_of(Endpoint::search, "« … »"), "");
+    EXPECT_EQ(q_of(Endpoint::addresses, "-"), "");
+    // API Geo is given q as it came.
+    EXPECT_EQ(q_of(Endpoint::cities, "'abbaye"), "'abbaye");
+}
+
 TEST(BaseAdresseParameters, CleanText) {
     EXPECT_TRUE(is_clean_text("Île-de-France – 𝄞"));
     EXPECT_FALSE(is_clean_text("a\nb"));

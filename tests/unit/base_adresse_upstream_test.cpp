@@ -155,7 +155,11 @@ TEST(BaseAdresseReload, CachesAndLimitersAreAdoptedWhileTheirSettingsStay) {
     EXPECT_EQ(adopt_cache("ban", Endpoint::cities, upstream, cache, "k1"), first);
     EXPECT_NE(adopt_cache("ban", Endpoint::regions, upstream, cache, "k1"), first);
     EXPECT_NE(adopt_cache("ban2", Endpoint::cities, upstream, cache, "k1"), first);
-    EXPECT_NE(adopt_cache("ban", Endpoint::cities, upstream, cache, "k2"), first);
+    // The id key matters only to streets, whose answers hold ids.
+    EXPECT_EQ(adopt_cache("ban", Endpoint::cities, upstream, cache, "k2"), first);
+    const auto streets = adopt_cache("ban", Endpoint::streets, upstream, cache, "k1");
+    EXPECT_EQ(adopt_cache("ban", Endpoint::streets, upstream, cache, "k1"), streets);
+    EXPECT_NE(adopt_cache("ban", Endpoint::streets, upstream, cache, "k2"), streets);
     CacheSpec shorter = cache;
     shorter.ttl = 1min;
     EXPECT_NE(adopt_cache("ban", Endpoint::cities, upstream, shorter, "k1"), first);
