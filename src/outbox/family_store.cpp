@@ -97,6 +97,30 @@ constexpr int payload_column = 15;
 /// failed or its mail was refused): its pieces are dropped by the sweep.
 constexpr std::chrono::hours orphan_document_age{1};
 
+/// Pages freed by deletions go back to the file system at each sweep
+/// (PRAGMA incremental_vacuum) rather than the file keeping its largest
+/// size for good, e.g. after the documents of a day of demands queued while
+/// the GRU was down. A database is created so; one created before this
+/// setting is rebuilt once, here (VACUUM), which only the daemon does.
+void use_incremental_vacuum(sqlite3* db, const std::string& context) {
+    constexpr std::int64_t incremental = 2;
+    {
+        Statement mode(db, context, "PRAGMA auto_vacuum");
+        if (mode.step() && mode.integer(0) == incremental) {
+            return;
+        }
+    }
+    sqlite::execute(db, context, "PRAGMA auto_vacuum = INCREMENTAL");
+    bool has_tables = false;
+    {
+        Statement tables(db, context, "SELECT count(*) FROM sqlite_schema");
+        has_tables = tables.step() && tables.integer(0) > 0;
+    }
+    if (has_tables) {
+        sqlite::execute(db, context, "VACUUM");
+    }
+}
+
 std::int64_t to_millis(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
@@ -280,6 +304,11 @@ FamilyStore::FamilyStore(const std::filesystem::path& file, std::string family, 
     }
     try {
         sqlite3_busy_timeout(db_, 5000);
+        // Before WAL mode: a new database takes the setting only until its
+        // first page is written.
+        if (key != nullptr) {
+            use_incremental_vacuum(db_, context);
+        }
         {
             Statement wal(db_, context, "PRAGMA journal_mode=WAL");
             if (!wal.step() || wal.text(0) != "wal") {
@@ -289,6 +318,7 @@ FamilyStore::FamilyStore(const std::filesystem::path& file, std::string family, 
         sqlite::execute(db_, context,
                         "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; "
                         "PRAGMA foreign_keys=OFF;");
+
         sqlite::execute(db_, context, "BEGIN IMMEDIATE");
         try {
             Statement version(db_, context, "PRAGMA user_version");
@@ -681,6 +711,8 @@ SweepCounts FamilyStore::sweep(Clock::time_point now, const Settings& settings) 
         counts.correlations_purged =
             purge.bind(1, to_millis(now - settings.correlation_retention)).run();
     }
+    // The next checkpoint shortens the file by the pages this frees.
+    sqlite::execute(db_, family_, "PRAGMA incremental_vacuum");
     return counts;
 }
 

@@ -189,6 +189,38 @@ TEST_F(OutboxStore, DeliveredPayloadLeavesEveryFile) {
     EXPECT_EQ(info(id).state, State::delivered);
 }
 
+TEST_F(OutboxStore, SweepsGiveTheSpaceOfDeliveredMessagesBack) {
+    EXPECT_EQ(RawDatabase(file).value("PRAGMA auto_vacuum"), "2");
+    std::vector<std::string> ids;
+    for (int i = 0; i < 100; ++i) {
+        ids.push_back(push("civil", std::string(64 * 1024, 'x'), t0));
+    }
+    store.checkpoint();
+    const auto full = std::filesystem::file_size(file);
+    EXPECT_GT(full, 6'000'000u);
+    for (const auto& id : ids) {
+        store.record(id, {Verdict::delivered, {}, 200, {}, {}}, t0 + 1s,
+                     settings.dead_letter_retention);
+    }
+    store.sweep(t0 + 1s, settings);
+    store.checkpoint();
+    EXPECT_LT(std::filesystem::file_size(file), 200'000u) << "of " << full;
+}
+
+TEST_F(OutboxStore, ADatabaseMadeWithoutAutoVacuumIsRebuiltOnce) {
+    const std::string id = push("civil", "kept", t0);
+    {
+        RawDatabase raw(file);
+        raw.execute("PRAGMA auto_vacuum = NONE; VACUUM;");
+        EXPECT_EQ(raw.value("PRAGMA auto_vacuum"), "0");
+    }
+    FamilyStore reopened(file, "etat-civil", &key);
+    EXPECT_EQ(RawDatabase(file).value("PRAGMA auto_vacuum"), "2");
+    const auto due = reopened.due("civil", Kind::push, t0, 10, {}, 1h);
+    ASSERT_EQ(due.size(), 1u);
+    EXPECT_EQ(due[0].payload, "kept");
+}
+
 TEST_F(OutboxStore, DeadLetterKeepsItsPayloadUntilItsRetentionEnds) {
     const std::string id = push("civil", "a", t0);
     settings.dead_letter_retention = 1h;
