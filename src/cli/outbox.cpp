@@ -29,7 +29,8 @@ constexpr std::string_view outbox_usage =
 
 Looks at and acts on the outbox of the data directory that FILE (relais.yaml)
 names: messages waiting for delivery, delivered, and dead letters. Metadata
-only: no payload is decrypted or printed, and the outbox key is not read.
+only: no payload is decrypted or printed, and of FILE only paths.data is read
+(no secret, the outbox key included).
 Safe while `relais serve` runs; it sees retried messages at its next poll.
 
 commands:
@@ -89,7 +90,7 @@ options:
 constexpr std::string_view drop_usage = R"(usage: relais outbox drop --config FILE ID
 
 Deletes message ID, metadata and payload, whatever its state; a pending
-message is then never delivered.
+message is then not attempted again (an attempt already in progress ends).
 
 options:
   --config FILE   the relais.yaml whose data directory holds the outbox
@@ -108,7 +109,7 @@ bool is_tracking_id(std::string_view text) {
 /// The data directory of relais.yaml; nullopt after printing why not.
 std::optional<std::filesystem::path> data_dir(const std::string& config_file) {
     try {
-        return load_relais_config(config_file).data_dir;
+        return load_data_dir(config_file);
     } catch (const ConfigErrors& e) {
         for (const auto& error : e.errors()) {
             std::fprintf(stderr, "%s\n", error.what());

@@ -97,6 +97,8 @@ private:
     std::vector<ConfigError>& errors_;
 };
 
+constexpr const char* default_data_dir = "var";
+
 bool parse_port(std::string_view text, std::uint16_t& port) {
     unsigned value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -356,7 +358,7 @@ void read_logging_and_paths(const Reader& r, RelaisConfig& config) {
     }
     const rapidjson::Value& paths = r.section("paths");
     config.connectors_dir = r.path(r.string(paths, "connectors").value_or("connectors"));
-    config.data_dir = r.path(r.string(paths, "data").value_or("var"));
+    config.data_dir = r.path(r.string(paths, "data").value_or(default_data_dir));
     const auto plugins = r.string(paths, "plugins");
     config.plugins_dir = plugins ? r.path(*plugins) : default_plugins_dir();
 }
@@ -576,6 +578,24 @@ std::optional<RelaisConfig> read_relais_config(const std::filesystem::path& file
                                 std::pair(b.position().line, b.position().column);
                      });
     return config;
+}
+
+std::filesystem::path load_data_dir(const std::filesystem::path& file) {
+    ConfigDocument doc = config::load_yaml_file(file);
+    std::vector<ConfigError> errors = config::relais_schema().validate(doc);
+    const Reader reader(doc, errors);
+    const std::string data =
+        reader.string(reader.section("paths"), "data").value_or(default_data_dir);
+    // Only this value's references are expanded: no other secret is read.
+    std::string expanded;
+    std::string error;
+    if (!config::expand_secrets(data, doc.directory, expanded, error)) {
+        reader.error("/paths/data", error);
+    }
+    if (!errors.empty()) {
+        throw ConfigErrors(std::move(errors));
+    }
+    return reader.path(expanded);
 }
 
 RelaisConfig load_relais_config(const std::filesystem::path& file) {

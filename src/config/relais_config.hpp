@@ -102,6 +102,11 @@ RelaisConfig load_relais_config(const std::filesystem::path& file);
 std::optional<RelaisConfig> read_relais_config(const std::filesystem::path& file,
                                                std::vector<ConfigError>& errors);
 
+/// Only `paths.data` of relais.yaml (checked against the schema), for the
+/// commands that need nothing else: no other secret is read, no file the
+/// configuration names is checked. Throws ConfigErrors.
+std::filesystem::path load_data_dir(const std::filesystem::path& file);
+
 /// The `plugins` directory beside the running executable (`paths.plugins`
 /// default).
 std::filesystem::path default_plugins_dir();

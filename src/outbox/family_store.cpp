@@ -281,10 +281,15 @@ std::vector<std::string> families_in(const std::filesystem::path& directory) {
     for (std::filesystem::directory_iterator it(directory, error), end; !error && it != end;
          it.increment(error)) {
         const auto& path = it->path();
+        std::error_code type_error;
         if (path.extension() == ".sqlite" && is_family_name(path.stem().string()) &&
-            it->is_regular_file(error)) {
+            it->is_regular_file(type_error)) {
             families.push_back(path.stem().string());
         }
+    }
+    if (error && error != std::errc::no_such_file_or_directory) {
+        throw std::runtime_error("outbox directory " + directory.string() +
+                                 ": cannot be read: " + error.message());
     }
     std::sort(families.begin(), families.end());
     return families;

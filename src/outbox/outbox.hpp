@@ -245,7 +245,10 @@ std::filesystem::path directory(const std::filesystem::path& data_dir);
 /// `<directory>/<family>.sqlite`.
 std::filesystem::path database_file(const std::filesystem::path& directory,
                                     std::string_view family);
-/// The families that have a database in `directory`.
+/// The families that have a database in `directory`: none when it does not
+/// exist. Throws std::runtime_error naming it when it cannot be read (an
+/// operator's command run as another user would otherwise see an empty
+/// outbox).
 std::vector<std::string> families_in(const std::filesystem::path& directory);
 
 /// The daemon's outbox. Every coroutine below must run on an io_context

@@ -72,6 +72,34 @@ class Usage(unittest.TestCase):
                 self.assertIn("no message " + UNKNOWN_ID, result.stderr)
         self.assertFalse(os.path.exists(self.ws.data), "the CLI creates nothing")
 
+    def test_reads_no_secret_but_the_data_directory(self):
+        # The daemon's secrets come from its unit's environment; the
+        # operator's shell has none of them, and needs none.
+        os.makedirs(os.path.join(self.ws.root, "elsewhere"))
+        self.ws.write_config(
+            "paths: {connectors: connectors, data: '${env:RELAIS_IT_DATA}'}\n"
+            "outbox: {key: '${env:RELAIS_IT_UNSET_OUTBOX_KEY}'}\n"
+            "gru: {url: 'https://gru.example.org/', orig: relais, "
+            "key: '${file:/nonexistent/gru.key}'}\n")
+        env = dict(os.environ, RELAIS_IT_DATA="elsewhere")
+        result = subprocess.run([RELAIS_BIN, "outbox", "list", "--config", self.ws.config],
+                                capture_output=True, text=True, timeout=30, env=env)
+        self.assertEqual((result.returncode, result.stdout), (0, HEADER + "\n"), result.stderr)
+        result = subprocess.run([RELAIS_BIN, "outbox", "list", "--config", self.ws.config],
+                                capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("RELAIS_IT_DATA", result.stderr)
+
+    def test_an_outbox_that_cannot_be_read_is_not_an_empty_one(self):
+        os.makedirs(self.ws.data)
+        with open(os.path.join(self.ws.data, "outbox"), "w", encoding="ascii") as f:
+            f.write("not a directory\n")
+        for args in (("list",), ("show", UNKNOWN_ID)):
+            with self.subTest(args=args):
+                result = relais("outbox", args[0], "--config", self.ws.config, *args[1:])
+                self.assertEqual((result.returncode, result.stdout), (1, ""), result.stderr)
+                self.assertIn("cannot be read", result.stderr)
+
 
 class DeadLetters(unittest.TestCase):
     """A push the business application refuses, then an operator at work
