@@ -42,13 +42,17 @@ struct SoapRefusal {
 /// Limits of the XML reader (docs/soap-service.md#limits).
 inline constexpr std::size_t max_xml_depth = 64;
 inline constexpr std::size_t max_xml_value_bytes = 64 * 1024;
+/// Attributes of one element, namespace declarations included: gSOAP reads
+/// them in time quadratic in their number, and SOAP needs a handful.
+inline constexpr std::size_t max_xml_attributes = 64;
 /// Fields of one operation: the WSDL's maxOccurs.
 inline constexpr std::size_t max_xml_occurrences = 1000;
 
 /// Reads a request envelope, SOAP 1.1 or 1.2. A message whose version
 /// cannot be told (not XML, not an envelope) is refused in `fallback`.
 /// Refused: a DTD, nesting beyond max_xml_depth, a value or attribute
-/// beyond max_xml_value_bytes, more than max_xml_occurrences fields,
+/// beyond max_xml_value_bytes, an element with more than
+/// max_xml_attributes attributes, more than max_xml_occurrences fields,
 /// anything not a well-formed SOAP envelope, text that is not UTF-8
 /// (`invalid_xml`); a body that is no operation of the WSDL
 /// (`unknown_operation`).

@@ -18,35 +18,51 @@ std::size_t after(std::string_view xml, std::size_t from, std::string_view termi
     return at == std::string_view::npos ? at : at + terminator.size();
 }
 
+bool is_space(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 /// The tag starting at `xml[at] == '<'` (a start or end tag): where it
-/// ends, whether it closes itself, and whether an attribute value in it
-/// is too long.
+/// ends, whether it closes itself, and why it is refused, if it is.
 struct Tag {
     std::size_t end = std::string_view::npos;  ///< after its '>'
     bool self_closing = false;
-    bool long_attribute = false;
+    std::optional<std::string_view> refused;
 };
 
-Tag scan_tag(std::string_view xml, std::size_t at, std::size_t max_attribute_bytes) {
+Tag scan_tag(std::string_view xml, std::size_t at, const XmlLimits& limits) {
     Tag tag;
+    // Attributes are counted by their names, each standing after a space or
+    // a value: gSOAP also reads an attribute written without a value.
+    std::size_t attributes = 0;
+    bool separated = false;
     for (std::size_t i = at + 1; i < xml.size(); ++i) {
         const char c = xml[i];
         if (c == '"' || c == '\'') {
             // '<' and '>' may not stand in attribute values unescaped, but a
             // quote-aware scan keeps a stray '>' from ending the tag early.
             const std::size_t close = std::min(xml.find(c, i + 1), xml.size());
-            if (close - i - 1 > max_attribute_bytes) {
-                tag.long_attribute = true;
+            if (close - i - 1 > limits.max_attribute_bytes) {
+                tag.refused = "an attribute value is longer than the limit";
                 return tag;
             }
             if (close == xml.size()) {
                 return tag;
             }
             i = close;
+            separated = true;
         } else if (c == '>') {
             tag.end = i + 1;
             tag.self_closing = xml[i - 1] == '/';
             return tag;
+        } else if (is_space(c)) {
+            separated = true;
+        } else {
+            if (separated && c != '=' && c != '/' && ++attributes > limits.max_attributes) {
+                tag.refused = "an element has more attributes than the limit";
+                return tag;
+            }
+            separated = false;
         }
     }
     return tag;
@@ -72,9 +88,9 @@ std::optional<std::string_view> guard_xml(std::string_view xml, const XmlLimits&
         } else if (rest[1] == '?') {
             next = after(xml, at + 2, "?>");
         } else {
-            const Tag tag = scan_tag(xml, at, limits.max_attribute_bytes);
-            if (tag.long_attribute) {
-                return "an attribute value is longer than the limit";
+            const Tag tag = scan_tag(xml, at, limits);
+            if (tag.refused) {
+                return tag.refused;
             }
             next = tag.end;
             if (rest[1] == '/') {

@@ -3,10 +3,11 @@
 /// A pass over an XML message before any XML parser sees it, refusing what
 /// relais never accepts from a caller: document type declarations (and with
 /// them entity definitions, so no entity expansion and no external entity
-/// can ever be processed), nesting deeper than a limit, and attribute values
-/// longer than a limit. gSOAP skips a DTD silently and does not bound
-/// attribute values, so these checks are relais's own; they read the bytes
-/// once and copy none of them.
+/// can ever be processed), nesting deeper than a limit, attribute values
+/// longer than a limit, and tags with more attributes than a limit. gSOAP
+/// skips a DTD silently, does not bound attribute values and reads a tag's
+/// attributes in time quadratic in their number, so these checks are
+/// relais's own; they read the bytes once and copy none of them.
 
 #include <cstddef>
 #include <optional>
@@ -16,8 +17,9 @@ namespace relais::soap {
 
 /// What the guard refuses.
 struct XmlLimits {
-    std::size_t max_depth = 64;               ///< nested elements, the root being 1
-    std::size_t max_attribute_bytes = 65536;  ///< one attribute value, quotes excluded
+    std::size_t max_depth;            ///< nested elements, the root being 1
+    std::size_t max_attribute_bytes;  ///< one attribute value, quotes excluded
+    std::size_t max_attributes;       ///< of one tag, namespace declarations included
 };
 
 /// Finds the first reason to refuse `xml`: a fixed, log-safe phrase that

@@ -8,7 +8,7 @@
 namespace relais::soap {
 namespace {
 
-constexpr XmlLimits limits{4, 16};
+constexpr XmlLimits limits{4, 16, 3};
 
 std::optional<std::string_view> guard(std::string_view xml) {
     return guard_xml(xml, limits);
@@ -64,6 +64,17 @@ TEST(SoapXmlGuard, AttributeValuesAreBounded) {
               "an attribute value is longer than the limit");
     // A '>' in a value does not end the tag.
     EXPECT_FALSE(guard("<a x=\">\"><b/></a>"));
+}
+
+TEST(SoapXmlGuard, AttributesPerTagAreBounded) {
+    const std::string_view refusal = "an element has more attributes than the limit";
+    EXPECT_FALSE(guard("<a xmlns:p='u' b=\"1\" p:c = '2'/>"));
+    EXPECT_EQ(guard("<a xmlns:p='u' b=\"1\" p:c='2' d=''/>"), refusal);
+    // Without spaces between them, or without values, they count all the same.
+    EXPECT_EQ(guard("<a b='1'c='2'd='3'e='4'>"), refusal);
+    EXPECT_EQ(guard("<a b c d e></a>"), refusal);
+    EXPECT_FALSE(guard("<a b c d/>"));
+    EXPECT_EQ(guard("<a" + std::string(10'000, ' ') + "b='' c='' d='' e=''/>"), refusal);
 }
 
 TEST(SoapXmlGuard, ReferencesAndControlCharactersXmlForbids) {
