@@ -6,6 +6,7 @@ attribute), upstream failures, async pushes and what is (not) written."""
 import json
 import os
 import socket
+import time
 import unittest
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -58,6 +59,9 @@ class XmlConnectorTest(DeliveryTestMixin, unittest.TestCase):
                    '<r>&x;</r>',
             "deep": nested(10_000),
             "huge-attribute": '<r a="' + "x" * (50 * 1024 * 1024) + '"/>',
+            "many-attributes": '<root xmlns:a="urn:z"'
+                               + "".join(f' xmlns:p{i}="urn:p{i}"' for i in range(120_000))
+                               + "".join(f' a:k{i}=""' for i in range(120_000)) + "/>",
             "not-xml": "this is not XML <",
             "received": "<ok/>",
         }
@@ -84,7 +88,8 @@ class XmlConnectorTest(DeliveryTestMixin, unittest.TestCase):
                                  "body": "<c:demande><c:nom>{body:/nom}</c:nom></c:demande>"}},
             "slow": {"request": {"path": "delay/3000"}, "timeout": "300ms"},
         }
-        for name in ("laughs", "xxe", "deep", "huge-attribute", "not-xml", "html-error"):
+        for name in ("laughs", "xxe", "deep", "huge-attribute", "many-attributes", "not-xml",
+                     "html-error"):
             endpoints[name] = {"request": {"path": "json/" + name}}
         cls.ws.write_connector("cadastre.yaml", json.dumps({
             "slug": "cadastre", "kind": "xml", "family": "economie-urbanisme", "upstream": base,
@@ -162,6 +167,14 @@ class XmlConnectorTest(DeliveryTestMixin, unittest.TestCase):
         self.assert_error(r, 502, "upstream-invalid-response")
         self.assertIn("larger than", r.json()["err_desc"])
         self.assertEqual(self.relais.get("/_relais/health").status, 200)
+
+    def test_an_element_with_240_000_attributes_is_refused_at_once(self):
+        started = time.monotonic()
+        r = self.get("many-attributes")
+        # Reading its names took 35 s of an I/O thread.
+        self.assertLess(time.monotonic() - started, 3)
+        self.assert_error(r, 502, "upstream-invalid-response")
+        self.assertIn("an element declares more than 64 namespaces", r.json()["err_desc"])
 
     def test_upstream_failures(self):
         r = self.get("html-error")
