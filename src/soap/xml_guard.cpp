@@ -75,6 +75,7 @@ std::optional<std::string_view> guard_xml(std::string_view xml, const XmlLimits&
         return "the message is not UTF-8";
     }
     std::size_t depth = 0;
+    std::size_t elements = 0;
     std::size_t at = xml.find('<');
     while (at != std::string_view::npos && at + 1 < xml.size()) {
         const std::string_view rest = xml.substr(at);
@@ -95,9 +96,13 @@ std::optional<std::string_view> guard_xml(std::string_view xml, const XmlLimits&
             next = tag.end;
             if (rest[1] == '/') {
                 depth -= depth > 0 ? 1 : 0;
-            } else if (next != std::string_view::npos && !tag.self_closing &&
-                       ++depth > limits.max_depth) {
-                return "the XML nests elements deeper than the limit";
+            } else if (next != std::string_view::npos) {
+                if (++elements > limits.max_elements) {
+                    return "the message holds more elements than the limit";
+                }
+                if (!tag.self_closing && ++depth > limits.max_depth) {
+                    return "the XML nests elements deeper than the limit";
+                }
             }
         }
         if (next == std::string_view::npos) {

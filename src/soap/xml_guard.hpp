@@ -4,10 +4,12 @@
 /// relais never accepts from a caller: document type declarations (and with
 /// them entity definitions, so no entity expansion and no external entity
 /// can ever be processed), nesting deeper than a limit, attribute values
-/// longer than a limit, and tags with more attributes than a limit. gSOAP
-/// skips a DTD silently, does not bound attribute values and reads a tag's
-/// attributes in time quadratic in their number, so these checks are
-/// relais's own; they read the bytes once and copy none of them.
+/// longer than a limit, tags with more attributes than a limit, and more
+/// elements than a limit. gSOAP skips a DTD silently, does not bound
+/// attribute values, reads a tag's attributes in time quadratic in their
+/// number and allocates every element before relais can count them, so
+/// these checks are relais's own; they read the bytes once and copy none of
+/// them.
 
 #include <cstddef>
 #include <optional>
@@ -20,6 +22,7 @@ struct XmlLimits {
     std::size_t max_depth;            ///< nested elements, the root being 1
     std::size_t max_attribute_bytes;  ///< one attribute value, quotes excluded
     std::size_t max_attributes;       ///< of one tag, namespace declarations included
+    std::size_t max_elements;         ///< start tags of the whole message
 };
 
 /// Finds the first reason to refuse `xml`: a fixed, log-safe phrase that

@@ -12,7 +12,7 @@ import unittest
 import uuid
 
 from async_relais import TRACKING_ID
-from relais_harness import poll_until, written_bytes
+from relais_harness import peak_memory_kib, poll_until, written_bytes
 from soap_calls import (PING, SOAP11, SOAP12, SoapCaller, create_demand, created_now, envelope,
                         read_answer, report_status, username_token)
 from soap_workspace import (APP_PASSWORD, APP_USER, FAR_PASSWORD, FAR_USER, NO_SOAP_KEY,
@@ -354,6 +354,28 @@ class SoapServiceTest(SoapCase):
         self.assertEqual(answer.fault_string, "an element has more attributes than the limit")
         self.assertEqual(self.app.call(PING).status, 200)
 
+
+class ManyElementsTest(SoapCase):
+    """gSOAP allocates every element it reads, before relais counts the
+    fields: an envelope of a million elements is refused unread."""
+
+    # The 9.5 MB body itself, read and held once; gSOAP's elements took
+    # 126 MB more.
+    GROWTH_KIB = 32 * 1024
+
+    def test_a_million_fields_are_refused_before_they_are_read(self):
+        _, _, relais = start_workspace(self.addCleanup)
+        app = SoapCaller(relais, VOIRIE, basic(APP_USER, APP_PASSWORD))
+        self.assertEqual(app.call(PING).status, 200)
+        baseline = peak_memory_kib(relais.proc.pid)
+        body = envelope("<r:CreateDemand>" + "<r:field/>" * 1_000_000 + "</r:CreateDemand>")
+        self.assertLess(len(body), 10 * 1024 * 1024)
+        self.assert_fault(read_answer(SoapCaller(relais, VOIRIE).post_raw(body)), 401,
+                          "missing-credentials")
+        answer = read_answer(app.post_raw(body))
+        self.assert_fault(answer, 400, "invalid-xml")
+        self.assertEqual(answer.fault_string, "the message holds more elements than the limit")
+        self.assertLess(peak_memory_kib(relais.proc.pid) - baseline, self.GROWTH_KIB)
 
 class LargeBodiesTest(SoapCase):
     """With a body limit above 50 MB, the XML reader's own limits refuse."""

@@ -8,7 +8,7 @@
 namespace relais::soap {
 namespace {
 
-constexpr XmlLimits limits{4, 16, 3};
+constexpr XmlLimits limits{4, 16, 3, 8};
 
 std::optional<std::string_view> guard(std::string_view xml) {
     return guard_xml(xml, limits);
@@ -51,6 +51,14 @@ TEST(SoapXmlGuard, DepthIsBounded) {
     EXPECT_FALSE(guard("<a><b><c><d/><d/><d></d></c><c><d/></c></b></a>"));
     EXPECT_FALSE(guard("<a><b/><b/><b/><b/><b/><b/></a>"));
     EXPECT_EQ(guard(nested(10000)), "the XML nests elements deeper than the limit");
+}
+
+TEST(SoapXmlGuard, ElementsAreCounted) {
+    EXPECT_FALSE(guard("<a><b/><b></b><b/><b/><b/><b/><b/></a>"));
+    EXPECT_EQ(guard("<a><b/><b></b><b/><b/><b/><b/><b/><b/></a>"),
+              "the message holds more elements than the limit");
+    // End tags, comments and processing instructions are no elements.
+    EXPECT_FALSE(guard("<?pi?><a><!-- <c/> --><b/><b/><b/><b/><b/><b/><b/></a>"));
 }
 
 TEST(SoapXmlGuard, AttributeValuesAreBounded) {
