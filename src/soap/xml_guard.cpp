@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/http_types.hpp"
 #include "core/utf8.hpp"
 #include "core/xml_text.hpp"
 
@@ -20,6 +21,47 @@ std::size_t after(std::string_view xml, std::size_t from, std::string_view termi
 
 bool is_space(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/// Why the processing instruction `pi` (what stands between `<?` and `?>`)
+/// is refused, if it is: an XML declaration that names an encoding other
+/// than UTF-8, or that cannot be read. gSOAP would decode the message in
+/// that encoding (Latin-1 for ISO-8859-1), though it was checked as UTF-8.
+std::optional<std::string_view> declaration_refusal(std::string_view pi) {
+    const auto skip_spaces = [&pi] {
+        while (!pi.empty() && is_space(pi.front())) {
+            pi.remove_prefix(1);
+        }
+    };
+    const std::size_t target = std::min(pi.find_first_of(" \t\n\r"), pi.size());
+    if (!iequals_ascii(pi.substr(0, target), "xml")) {
+        return std::nullopt;
+    }
+    pi.remove_prefix(target);
+    constexpr std::string_view malformed = "the XML declaration is malformed";
+    // Pseudo-attributes: version="1.0" encoding="UTF-8" standalone="yes".
+    for (skip_spaces(); !pi.empty(); skip_spaces()) {
+        const std::size_t name_end = std::min(pi.find_first_of("= \t\n\r"), pi.size());
+        const std::string_view name = pi.substr(0, name_end);
+        pi.remove_prefix(name_end);
+        skip_spaces();
+        if (name.empty() || !pi.starts_with('=')) {
+            return malformed;
+        }
+        pi.remove_prefix(1);
+        skip_spaces();
+        const std::size_t close = pi.empty() || (pi.front() != '"' && pi.front() != '\'')
+                                      ? std::string_view::npos
+                                      : pi.find(pi.front(), 1);
+        if (close == std::string_view::npos) {
+            return malformed;
+        }
+        if (name == "encoding" && !iequals_ascii(pi.substr(1, close - 1), "UTF-8")) {
+            return "the XML declaration names an encoding other than UTF-8";
+        }
+        pi.remove_prefix(close + 1);
+    }
+    return std::nullopt;
 }
 
 /// The tag starting at `xml[at] == '<'` (a start or end tag): where it
@@ -88,6 +130,11 @@ std::optional<std::string_view> guard_xml(std::string_view xml, const XmlLimits&
             return "document type declarations (DTD) and entity declarations are refused";
         } else if (rest[1] == '?') {
             next = after(xml, at + 2, "?>");
+            if (next != std::string_view::npos) {
+                if (const auto refused = declaration_refusal(xml.substr(at + 2, next - at - 4))) {
+                    return refused;
+                }
+            }
         } else {
             const Tag tag = scan_tag(xml, at, limits);
             if (tag.refused) {

@@ -31,8 +31,8 @@ struct XmlLimits {
 ///
 /// The message must be UTF-8 (what SOAP callers send, and what relais
 /// relays as JSON) holding only characters and references XML allows
-/// (disallowed_characters). Comments, processing instructions and CDATA
-/// sections are skipped; any other `<!` markup (`<!DOCTYPE`, `<!ENTITY`...)
+/// (disallowed_characters); an XML declaration may name no other encoding. Comments, processing
+/// instructions and CDATA sections are skipped; any other `<!` markup (`<!DOCTYPE`, `<!ENTITY`...)
 /// is refused wherever it stands, and so is unterminated markup.
 std::optional<std::string_view> guard_xml(std::string_view xml, const XmlLimits& limits);
 

@@ -296,6 +296,18 @@ class SoapServiceTest(SoapCase):
                 self.assert_fault(answer, status, error_class, version)
         self.assertEqual(self.app.call(PING).status, 200)
 
+    def test_an_encoding_other_than_utf8_is_refused(self):
+        # gSOAP decoded each byte as Latin-1: "é" arrived as "Ã©".
+        for declared in ("ISO-8859-1", "latin1", "UTF-16"):
+            with self.subTest(declared=declared):
+                body = envelope(report_status("R-1", "received", message="é" * 10)).replace(
+                    'encoding="UTF-8"', f'encoding="{declared}"', 1)
+                answer = read_answer(self.app.post_raw(body))
+                self.assert_fault(answer, 400, "invalid-xml")
+                self.assertEqual(answer.fault_string,
+                                 "the XML declaration names an encoding other than UTF-8")
+        self.assertEqual(self.app.call(PING).status, 200)
+
     def test_billion_laughs(self):
         entities = '<!ENTITY lol "lol">' + "".join(
             f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i > 1 else "")) * 10}">'

@@ -104,6 +104,28 @@ TEST(SoapXmlGuard, UnterminatedMarkupIsRefused) {
     EXPECT_EQ(guard("<a/><b"), "unterminated markup");
 }
 
+TEST(SoapXmlGuard, NoEncodingButUtf8MayBeDeclared) {
+    for (const char* accepted :
+         {"<?xml version=\"1.0\"?><a/>", "<?xml version='1.0' encoding='utf-8'?><a/>",
+          "<?xml version = \"1.0\"\nencoding = \"UTF-8\" standalone=\"yes\" ?><a/>",
+          "<?xml-stylesheet href=\"s.xsl\" encoding=\"latin1\"?><a/>",
+          "<a><?app encoding=\"ISO-8859-1\"?></a>"}) {
+        EXPECT_FALSE(guard(accepted)) << accepted;
+    }
+    for (const char* refused :
+         {"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>", "<?XML encoding='latin1'?><a/>",
+          "<?xml\tencoding=\"UTF-16\"?><a/>", "<?xml encoding=\"UTF-8 \"?><a/>",
+          "<a/><?xml version=\"1.0\" encoding=\"iso-8859-1\"?>"}) {
+        EXPECT_EQ(guard(refused), "the XML declaration names an encoding other than UTF-8")
+            << refused;
+    }
+    for (const char* malformed :
+         {"<?xml version=\"1.0\" encoding?><a/>", "<?xml encoding=\"UTF-8?><a/>",
+          "<?xml encoding=UTF-8?><a/>", "<?xml =\"1.0\"?><a/>"}) {
+        EXPECT_EQ(guard(malformed), "the XML declaration is malformed") << malformed;
+    }
+}
+
 TEST(SoapXmlGuard, OnlyUtf8Passes) {
     EXPECT_FALSE(guard("<a>caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x93\xAE</a>"));
     EXPECT_EQ(guard("<a>caf\xE9</a>"), "the message is not UTF-8");           // Latin-1
