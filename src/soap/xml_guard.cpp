@@ -113,8 +113,9 @@ Tag scan_tag(std::string_view xml, std::size_t at, const XmlLimits& limits) {
 }  // namespace
 
 std::optional<std::string_view> guard_xml(std::string_view xml, const XmlLimits& limits) {
-    if (!is_valid_utf8(xml)) {
-        return "the message is not UTF-8";
+    if (!is_valid_utf8(xml, is_xml_char)) {
+        // gSOAP passes U+FFFE and U+FFFF on; XML does not allow them.
+        return is_valid_utf8(xml) ? "a character XML does not allow" : "the message is not UTF-8";
     }
     std::size_t depth = 0;
     std::size_t elements = 0;

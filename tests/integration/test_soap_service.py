@@ -288,6 +288,9 @@ class SoapServiceTest(SoapCase):
             (envelope(report_status("R-1", "received").replace("R-1", "a&#0;b")), SOAP11, 400, "invalid-xml"),
             (envelope(report_status("R-1", "received").replace("R-1", "a&unknown;b")), SOAP12, 400, "invalid-xml"),
             (envelope(report_status("R-1", "received").replace("R-1", "a&#1;b")), SOAP11, 400, "invalid-xml"),
+            # U+FFFE and U+FFFF: UTF-8, and no XML characters.
+            (envelope(report_status("R-1", "received").replace("R-1", "a\uffffb")), SOAP11, 400, "invalid-xml"),
+            (envelope(create_demand("R-1", {"a": "\ufffe"})), SOAP12, 400, "invalid-xml"),
             (envelope(PING) + "<!-- never closed", SOAP11, 400, "invalid-xml"),
         ]
         for body, version, status, error_class in cases:

@@ -140,6 +140,12 @@ class XmlConnectorTest(DeliveryTestMixin, unittest.TestCase):
         before = len(self.fake.requests_to("/json/received"))
         r = self.caller.post("/xml/cadastre/echo", {"nom": "a"}, {"v": "bell\x07"})
         self.assert_error(r, 400, "invalid-parameter")
+        # U+FFFE and U+FFFF are UTF-8, and no XML characters.
+        for noncharacter in ("\uffff", "a\ufffeb"):
+            r = self.caller.post("/xml/cadastre/echo", {"nom": "a"}, {"v": noncharacter})
+            self.assert_error(r, 400, "invalid-parameter")
+            r = self.caller.post("/xml/cadastre/echo", {"nom": noncharacter}, {"v": "a"})
+            self.assert_error(r, 400, "invalid-body")
         r = self.caller.post("/xml/cadastre/echo", {"nom": {"an": "object"}}, {"v": "x"})
         self.assert_error(r, 400, "invalid-body")
         self.assertEqual(len(self.fake.requests_to("/json/received")), before)

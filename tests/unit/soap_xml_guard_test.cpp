@@ -133,6 +133,10 @@ TEST(SoapXmlGuard, OnlyUtf8Passes) {
     EXPECT_EQ(guard("<a>\xED\xA0\x80</a>"), "the message is not UTF-8");      // surrogate
     EXPECT_EQ(guard("<a>\xF4\x90\x80\x80</a>"), "the message is not UTF-8");  // past U+10FFFF
     EXPECT_EQ(guard("<a>\xE2\x82"), "the message is not UTF-8");              // cut short
+    // Well-formed UTF-8, but no XML characters: U+FFFE and U+FFFF.
+    EXPECT_EQ(guard("<a>\xEF\xBF\xBE</a>"), "a character XML does not allow");
+    EXPECT_EQ(guard("<a b=\"\xEF\xBF\xBF\"/>"), "a character XML does not allow");
+    EXPECT_FALSE(guard("<a>\xEF\xBF\xBD</a>"));  // U+FFFD
 }
 
 }  // namespace
