@@ -59,9 +59,10 @@ public:
 
     std::size_t depth() const noexcept { return marks_.size(); }
 
-    /// The name `qualified` should have, or nullopt when its prefix is bound
-    /// nowhere. `is_element`: an unprefixed element takes the default
-    /// namespace, an unprefixed attribute none.
+    /// The name `qualified` (a qualified name: element_refusal checked it)
+    /// should have, or nullopt when its prefix is bound nowhere.
+    /// `is_element`: an unprefixed element takes the default namespace, an
+    /// unprefixed attribute none.
     std::optional<std::string> rename(std::string_view qualified, bool is_element) const {
         const auto colon = qualified.find(':');
         const std::string_view prefix =
@@ -100,9 +101,19 @@ private:
     std::vector<std::size_t> marks_;
 };
 
-/// Why `element` has too many attributes to be read, if it has: counted
-/// before any of them is looked at by name.
-std::optional<std::string> attribute_refusal(pugi::xml_node element) {
+/// Whether `name` reads as a namespace-qualified name: `local` or
+/// `prefix:local`, both parts non-empty. pugixml takes any colons.
+bool is_qualified_name(std::string_view name) noexcept {
+    const auto colon = name.find(':');
+    return colon == std::string_view::npos || (colon > 0 && colon + 1 < name.size() &&
+                                               name.find(':', colon + 1) == std::string_view::npos);
+}
+
+/// Why `element` cannot be read, if it cannot: too many attributes or
+/// namespace declarations (counted before any of them is looked at by
+/// name), or a name of it or of an attribute that is no qualified name
+/// (`x:cad:parcelle` must not read as a `cad:` name).
+std::optional<std::string> element_refusal(pugi::xml_node element) {
     std::size_t attributes = 0;
     std::size_t declarations = 0;
     for (pugi::xml_attribute a = element.first_attribute(); a; a = a.next_attribute()) {
@@ -113,6 +124,12 @@ std::optional<std::string> attribute_refusal(pugi::xml_node element) {
             return "an element declares more than " +
                    std::to_string(max_xml_namespace_declarations) + " namespaces";
         }
+    }
+    const auto names = element.attributes();
+    if (!is_qualified_name(element.name()) ||
+        !std::all_of(names.begin(), names.end(),
+                     [](pugi::xml_attribute a) { return is_qualified_name(a.name()); })) {
+        return "a name has more than one colon, or an empty prefix or local part";
     }
     return std::nullopt;
 }
@@ -184,7 +201,7 @@ std::optional<std::string> read_untrusted_xml(std::string_view text, pugi::xml_d
             if (scope.depth() >= max_xml_depth) {
                 return "elements nested deeper than " + std::to_string(max_xml_depth);
             }
-            if (auto refused = attribute_refusal(node)) {
+            if (auto refused = element_refusal(node)) {
                 return refused;
             }
             scope.enter(node);

@@ -50,7 +50,8 @@ using NamespaceMap = std::vector<std::pair<std::string, std::string>>;
 /// not well-formed (no root element included), a document type declaration,
 /// nesting deeper than max_xml_depth, an element with more than
 /// max_xml_attributes attributes or max_xml_namespace_declarations
-/// namespace declarations, a prefix bound nowhere, attributes whose names
+/// namespace declarations, a name with more than one colon or an empty
+/// prefix or local part, a prefix bound nowhere, attributes whose names
 /// become the same.
 std::optional<std::string> read_untrusted_xml(std::string_view text, pugi::xml_document& doc,
                                               const NamespaceMap& namespaces);

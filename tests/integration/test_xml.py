@@ -62,6 +62,9 @@ class XmlConnectorTest(DeliveryTestMixin, unittest.TestCase):
             "many-attributes": '<root xmlns:a="urn:z"'
                                + "".join(f' xmlns:p{i}="urn:p{i}"' for i in range(120_000))
                                + "".join(f' a:k{i}=""' for i in range(120_000)) + "/>",
+            # Split at its first colon, x:c:parcel read as the connector's c:parcel.
+            "forged": '<p:parcels xmlns:p="urn:example:cadastre" xmlns:x="urn:evil">'
+                      '<x:c:parcel code="A1"><p:id>1</p:id></x:c:parcel></p:parcels>',
             "not-xml": "this is not XML <",
             "received": "<ok/>",
         }
@@ -78,6 +81,8 @@ class XmlConnectorTest(DeliveryTestMixin, unittest.TestCase):
                                                 "area": {"xpath": "c:area", "type": "number"},
                                                 "owners": {"xpath": "c:owner", "list": True}}}},
             "whole": {"request": {"path": "json/parcels"}},
+            "forged": {"request": {"path": "json/forged"},
+                       "response": {"data": "/c:parcels/c:parcel", "list": True}},
             "echo": {"method": "POST",
                      "parameters": {"v": {"max_length": 65536}, "w": {}},
                      "request": {"method": "POST", "path": "json/received",
@@ -181,6 +186,11 @@ class XmlConnectorTest(DeliveryTestMixin, unittest.TestCase):
         self.assertLess(time.monotonic() - started, 3)
         self.assert_error(r, 502, "upstream-invalid-response")
         self.assertIn("an element declares more than 64 namespaces", r.json()["err_desc"])
+
+    def test_a_name_with_two_colons_is_refused(self):
+        r = self.get("forged")
+        self.assert_error(r, 502, "upstream-invalid-response")
+        self.assertIn("more than one colon", r.json()["err_desc"])
 
     def test_upstream_failures(self):
         r = self.get("html-error")

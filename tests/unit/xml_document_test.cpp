@@ -149,6 +149,19 @@ TEST(XmlDocument, UnboundPrefixesAreRefused) {
     EXPECT_EQ(refusal("<r p:a=\"1\"/>"), "a namespace prefix is used without being declared");
 }
 
+TEST(XmlDocument, NamesThatAreNoQualifiedNamesAreRefused) {
+    const std::string refused = "a name has more than one colon, or an empty prefix or local part";
+    // Split at its first colon, it read as c:parcelle.
+    EXPECT_EQ(refusal("<r xmlns:x=\"urn:evil\"><x:cad:parcelle/></r>"), refused);
+    EXPECT_EQ(refusal("<r xmlns:x=\"urn:evil\" x:cad:id=\"1\"/>"), refused);
+    EXPECT_EQ(refusal("<:r/>"), refused);
+    EXPECT_EQ(refusal("<r: xmlns:r=\"urn:example:cadastre\"/>"), refused);
+    EXPECT_EQ(refusal("<r :a=\"1\"/>"), refused);
+    // A declaration is a name too: `xmlns:` would bind the default namespace.
+    EXPECT_EQ(refusal("<r xmlns:=\"urn:example:cadastre\"/>"), refused);
+    EXPECT_EQ(refusal("<r xmlns:a:b=\"urn:example:cadastre\"/>"), refused);
+}
+
 TEST(XmlDocument, DeclaredEncodingsAreDecodedToUtf8) {
     EXPECT_EQ(renamed("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r>Ren\xe9</r>"),
               "<r>René</r>");
