@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <pugixml.hpp>
 
+#include "core/string_map.hpp"
 #include "core/xml_text.hpp"
 
 namespace relais::xml {
@@ -12,23 +13,36 @@ namespace {
 constexpr std::string_view xml_namespace = "http://www.w3.org/XML/1998/namespace";
 constexpr std::string_view dtd_refused = "a document type declaration (DTD) is not accepted";
 
-/// The namespaces in scope while walking a document: declarations of the
-/// open elements, innermost last.
+/// The prefix an attribute named `name` binds ("" for the default
+/// namespace), or nullopt when it is no namespace declaration.
+std::optional<std::string_view> declared_prefix(std::string_view name) noexcept {
+    if (name == "xmlns") {
+        return std::string_view();
+    }
+    if (name.starts_with("xmlns:")) {
+        return name.substr(6);
+    }
+    return std::nullopt;
+}
+
+/// The namespaces in scope while walking a document: for each prefix, the
+/// URIs the open elements bind it to, innermost last.
 class Scope {
 public:
     explicit Scope(const NamespaceMap& declared) : declared_(declared) {}
 
     /// Enters `element`: records its declarations and removes them.
     void enter(pugi::xml_node element) {
-        marks_.push_back(bindings_.size());
+        marks_.push_back(opened_.size());
         for (pugi::xml_attribute a = element.first_attribute(); a;) {
             const pugi::xml_attribute next = a.next_attribute();
-            const std::string_view name = a.name();
-            if (name == "xmlns") {
-                bindings_.emplace_back("", a.value());
-                element.remove_attribute(a);
-            } else if (name.starts_with("xmlns:")) {
-                bindings_.emplace_back(name.substr(6), a.value());
+            if (const auto prefix = declared_prefix(a.name())) {
+                auto binding = bindings_.find(*prefix);
+                if (binding == bindings_.end()) {
+                    binding = bindings_.emplace(*prefix, std::vector<std::string>()).first;
+                }
+                binding->second.emplace_back(a.value());
+                opened_.push_back(&binding->second);
                 element.remove_attribute(a);
             }
             a = next;
@@ -36,15 +50,19 @@ public:
     }
 
     void leave() {
-        bindings_.resize(marks_.back());
+        for (std::size_t i = marks_.back(); i < opened_.size(); ++i) {
+            opened_[i]->pop_back();
+        }
+        opened_.resize(marks_.back());
         marks_.pop_back();
     }
 
     std::size_t depth() const noexcept { return marks_.size(); }
 
-    /// The name `qualified` should have, or nullopt when its prefix is bound
-    /// nowhere. `is_element`: an unprefixed element takes the default
-    /// namespace, an unprefixed attribute none.
+    /// The name `qualified` (a qualified name: element_refusal checked it)
+    /// should have, or nullopt when its prefix is bound nowhere.
+    /// `is_element`: an unprefixed element takes the default namespace, an
+    /// unprefixed attribute none.
     std::optional<std::string> rename(std::string_view qualified, bool is_element) const {
         const auto colon = qualified.find(':');
         const std::string_view prefix =
@@ -57,13 +75,9 @@ public:
         std::optional<std::string_view> uri;
         if (prefix == "xml") {
             uri = xml_namespace;
-        } else {
-            for (auto it = bindings_.rbegin(); it != bindings_.rend(); ++it) {
-                if (it->first == prefix) {
-                    uri = it->second;
-                    break;
-                }
-            }
+        } else if (const auto binding = bindings_.find(prefix);
+                   binding != bindings_.end() && !binding->second.empty()) {
+            uri = binding->second.back();
         }
         if (!uri) {
             if (!prefix.empty()) {
@@ -81,9 +95,44 @@ public:
 
 private:
     const NamespaceMap& declared_;
-    std::vector<std::pair<std::string, std::string>> bindings_;
+    StringMap<std::vector<std::string>> bindings_;
+    /// The stacks of bindings_ the open elements pushed onto, in order.
+    std::vector<std::vector<std::string>*> opened_;
     std::vector<std::size_t> marks_;
 };
+
+/// Whether `name` reads as a namespace-qualified name: `local` or
+/// `prefix:local`, both parts non-empty. pugixml takes any colons.
+bool is_qualified_name(std::string_view name) noexcept {
+    const auto colon = name.find(':');
+    return colon == std::string_view::npos || (colon > 0 && colon + 1 < name.size() &&
+                                               name.find(':', colon + 1) == std::string_view::npos);
+}
+
+/// Why `element` cannot be read, if it cannot: too many attributes or
+/// namespace declarations (counted before any of them is looked at by
+/// name), or a name of it or of an attribute that is no qualified name
+/// (`x:cad:parcelle` must not read as a `cad:` name).
+std::optional<std::string> element_refusal(pugi::xml_node element) {
+    std::size_t attributes = 0;
+    std::size_t declarations = 0;
+    for (pugi::xml_attribute a = element.first_attribute(); a; a = a.next_attribute()) {
+        if (++attributes > max_xml_attributes) {
+            return "an element has more than " + std::to_string(max_xml_attributes) + " attributes";
+        }
+        if (declared_prefix(a.name()) && ++declarations > max_xml_namespace_declarations) {
+            return "an element declares more than " +
+                   std::to_string(max_xml_namespace_declarations) + " namespaces";
+        }
+    }
+    const auto names = element.attributes();
+    if (!is_qualified_name(element.name()) ||
+        !std::all_of(names.begin(), names.end(),
+                     [](pugi::xml_attribute a) { return is_qualified_name(a.name()); })) {
+        return "a name has more than one colon, or an empty prefix or local part";
+    }
+    return std::nullopt;
+}
 
 /// Renames `element` and its attributes; false when a prefix is unbound.
 bool rename_names(pugi::xml_node element, const Scope& scope) {
@@ -126,9 +175,12 @@ std::optional<std::string> read_untrusted_xml(std::string_view text, pugi::xml_d
     if (const auto refused = disallowed_characters(text)) {
         return std::string(*refused);
     }
-    // pugixml spends about 80 bytes a node: bound them before it allocates.
-    if (static_cast<std::size_t>(std::count(text.begin(), text.end(), '<')) > max_xml_nodes) {
-        return "more than " + std::to_string(max_xml_nodes) + " elements";
+    // pugixml spends about 80 bytes an element and 40 an attribute: bound
+    // them before it allocates. '=' also counts in text, which is rarely
+    // full of them.
+    const auto markup = [](char c) { return c == '<' || c == '='; };
+    if (static_cast<std::size_t>(std::count_if(text.begin(), text.end(), markup)) > max_xml_nodes) {
+        return "more than " + std::to_string(max_xml_nodes) + " elements and attributes";
     }
     // parse_doctype keeps a declaration as a node, to refuse it below; its
     // content is skipped by the parser, never interpreted.
@@ -148,6 +200,9 @@ std::optional<std::string> read_untrusted_xml(std::string_view text, pugi::xml_d
         if (node.type() == pugi::node_element) {
             if (scope.depth() >= max_xml_depth) {
                 return "elements nested deeper than " + std::to_string(max_xml_depth);
+            }
+            if (auto refused = element_refusal(node)) {
+                return refused;
             }
             scope.enter(node);
             if (!rename_names(node, scope)) {

@@ -27,9 +27,14 @@ namespace relais::xml {
 
 /// Deepest element nesting accepted in a document relais reads.
 inline constexpr std::size_t max_xml_depth = 256;
-/// Most markup (elements, comments…) in a document relais reads, counted
-/// before parsing: parsed, each costs far more memory than its text.
+/// Most markup (elements, comments…) and attributes in a document relais
+/// reads, counted before parsing: parsed, each costs far more memory than
+/// its text.
 inline constexpr std::size_t max_xml_nodes = 500'000;
+/// Most attributes of one element, namespace declarations included.
+inline constexpr std::size_t max_xml_attributes = 256;
+/// Most namespace declarations of one element.
+inline constexpr std::size_t max_xml_namespace_declarations = 64;
 
 /// Namespace prefixes a connector declares (`namespaces:`), prefix -> URI.
 /// A prefix is an XML NCName; no two entries share a prefix or a URI.
@@ -41,9 +46,12 @@ using NamespaceMap = std::vector<std::pair<std::string, std::string>>;
 /// local name; namespace declarations (xmlns attributes) are removed.
 /// Returns why the text is refused (a phrase without any of its content):
 /// characters or references XML does not allow (disallowed_characters in
-/// core/xml_text.hpp), more than max_xml_nodes of markup, not well-formed
-/// (no root element included), a document type declaration, nesting deeper
-/// than max_xml_depth, a prefix bound nowhere, attributes whose names
+/// core/xml_text.hpp), more than max_xml_nodes of markup and attributes,
+/// not well-formed (no root element included), a document type declaration,
+/// nesting deeper than max_xml_depth, an element with more than
+/// max_xml_attributes attributes or max_xml_namespace_declarations
+/// namespace declarations, a name with more than one colon or an empty
+/// prefix or local part, a prefix bound nowhere, attributes whose names
 /// become the same.
 std::optional<std::string> read_untrusted_xml(std::string_view text, pugi::xml_document& doc,
                                               const NamespaceMap& namespaces);

@@ -4,7 +4,6 @@
 #include <pugixml.hpp>
 #include <set>
 
-#include "core/utf8.hpp"
 #include "core/xml_text.hpp"
 
 namespace relais::xml {
@@ -346,13 +345,6 @@ std::optional<CallError> XmlTemplate::render(const CallValues& values, std::stri
         }
     }
     return std::nullopt;
-}
-
-bool is_xml_text(std::string_view text) noexcept {
-    return is_valid_utf8(text) && std::none_of(text.begin(), text.end(), [](char c) {
-               const auto u = static_cast<unsigned char>(c);
-               return u < 0x20 && c != '\t' && c != '\n' && c != '\r';
-           });
 }
 
 }  // namespace relais::xml

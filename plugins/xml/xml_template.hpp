@@ -56,8 +56,4 @@ private:
     std::vector<Op> ops_;
 };
 
-/// Whether `text` is UTF-8 that XML 1.0 can carry: no control character
-/// other than tab, line feed and carriage return.
-bool is_xml_text(std::string_view text) noexcept;
-
 }  // namespace relais::xml

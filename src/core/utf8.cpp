@@ -7,7 +7,10 @@
 
 namespace relais {
 
-bool is_valid_utf8(std::string_view text) noexcept {
+namespace {
+
+template <typename Allowed>
+bool valid_utf8(std::string_view text, Allowed allowed_beyond_ascii) noexcept {
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
     const auto* const end = p + text.size();
     while (p < end) {
@@ -50,12 +53,24 @@ bool is_valid_utf8(std::string_view text) noexcept {
             }
             code = (code << 6) | (p[i] & 0x3FU);
         }
-        if (code < smallest || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+        if (code < smallest || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF) ||
+            !allowed_beyond_ascii(code)) {
             return false;
         }
         p += follow + 1;
     }
     return true;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view text) noexcept {
+    return valid_utf8(text, [](std::uint32_t) noexcept { return true; });
+}
+
+bool is_valid_utf8(std::string_view text,
+                   bool (*allowed_beyond_ascii)(std::uint32_t) noexcept) noexcept {
+    return valid_utf8(text, allowed_beyond_ascii);
 }
 
 std::string utf8_excerpt(std::string_view text, std::size_t limit, std::string_view unreadable) {

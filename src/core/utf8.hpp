@@ -4,6 +4,7 @@
 /// XML must be.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,12 @@ namespace relais {
 /// (kParseValidateEncodingFlag) looks at every byte of every string and was
 /// the largest single cost of parsing an upstream answer.
 bool is_valid_utf8(std::string_view text) noexcept;
+
+/// As is_valid_utf8, and every character beyond ASCII satisfies
+/// `allowed_beyond_ascii` (ASCII is the caller's to check: runs of it are
+/// skipped unread).
+bool is_valid_utf8(std::string_view text,
+                   bool (*allowed_beyond_ascii)(std::uint32_t) noexcept) noexcept;
 
 /// At most `limit` bytes of `text`, without cutting a UTF-8 sequence in
 /// two, followed by "…" when something was cut; `unreadable` instead when

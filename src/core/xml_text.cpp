@@ -6,15 +6,11 @@
 #include <cstdint>
 #include <utility>
 
+#include "core/utf8.hpp"
+
 namespace relais {
 
 namespace {
-
-/// XML 1.0's Char production.
-bool is_xml_char(std::uint32_t c) noexcept {
-    return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) ||
-           (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
-}
 
 /// Whether the reference starting at `text[0] == '&'` is one XML allows
 /// without a DTD; `length` is set to its length, `;` included.
@@ -44,7 +40,21 @@ bool allowed_reference(std::string_view text, std::size_t& length) noexcept {
            is_xml_char(code);
 }
 
+bool is_forbidden_control(char c) noexcept {
+    return static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r';
+}
+
 }  // namespace
+
+bool is_xml_char(std::uint32_t c) noexcept {
+    return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) ||
+           (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+bool is_xml_text(std::string_view text) noexcept {
+    return is_valid_utf8(text, is_xml_char) &&
+           std::none_of(text.begin(), text.end(), is_forbidden_control);
+}
 
 void append_xml_text(std::string& out, std::string_view text) {
     for (const char c : text) {
@@ -86,10 +96,7 @@ void append_xml_attribute(std::string& out, std::string_view text) {
 }
 
 std::optional<std::string_view> disallowed_characters(std::string_view xml) noexcept {
-    const auto control = [](char c) {
-        return static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r';
-    };
-    if (std::any_of(xml.begin(), xml.end(), control)) {
+    if (std::any_of(xml.begin(), xml.end(), is_forbidden_control)) {
         return "a control character XML does not allow";
     }
     static constexpr std::array<std::pair<std::string_view, std::string_view>, 2> verbatim{

@@ -5,11 +5,20 @@
 /// exactly the text, never markup; and the characters XML relais reads may
 /// hold, checked before a parser decodes them.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace relais {
+
+/// Whether `c` is a character XML 1.0 allows (its Char production): not a
+/// control character other than tab, line feed and carriage return, not a
+/// surrogate, not U+FFFE nor U+FFFF.
+bool is_xml_char(std::uint32_t c) noexcept;
+
+/// Whether `text` is UTF-8 whose every character XML 1.0 allows.
+bool is_xml_text(std::string_view text) noexcept;
 
 /// Appends `text` escaped as XML character data: `&`, `<`, `>`, and a
 /// carriage return (which a parser would turn into a line feed) as

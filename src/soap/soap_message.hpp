@@ -42,13 +42,23 @@ struct SoapRefusal {
 /// Limits of the XML reader (docs/soap-service.md#limits).
 inline constexpr std::size_t max_xml_depth = 64;
 inline constexpr std::size_t max_xml_value_bytes = 64 * 1024;
+/// Attributes of one element, namespace declarations included: gSOAP reads
+/// them in time quadratic in their number, and SOAP needs a handful.
+inline constexpr std::size_t max_xml_attributes = 64;
 /// Fields of one operation: the WSDL's maxOccurs.
 inline constexpr std::size_t max_xml_occurrences = 1000;
+/// Elements of one envelope: those of max_xml_occurrences fields (field,
+/// name, value), and room for the envelope, its header, the operation's
+/// other elements and a few the WSDL does not describe. gSOAP allocates
+/// every element it reads, before relais can count the fields.
+inline constexpr std::size_t max_xml_elements = max_xml_occurrences * 3 + 256;
 
 /// Reads a request envelope, SOAP 1.1 or 1.2. A message whose version
 /// cannot be told (not XML, not an envelope) is refused in `fallback`.
 /// Refused: a DTD, nesting beyond max_xml_depth, a value or attribute
-/// beyond max_xml_value_bytes, more than max_xml_occurrences fields,
+/// beyond max_xml_value_bytes, an element with more than
+/// max_xml_attributes attributes, more than max_xml_elements elements or
+/// max_xml_occurrences fields,
 /// anything not a well-formed SOAP envelope, text that is not UTF-8
 /// (`invalid_xml`); a body that is no operation of the WSDL
 /// (`unknown_operation`).

@@ -26,7 +26,8 @@ from async_relais import (FAST_DELIVERY, TRACKING_ID, DeliveryTestMixin, pick, q
                           relais_config)
 from fake_gec import Answer, FakeGec
 from fake_wcs import MAINTENANCE, FakeWcs
-from relais_harness import Workspace, enter, poll_until, start_relais, written_bytes
+from relais_harness import (Workspace, enter, peak_memory_kib, poll_until, start_relais,
+                            written_bytes)
 
 FAMILY = "etat-civil-citoyennete"
 # relais -> w.c.s. (demands), signed with gru.orig / gru.key
@@ -1124,15 +1125,6 @@ class CrashTest(MailCase):
         closing = self.close_accepted(reference, "courrier-lent", message="ok")
         (note,) = self.wait_notifications(f"/api/mails/{reference}/reply")
         self.assertEqual(note.idempotency_key, closing)
-
-
-def peak_memory_kib(pid):
-    """VmHWM of `pid`: the most resident memory it ever had."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmHWM")
 
 
 def document_pieces(ws):

@@ -139,6 +139,16 @@ class SoapClientTest(DeliveryTestMixin, unittest.TestCase):
         self.assertEqual(self.last_call("DeposerDemande")["args"],
                          {"reference": "R-1", "nom": hostile, "prenom": "<b>"})
 
+    def test_noncharacters_are_refused_before_the_application(self):
+        calls = len(self.app.calls())
+        # U+FFFF and U+FFFE are UTF-8, and no XML characters.
+        r = self.caller.get("/soap/ec/acte", {"numero": "\uffff"})
+        self.assert_error(r, 400, "invalid-parameter")
+        r = self.caller.post("/soap/ec/deposer", {"reference": "R-1", "nom": "a\ufffeb",
+                                                  "prenom": "b"})
+        self.assert_error(r, 400, "invalid-body")
+        self.assertEqual(len(self.app.calls()), calls)
+
     def test_faults_of_both_versions(self):
         # On an endpoint carrying personal data, the code only: a fault's
         # text may quote the person.

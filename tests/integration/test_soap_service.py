@@ -7,11 +7,12 @@ WS-Security UsernameToken, the WSDL's address, malformed envelopes and
 hostile XML."""
 import datetime
 import os
+import time
 import unittest
 import uuid
 
 from async_relais import TRACKING_ID
-from relais_harness import poll_until, written_bytes
+from relais_harness import peak_memory_kib, poll_until, written_bytes
 from soap_calls import (PING, SOAP11, SOAP12, SoapCaller, create_demand, created_now, envelope,
                         read_answer, report_status, username_token)
 from soap_workspace import (APP_PASSWORD, APP_USER, FAR_PASSWORD, FAR_USER, NO_SOAP_KEY,
@@ -287,12 +288,27 @@ class SoapServiceTest(SoapCase):
             (envelope(report_status("R-1", "received").replace("R-1", "a&#0;b")), SOAP11, 400, "invalid-xml"),
             (envelope(report_status("R-1", "received").replace("R-1", "a&unknown;b")), SOAP12, 400, "invalid-xml"),
             (envelope(report_status("R-1", "received").replace("R-1", "a&#1;b")), SOAP11, 400, "invalid-xml"),
+            # U+FFFE and U+FFFF: UTF-8, and no XML characters.
+            (envelope(report_status("R-1", "received").replace("R-1", "a\uffffb")), SOAP11, 400, "invalid-xml"),
+            (envelope(create_demand("R-1", {"a": "\ufffe"})), SOAP12, 400, "invalid-xml"),
             (envelope(PING) + "<!-- never closed", SOAP11, 400, "invalid-xml"),
         ]
         for body, version, status, error_class in cases:
             with self.subTest(body=body[:80]):
                 answer = read_answer(self.app.post_raw(body, version))
                 self.assert_fault(answer, status, error_class, version)
+        self.assertEqual(self.app.call(PING).status, 200)
+
+    def test_an_encoding_other_than_utf8_is_refused(self):
+        # gSOAP decoded each byte as Latin-1: "é" arrived as "Ã©".
+        for declared in ("ISO-8859-1", "latin1", "UTF-16"):
+            with self.subTest(declared=declared):
+                body = envelope(report_status("R-1", "received", message="é" * 10)).replace(
+                    'encoding="UTF-8"', f'encoding="{declared}"', 1)
+                answer = read_answer(self.app.post_raw(body))
+                self.assert_fault(answer, 400, "invalid-xml")
+                self.assertEqual(answer.fault_string,
+                                 "the XML declaration names an encoding other than UTF-8")
         self.assertEqual(self.app.call(PING).status, 200)
 
     def test_billion_laughs(self):
@@ -340,6 +356,41 @@ class SoapServiceTest(SoapCase):
         self.assert_fault(answer, 413, "payload-too-large", SOAP12)
         self.assertEqual(self.app.call(PING).status, 200)
 
+    def test_eighty_thousand_attributes_are_refused_before_authentication(self):
+        attributes = " ".join(f'a{i}=""' for i in range(80_000))
+        body = envelope(PING).replace("<s:Envelope ", f"<s:Envelope {attributes} ", 1)
+        # gSOAP took 9.6 s to read them, in search of a UsernameToken.
+        started = time.monotonic()
+        answer = read_answer(SoapCaller(self.relais, VOIRIE).post_raw(body))
+        self.assertLess(time.monotonic() - started, 2)
+        self.assert_fault(answer, 401, "missing-credentials")
+        answer = read_answer(self.app.post_raw(body))
+        self.assert_fault(answer, 400, "invalid-xml")
+        self.assertEqual(answer.fault_string, "an element has more attributes than the limit")
+        self.assertEqual(self.app.call(PING).status, 200)
+
+
+class ManyElementsTest(SoapCase):
+    """gSOAP allocates every element it reads, before relais counts the
+    fields: an envelope of a million elements is refused unread."""
+
+    # The 9.5 MB body itself, read and held once; gSOAP's elements took
+    # 126 MB more.
+    GROWTH_KIB = 32 * 1024
+
+    def test_a_million_fields_are_refused_before_they_are_read(self):
+        _, _, relais = start_workspace(self.addCleanup)
+        app = SoapCaller(relais, VOIRIE, basic(APP_USER, APP_PASSWORD))
+        self.assertEqual(app.call(PING).status, 200)
+        baseline = peak_memory_kib(relais.proc.pid)
+        body = envelope("<r:CreateDemand>" + "<r:field/>" * 1_000_000 + "</r:CreateDemand>")
+        self.assertLess(len(body), 10 * 1024 * 1024)
+        self.assert_fault(read_answer(SoapCaller(relais, VOIRIE).post_raw(body)), 401,
+                          "missing-credentials")
+        answer = read_answer(app.post_raw(body))
+        self.assert_fault(answer, 400, "invalid-xml")
+        self.assertEqual(answer.fault_string, "the message holds more elements than the limit")
+        self.assertLess(peak_memory_kib(relais.proc.pid) - baseline, self.GROWTH_KIB)
 
 class LargeBodiesTest(SoapCase):
     """With a body limit above 50 MB, the XML reader's own limits refuse."""

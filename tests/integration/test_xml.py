@@ -6,6 +6,7 @@ attribute), upstream failures, async pushes and what is (not) written."""
 import json
 import os
 import socket
+import time
 import unittest
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -58,6 +59,12 @@ class XmlConnectorTest(DeliveryTestMixin, unittest.TestCase):
                    '<r>&x;</r>',
             "deep": nested(10_000),
             "huge-attribute": '<r a="' + "x" * (50 * 1024 * 1024) + '"/>',
+            "many-attributes": '<root xmlns:a="urn:z"'
+                               + "".join(f' xmlns:p{i}="urn:p{i}"' for i in range(120_000))
+                               + "".join(f' a:k{i}=""' for i in range(120_000)) + "/>",
+            # Split at its first colon, x:c:parcel read as the connector's c:parcel.
+            "forged": '<p:parcels xmlns:p="urn:example:cadastre" xmlns:x="urn:evil">'
+                      '<x:c:parcel code="A1"><p:id>1</p:id></x:c:parcel></p:parcels>',
             "not-xml": "this is not XML <",
             "received": "<ok/>",
         }
@@ -74,6 +81,8 @@ class XmlConnectorTest(DeliveryTestMixin, unittest.TestCase):
                                                 "area": {"xpath": "c:area", "type": "number"},
                                                 "owners": {"xpath": "c:owner", "list": True}}}},
             "whole": {"request": {"path": "json/parcels"}},
+            "forged": {"request": {"path": "json/forged"},
+                       "response": {"data": "/c:parcels/c:parcel", "list": True}},
             "echo": {"method": "POST",
                      "parameters": {"v": {"max_length": 65536}, "w": {}},
                      "request": {"method": "POST", "path": "json/received",
@@ -84,7 +93,8 @@ class XmlConnectorTest(DeliveryTestMixin, unittest.TestCase):
                                  "body": "<c:demande><c:nom>{body:/nom}</c:nom></c:demande>"}},
             "slow": {"request": {"path": "delay/3000"}, "timeout": "300ms"},
         }
-        for name in ("laughs", "xxe", "deep", "huge-attribute", "not-xml", "html-error"):
+        for name in ("laughs", "xxe", "deep", "huge-attribute", "many-attributes", "not-xml",
+                     "html-error"):
             endpoints[name] = {"request": {"path": "json/" + name}}
         cls.ws.write_connector("cadastre.yaml", json.dumps({
             "slug": "cadastre", "kind": "xml", "family": "economie-urbanisme", "upstream": base,
@@ -135,6 +145,12 @@ class XmlConnectorTest(DeliveryTestMixin, unittest.TestCase):
         before = len(self.fake.requests_to("/json/received"))
         r = self.caller.post("/xml/cadastre/echo", {"nom": "a"}, {"v": "bell\x07"})
         self.assert_error(r, 400, "invalid-parameter")
+        # U+FFFE and U+FFFF are UTF-8, and no XML characters.
+        for noncharacter in ("\uffff", "a\ufffeb"):
+            r = self.caller.post("/xml/cadastre/echo", {"nom": "a"}, {"v": noncharacter})
+            self.assert_error(r, 400, "invalid-parameter")
+            r = self.caller.post("/xml/cadastre/echo", {"nom": noncharacter}, {"v": "a"})
+            self.assert_error(r, 400, "invalid-body")
         r = self.caller.post("/xml/cadastre/echo", {"nom": {"an": "object"}}, {"v": "x"})
         self.assert_error(r, 400, "invalid-body")
         self.assertEqual(len(self.fake.requests_to("/json/received")), before)
@@ -162,6 +178,19 @@ class XmlConnectorTest(DeliveryTestMixin, unittest.TestCase):
         self.assert_error(r, 502, "upstream-invalid-response")
         self.assertIn("larger than", r.json()["err_desc"])
         self.assertEqual(self.relais.get("/_relais/health").status, 200)
+
+    def test_an_element_with_240_000_attributes_is_refused_at_once(self):
+        started = time.monotonic()
+        r = self.get("many-attributes")
+        # Reading its names took 35 s of an I/O thread.
+        self.assertLess(time.monotonic() - started, 3)
+        self.assert_error(r, 502, "upstream-invalid-response")
+        self.assertIn("an element declares more than 64 namespaces", r.json()["err_desc"])
+
+    def test_a_name_with_two_colons_is_refused(self):
+        r = self.get("forged")
+        self.assert_error(r, 502, "upstream-invalid-response")
+        self.assertIn("more than one colon", r.json()["err_desc"])
 
     def test_upstream_failures(self):
         r = self.get("html-error")

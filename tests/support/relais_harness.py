@@ -244,6 +244,15 @@ def poll_until(predicate, timeout, interval=0.02, message="condition not met"):
         time.sleep(interval)
 
 
+def peak_memory_kib(pid):
+    """VmHWM of `pid`: the most resident memory it ever had."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
 def run_relais(*args, timeout=30, env=None):
     """Runs a `relais` subcommand to completion (CompletedProcess, text)."""
     full_env = dict(os.environ)

@@ -63,7 +63,7 @@ TEST(XmlDocument, NestingIsBounded) {
     EXPECT_EQ(refusal(nested(max_xml_depth + 1)), "elements nested deeper than 256");
     EXPECT_EQ(refusal(nested(10'000)), "elements nested deeper than 256");
     // So many elements are refused before they are parsed.
-    EXPECT_EQ(refusal(nested(1'000'000)), "more than 500000 elements");
+    EXPECT_EQ(refusal(nested(1'000'000)), "more than 500000 elements and attributes");
 }
 
 TEST(XmlDocument, MalformedTextIsRefusedWithoutQuotingIt) {
@@ -88,6 +88,12 @@ TEST(XmlDocument, NamesAreRewrittenToTheConnectorsPrefixes) {
               "<r><c:a/><b/></r>");
     EXPECT_EQ(renamed("<r xmlns:q=\"urn:example:cadastre\" q:code=\"7\" xml:lang=\"fr\"/>"),
               "<r c:code=\"7\" lang=\"fr\"/>");
+    // A declaration goes out of scope with its element.
+    EXPECT_EQ(renamed("<p:r xmlns:p=\"urn:other\"><p:a xmlns:p=\"urn:example:cadastre\">"
+                      "<p:b xmlns:p=\"urn:third\"/><p:c/></p:a><p:d/></p:r>"),
+              "<r><c:a><b/><c:c/></c:a><d/></r>");
+    EXPECT_EQ(refusal("<r><a xmlns:p=\"urn:example:cadastre\"><p:b/></a><p:c/></r>"),
+              "a namespace prefix is used without being declared");
 }
 
 TEST(XmlDocument, CharactersXmlForbidsAreRefusedBeforeParsing) {
@@ -103,7 +109,34 @@ TEST(XmlDocument, ElementsAreCountedBeforeParsing) {
     for (std::size_t i = 0; i < max_xml_nodes; ++i) {
         many += "<a/>";
     }
-    EXPECT_EQ(refusal(many + "</r>"), "more than 500000 elements");
+    EXPECT_EQ(refusal(many + "</r>"), "more than 500000 elements and attributes");
+    // Attributes count too: 170,000 elements, 340,000 attributes.
+    std::string attributes = "<r>";
+    for (std::size_t i = 0; i < 170'000; ++i) {
+        attributes += "<a b='' c=''/>";
+    }
+    EXPECT_EQ(refusal(attributes + "</r>"), "more than 500000 elements and attributes");
+}
+
+TEST(XmlDocument, AttributesOfOneElementAreBounded) {
+    const auto element = [](std::size_t declarations, std::size_t attributes) {
+        std::string text = "<r xmlns:a=\"urn:z\"";
+        for (std::size_t i = 0; i < declarations; ++i) {
+            text += " xmlns:p" + std::to_string(i) + "=\"urn:p" + std::to_string(i) + "\"";
+        }
+        for (std::size_t i = 0; i < attributes; ++i) {
+            text += " a:k" + std::to_string(i) + "=\"\"";
+        }
+        return text + "/>";
+    };
+    EXPECT_EQ(refusal(element(63, 0)), "accepted");
+    EXPECT_EQ(refusal(element(64, 0)), "an element declares more than 64 namespaces");
+    EXPECT_EQ(refusal(element(0, 255)), "accepted");
+    EXPECT_EQ(refusal(element(0, 256)), "an element has more than 256 attributes");
+    EXPECT_EQ(refusal(element(60, 196)), "an element has more than 256 attributes");
+    // What took 35 s to read.
+    EXPECT_EQ(refusal(element(120'000, 120'000)), "an element declares more than 64 namespaces");
+    EXPECT_EQ(refusal(element(0, 120'000)), "an element has more than 256 attributes");
 }
 
 TEST(XmlDocument, AttributesThatBecomeTwinsAreRefused) {
@@ -114,6 +147,19 @@ TEST(XmlDocument, AttributesThatBecomeTwinsAreRefused) {
 TEST(XmlDocument, UnboundPrefixesAreRefused) {
     EXPECT_EQ(refusal("<p:r/>"), "a namespace prefix is used without being declared");
     EXPECT_EQ(refusal("<r p:a=\"1\"/>"), "a namespace prefix is used without being declared");
+}
+
+TEST(XmlDocument, NamesThatAreNoQualifiedNamesAreRefused) {
+    const std::string refused = "a name has more than one colon, or an empty prefix or local part";
+    // Split at its first colon, it read as c:parcelle.
+    EXPECT_EQ(refusal("<r xmlns:x=\"urn:evil\"><x:cad:parcelle/></r>"), refused);
+    EXPECT_EQ(refusal("<r xmlns:x=\"urn:evil\" x:cad:id=\"1\"/>"), refused);
+    EXPECT_EQ(refusal("<:r/>"), refused);
+    EXPECT_EQ(refusal("<r: xmlns:r=\"urn:example:cadastre\"/>"), refused);
+    EXPECT_EQ(refusal("<r :a=\"1\"/>"), refused);
+    // A declaration is a name too: `xmlns:` would bind the default namespace.
+    EXPECT_EQ(refusal("<r xmlns:=\"urn:example:cadastre\"/>"), refused);
+    EXPECT_EQ(refusal("<r xmlns:a:b=\"urn:example:cadastre\"/>"), refused);
 }
 
 TEST(XmlDocument, DeclaredEncodingsAreDecodedToUtf8) {

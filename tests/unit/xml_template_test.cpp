@@ -87,8 +87,11 @@ TEST(XmlTemplate, BodyValuesAndLiteralBraces) {
 
 TEST(XmlTemplate, CharactersXmlCannotCarryAreRefused) {
     const auto c = body_endpoint(R"(<c:r>{v}</c:r>)");
-    for (const std::string& bad : {std::string("a\x01"), std::string("\x1b[31m"),
-                                   std::string("nul\0byte", 8), std::string("\xff\xfe")}) {
+    for (const std::string& bad :
+         {std::string("a\x01"), std::string("\x1b[31m"), std::string("nul\0byte", 8),
+          std::string("\xff\xfe"), std::string("\xEF\xBF\xBF"),
+          std::string("a\xEF\xBF\xBE"
+                      "b")}) {
         const CallError error = prepare_error(*c, make_request("POST", {{"v", bad}}));
         EXPECT_EQ(error.error, ErrorClass::invalid_parameter);
     }

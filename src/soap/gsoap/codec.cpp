@@ -215,7 +215,9 @@ std::string write_envelope(SoapVersion version, Put&& put) {
 }  // namespace
 
 std::variant<SoapRequest, SoapRefusal> read_request(std::string_view body, SoapVersion fallback) {
-    if (const auto refused = guard_xml(body, XmlLimits{max_xml_depth, max_xml_value_bytes})) {
+    const XmlLimits limits{max_xml_depth, max_xml_value_bytes, max_xml_attributes,
+                           max_xml_elements};
+    if (const auto refused = guard_xml(body, limits)) {
         return SoapRefusal{fallback, ErrorClass::invalid_xml, *refused};
     }
     Context context(body);
