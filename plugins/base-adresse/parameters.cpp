@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/utf8.hpp"
+
 namespace relais::base_adresse {
 
 namespace {
@@ -31,49 +33,6 @@ std::string_view trim_spaces(std::string_view text) noexcept {
     return text.substr(first, text.find_last_not_of(" \t") - first + 1);
 }
 
-struct CodePoint {
-    std::uint32_t value = 0;
-    std::size_t bytes = 0;
-};
-
-/// The character that starts at `text[i]`, or nullopt where the bytes are
-/// not UTF-8 (cut sequences, overlong forms, surrogates, beyond U+10FFFF).
-std::optional<CodePoint> code_point_at(std::string_view text, std::size_t i) noexcept {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-        return CodePoint{c, 1};
-    }
-    std::size_t extra = 0;
-    std::uint32_t code = 0;
-    if ((c & 0xE0) == 0xC0) {
-        extra = 1;
-        code = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        extra = 2;
-        code = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        extra = 3;
-        code = c & 0x07;
-    } else {
-        return std::nullopt;
-    }
-    if (i + extra >= text.size()) {
-        return std::nullopt;
-    }
-    for (std::size_t k = 1; k <= extra; ++k) {
-        const auto next = static_cast<unsigned char>(text[i + k]);
-        if ((next & 0xC0) != 0x80) {
-            return std::nullopt;
-        }
-        code = (code << 6) | (next & 0x3F);
-    }
-    constexpr std::array<std::uint32_t, 4> smallest = {0, 0x80, 0x800, 0x10000};
-    if (code < smallest[extra] || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) {
-        return std::nullopt;
-    }
-    return CodePoint{code, extra + 1};
-}
-
 /// Whether the geocoder takes a search that starts with `c`: it wants a
 /// digit or a letter that has a case. relais knows the letters of French
 /// and its neighbours: ASCII ones and À to ſ (Latin-1 Supplement and Latin
@@ -87,7 +46,7 @@ bool may_start_a_search(std::uint32_t c) noexcept {
 std::string_view searchable(std::string_view q) noexcept {
     std::size_t i = 0;
     while (i < q.size()) {
-        const auto c = code_point_at(q, i);
+        const auto c = utf8_at(q, i);
         if (!c || may_start_a_search(c->value)) {
             break;
         }
@@ -351,7 +310,7 @@ bool is_region_code(std::string_view text) noexcept {
 
 bool is_clean_text(std::string_view text) noexcept {
     for (std::size_t i = 0; i < text.size();) {
-        const auto c = code_point_at(text, i);
+        const auto c = utf8_at(text, i);
         // C0 controls, DEL and C1 controls.
         if (!c || c->value < 0x20 || (c->value >= 0x7F && c->value < 0xA0)) {
             return false;

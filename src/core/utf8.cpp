@@ -7,57 +7,64 @@
 
 namespace relais {
 
+std::optional<CodePoint> utf8_at(std::string_view text, std::size_t at) noexcept {
+    const auto lead = static_cast<unsigned char>(text[at]);
+    if (lead < 0x80) {
+        return CodePoint{lead, 1};
+    }
+    std::size_t follow = 0;
+    std::uint32_t code = 0;
+    std::uint32_t smallest = 0;
+    if ((lead & 0xE0U) == 0xC0U) {
+        follow = 1;
+        code = lead & 0x1FU;
+        smallest = 0x80;
+    } else if ((lead & 0xF0U) == 0xE0U) {
+        follow = 2;
+        code = lead & 0x0FU;
+        smallest = 0x800;
+    } else if ((lead & 0xF8U) == 0xF0U) {
+        follow = 3;
+        code = lead & 0x07U;
+        smallest = 0x10000;
+    } else {
+        return std::nullopt;
+    }
+    if (text.size() - at <= follow) {
+        return std::nullopt;
+    }
+    for (std::size_t i = 1; i <= follow; ++i) {
+        const auto next = static_cast<unsigned char>(text[at + i]);
+        if ((next & 0xC0U) != 0x80U) {
+            return std::nullopt;
+        }
+        code = (code << 6) | (next & 0x3FU);
+    }
+    if (code < smallest || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+        return std::nullopt;
+    }
+    return CodePoint{code, follow + 1};
+}
+
 namespace {
 
 template <typename Allowed>
 bool valid_utf8(std::string_view text, Allowed allowed_beyond_ascii) noexcept {
-    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-    const auto* const end = p + text.size();
-    while (p < end) {
+    std::size_t at = 0;
+    while (at < text.size()) {
         std::uint64_t word = 0;
-        while (end - p >= 8 && (std::memcpy(&word, p, 8), (word & 0x8080808080808080U) == 0)) {
-            p += 8;
+        while (text.size() - at >= 8 &&
+               (std::memcpy(&word, text.data() + at, 8), (word & 0x8080808080808080U) == 0)) {
+            at += 8;
         }
-        if (p == end) {
+        if (at == text.size()) {
             break;
         }
-        const unsigned char lead = *p;
-        if (lead < 0x80) {
-            ++p;
-            continue;
-        }
-        std::ptrdiff_t follow = 0;
-        std::uint32_t code = 0;
-        std::uint32_t smallest = 0;
-        if ((lead & 0xE0U) == 0xC0U) {
-            follow = 1;
-            code = lead & 0x1FU;
-            smallest = 0x80;
-        } else if ((lead & 0xF0U) == 0xE0U) {
-            follow = 2;
-            code = lead & 0x0FU;
-            smallest = 0x800;
-        } else if ((lead & 0xF8U) == 0xF0U) {
-            follow = 3;
-            code = lead & 0x07U;
-            smallest = 0x10000;
-        } else {
+        const auto c = utf8_at(text, at);
+        if (!c || (c->value >= 0x80 && !allowed_beyond_ascii(c->value))) {
             return false;
         }
-        if (end - p <= follow) {
-            return false;
-        }
-        for (std::ptrdiff_t i = 1; i <= follow; ++i) {
-            if ((p[i] & 0xC0U) != 0x80U) {
-                return false;
-            }
-            code = (code << 6) | (p[i] & 0x3FU);
-        }
-        if (code < smallest || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF) ||
-            !allowed_beyond_ascii(code)) {
-            return false;
-        }
-        p += follow + 1;
+        at += c->bytes;
     }
     return true;
 }

@@ -5,10 +5,22 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace relais {
+
+/// One character of UTF-8 text: its code point and how many bytes it takes.
+struct CodePoint {
+    std::uint32_t value = 0;
+    std::size_t bytes = 0;
+};
+
+/// The character that starts at `text[at]` (`at` < text.size()), or
+/// nullopt where the bytes are not UTF-8 (a cut sequence, an overlong form,
+/// a surrogate, beyond U+10FFFF).
+std::optional<CodePoint> utf8_at(std::string_view text, std::size_t at) noexcept;
 
 /// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no
 /// surrogates, nothing above U+10FFFF). Runs of ASCII, most of a JSON
