@@ -1,11 +1,15 @@
 #include "plugin/plugin_loader.hpp"
 
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
+
+#include "core/exception_type.hpp"
 
 namespace relais {
 
@@ -24,6 +28,18 @@ std::string quote_text(std::string_view text) {
 std::string dl_error() {
     const char* message = dlerror();
     return message != nullptr ? message : "unknown error";
+}
+
+/// Whether `symbol` (from dlsym) is a function's: a module exporting its
+/// entry point as data would otherwise be jumped into.
+bool is_function(void* symbol) {
+    Dl_info info{};
+    void* entry = nullptr;
+    if (dladdr1(symbol, &info, &entry, RTLD_DL_SYMENT) == 0 || entry == nullptr) {
+        return false;
+    }
+    const auto* elf_symbol = static_cast<const ElfW(Sym)*>(entry);
+    return ELF64_ST_TYPE(elf_symbol->st_info) == STT_FUNC;
 }
 
 /// Collects what a module's register_factories() adds.
@@ -115,9 +131,21 @@ std::shared_ptr<PluginModule> PluginModule::load(const std::filesystem::path& pa
         throw PluginError("plugin " + real.string() + " does not export " +
                           RELAIS_PLUGIN_ENTRY_SYMBOL);
     }
+    if (!is_function(symbol)) {
+        dlclose(handle);
+        throw PluginError("plugin " + real.string() + " exports " + RELAIS_PLUGIN_ENTRY_SYMBOL +
+                          " as data, not as a function");
+    }
     relais_plugin_entry_fn entry = nullptr;
     std::memcpy(&entry, &symbol, sizeof entry);
-    const relais_plugin* plugin = entry();
+    const relais_plugin* plugin = nullptr;
+    try {
+        plugin = entry();
+    } catch (...) {
+        dlclose(handle);
+        throw PluginError("plugin " + real.string() + " threw from " + RELAIS_PLUGIN_ENTRY_SYMBOL +
+                          " (" + current_exception_type() + ")");
+    }
     if (plugin == nullptr) {
         dlclose(handle);
         throw PluginError("plugin " + real.string() + " returned no description");
@@ -132,14 +160,6 @@ std::shared_ptr<PluginModule> PluginModule::load(const std::filesystem::path& pa
                           std::to_string(RELAIS_PLUGIN_API_VERSION));
     }
 
-    // An accepted module stays mapped until the process exits, even when no
-    // connector uses it any more: a kind may leave work behind a reload
-    // (background refreshes, sweepers, streams) whose code lives in it.
-    if (dlopen(real.c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) == nullptr) {
-        dlclose(handle);
-        throw PluginError("cannot keep plugin " + real.string() + " loaded: " + dl_error());
-    }
-
     std::shared_ptr<PluginModule> module(new PluginModule(real, handle));
     module->name_ = plugin->name != nullptr ? plugin->name : real.stem().string();
     if (plugin->register_factories != nullptr) {
@@ -149,6 +169,9 @@ std::shared_ptr<PluginModule> PluginModule::load(const std::filesystem::path& pa
         } catch (const std::exception& e) {
             throw PluginError("plugin " + real.string() +
                               " failed to register its factories: " + e.what());
+        } catch (...) {
+            throw PluginError("plugin " + real.string() + " failed to register its factories (" +
+                              current_exception_type() + ")");
         }
     }
     for (auto it = module->factories_.begin(); it != module->factories_.end(); ++it) {
@@ -162,6 +185,13 @@ std::shared_ptr<PluginModule> PluginModule::load(const std::filesystem::path& pa
             throw PluginError("plugin " + real.string() + " registers kind " + quote_text(kind) +
                               " twice");
         }
+    }
+    // An accepted module stays mapped until the process exits, even when no
+    // connector uses it any more: a kind may leave work behind a reload
+    // (background refreshes, sweepers, streams) whose code lives in it. A
+    // refused one is closed, so that a fixed file loads at the next reload.
+    if (dlopen(real.c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) == nullptr) {
+        throw PluginError("cannot keep plugin " + real.string() + " loaded: " + dl_error());
     }
     modules.modules.insert_or_assign(real.string(), module);
     return module;

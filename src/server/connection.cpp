@@ -27,7 +27,7 @@
 
 #include "core/log.hpp"
 #include "core/response_stream.hpp"
-#include "server/exception_type.hpp"
+#include "core/exception_type.hpp"
 #include "server/request_log.hpp"
 #include "server/request_target.hpp"
 

@@ -11,7 +11,7 @@
 #include "auth/nonce_cache.hpp"
 #include "core/log.hpp"
 #include "server/delivery_routes.hpp"
-#include "server/exception_type.hpp"
+#include "core/exception_type.hpp"
 #include "server/request_target.hpp"
 #include "soap/soap_response.hpp"
 #include "soap/soap_service.hpp"

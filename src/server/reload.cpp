@@ -5,7 +5,7 @@
 
 #include "core/config_error.hpp"
 #include "core/log.hpp"
-#include "server/exception_type.hpp"
+#include "core/exception_type.hpp"
 
 namespace relais::server {
 

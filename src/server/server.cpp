@@ -28,7 +28,7 @@
 #include "server/connection.hpp"
 #include "server/delivery_routes.hpp"
 #include "server/dispatcher.hpp"
-#include "server/exception_type.hpp"
+#include "core/exception_type.hpp"
 #include "server/gru_demands.hpp"
 #include "server/metrics.hpp"
 #include "server/reload.hpp"

@@ -1,6 +1,7 @@
 // Plugin modules: file names, path traversal, missing modules, API version
 // check, sharing of loaded modules. Uses the test modules of
-// tests/fixtures/plugins (test-config, test-wrong-api, test-no-entry).
+// tests/fixtures/plugins (test-config, test-wrong-api, test-no-entry,
+// test-throwing, test-data-entry).
 #include "plugin/plugin_loader.hpp"
 
 #include <gtest/gtest.h>
@@ -86,6 +87,24 @@ TEST(PluginLoader, ModuleWithoutEntryPointIsRefused) {
     EXPECT_EQ(error_of([&] { plugins.module_for("test-no-entry"); }),
               "plugin " + (real_test_plugin_dir() / "relais_test_no_entry.so").string() +
                   " does not export relais_plugin_entry");
+}
+
+TEST(PluginLoader, ModuleWhoseRegistrationThrowsIsRefused) {
+    const PluginDirectory plugins(test::test_plugin_dir());
+    EXPECT_EQ(error_of([&] { plugins.module_for("test-throwing"); }),
+              "plugin " + (real_test_plugin_dir() / "relais_test_throwing.so").string() +
+                  " failed to register its factories (int)");
+    // Refused, it was closed: loading it again gives the same error, no crash.
+    EXPECT_EQ(error_of([&] { plugins.module_for("test-throwing"); }),
+              "plugin " + (real_test_plugin_dir() / "relais_test_throwing.so").string() +
+                  " failed to register its factories (int)");
+}
+
+TEST(PluginLoader, EntryPointThatIsDataIsRefused) {
+    const PluginDirectory plugins(test::test_plugin_dir());
+    EXPECT_EQ(error_of([&] { plugins.module_for("test-data-entry"); }),
+              "plugin " + (real_test_plugin_dir() / "relais_test_data_entry.so").string() +
+                  " exports relais_plugin_entry as data, not as a function");
 }
 
 TEST(PluginLoader, NotAModuleAtAll) {

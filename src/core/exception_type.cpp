@@ -1,11 +1,11 @@
-#include "server/exception_type.hpp"
+#include "core/exception_type.hpp"
 
 #include <cxxabi.h>
 
 #include <cstdlib>
 #include <typeinfo>
 
-namespace relais::server {
+namespace relais {
 
 std::string current_exception_type() {
     const std::type_info* type = abi::__cxa_current_exception_type();
@@ -19,4 +19,4 @@ std::string current_exception_type() {
     return name;
 }
 
-}  // namespace relais::server
+}  // namespace relais

@@ -5,10 +5,10 @@
 
 #include <string>
 
-namespace relais::server {
+namespace relais {
 
 /// The demangled dynamic type of the exception being handled; call it
 /// inside a catch block ("unknown" outside one).
 std::string current_exception_type();
 
-}  // namespace relais::server
+}  // namespace relais
