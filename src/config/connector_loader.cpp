@@ -10,6 +10,7 @@
 #include "config/config_schema.hpp"
 #include "config/delivery_config.hpp"
 #include "config/secrets.hpp"
+#include "core/exception_type.hpp"
 
 namespace relais::config {
 
@@ -200,6 +201,11 @@ private:
         } catch (const std::exception& e) {
             errors_.emplace_back(doc.values, "",
                                  "kind '" + kind + "' could not build the connector: " + e.what());
+            return false;
+        } catch (...) {
+            errors_.emplace_back(doc.values, "",
+                                 "kind '" + kind + "' could not build the connector (" +
+                                     current_exception_type() + ")");
             return false;
         }
         if (entry->connector == nullptr) {

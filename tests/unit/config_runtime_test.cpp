@@ -158,6 +158,14 @@ TEST(ConfigRuntime, GrantsToAFailedConnectorAddNoNoise) {
     EXPECT_EQ(errors, Lines{"b.yaml:4:9: rejected as the test asked"});
 }
 
+TEST(ConfigRuntime, AConnectorThatThrowsAnythingIsAnErrorOfItsFile) {
+    test::TempDir dir;
+    dir.write("connectors/b.yaml",
+              "slug: b\nkind: test-config\nfamily: sante\nthrow_int: true\nendpoints: {e: {}}\n");
+    const Lines errors = test::runtime_errors(dir.write("relais.yaml", test::relais_yaml("")));
+    EXPECT_EQ(errors, Lines{"b.yaml:1:1: kind 'test-config' could not build the connector (int)"});
+}
+
 TEST(ConfigRuntime, ErrorsOfRelaisYamlAndOfConnectorsTogether) {
     test::TempDir dir;
     dir.write("connectors/b.yaml", "slug: b\nkind: soapy\nfamily: sante\nendpoints: {e: {}}\n");
