@@ -83,8 +83,14 @@ std::string parse(std::span<char* const> args, Options& options) {
         } else if (arg == "--nonce") {
             target = &options.nonce;
         } else if (arg != "--algo") {
+            // Only an option's name is quoted: a stray argument may be a key
+            // or a URL whose query holds personal data.
+            if (arg.starts_with("--")) {
+                return "unknown option '" + std::string(arg) + "'";
+            }
             if (arg.starts_with("-") || options.url) {
-                return "unexpected argument '" + std::string(arg) + "'";
+                return "unexpected argument number " + std::to_string(i + 1) +
+                       " after 'sign': give one URL";
             }
             options.url = std::string(arg);
             continue;
@@ -108,6 +114,11 @@ std::string parse(std::span<char* const> args, Options& options) {
     }
     if (!options.url) {
         return "the URL to sign is required";
+    }
+    if (options.nonce &&
+        (options.nonce->empty() || options.nonce->size() > auth::max_nonce_length)) {
+        return "--nonce must have 1 to " + std::to_string(auth::max_nonce_length) +
+               " characters (relais and w.c.s. refuse any other)";
     }
     const int key_sources =
         (options.key ? 1 : 0) + (options.key_file ? 1 : 0) + (options.key_env ? 1 : 0);

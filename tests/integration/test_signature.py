@@ -109,6 +109,14 @@ class TestSignCommand(unittest.TestCase):
             (["--orig", "o", "--key", canary, "http://h/p?signature=x"], 2),
             (["--orig", "o", "--key-env", "RELAIS_TEST_UNSET_VARIABLE", "http://h/p"], 1),
             (["--orig", "o", "--key-file", "/nonexistent/key", "http://h/p"], 1),
+            # A key given where no argument is expected, and a second URL
+            # (its query may hold personal data): neither is quoted.
+            (["--orig", "o", "--key-env", "K", "http://h/p?nom=Dupont", canary], 2),
+            (["--orig", "o", "--key", "k", "http://h/p", f"http://h/q?{canary}"], 2),
+            (["--orig", "o", "--key", "k", f"-{canary}", "http://h/p"], 2),
+            # Nonces relais and w.c.s. would refuse.
+            (["--orig", "o", "--key", canary, "--nonce=", "http://h/p"], 2),
+            (["--orig", "o", "--key", canary, "--nonce", "n" * 129, "http://h/p"], 2),
         ]
         for args, code in cases:
             with self.subTest(args=args):
