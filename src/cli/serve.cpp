@@ -47,12 +47,14 @@ int serve(std::span<char* const> args) {
     }
     const std::filesystem::path config_file = *config_argument;
 
-    // Peers that close early must not kill the process; every file relais
+    // Peers that close early must not kill the process, nor a stop or reload
+    // signal that comes before the server handles them; every file relais
     // creates (data, logs) is private to its user. A crash writes no core
     // dump: it would hold, in clear, the requests in memory and the outbox
     // key (and non-dumpable also keeps other processes of the user out of
     // its memory).
     std::signal(SIGPIPE, SIG_IGN);
+    server::hold_stop_signals();
     ::umask(077);
     const rlimit no_core{0, 0};
     ::setrlimit(RLIMIT_CORE, &no_core);

@@ -22,13 +22,13 @@
 #include <vector>
 
 #include "auth/nonce_cache.hpp"
+#include "core/exception_type.hpp"
 #include "core/log.hpp"
 #include "delivery/engine.hpp"
 #include "outbox/outbox.hpp"
 #include "server/connection.hpp"
 #include "server/delivery_routes.hpp"
 #include "server/dispatcher.hpp"
-#include "core/exception_type.hpp"
 #include "server/gru_demands.hpp"
 #include "server/metrics.hpp"
 #include "server/reload.hpp"
@@ -67,6 +67,17 @@ std::string_view signal_name(int signal) noexcept {
         default:
             return "signal";
     }
+}
+
+/// Blocks (SIG_BLOCK) or unblocks (SIG_UNBLOCK) the signals the server
+/// handles, in the calling thread.
+void set_stop_signals(int how) {
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (const int signal : {SIGTERM, SIGINT, SIGHUP}) {
+        sigaddset(&signals, signal);
+    }
+    pthread_sigmask(how, &signals, nullptr);
 }
 
 void run_io_context(net::io_context& context) {
@@ -145,6 +156,9 @@ struct Server::Impl {
     }
 
     ~Impl() {
+        // Past this point a signal is not handled: held, it cannot kill the
+        // process while it tears down.
+        hold_stop_signals();
         // A reload still loading would install a configuration and post to
         // the event loops once they are gone: let it finish first.
         reloads.reset();
@@ -283,6 +297,8 @@ struct Server::Impl {
     int run() {
         bind();
         signals.emplace(*contexts.front(), SIGTERM, SIGINT, SIGHUP);
+        // One that came while relais started is handled now.
+        set_stop_signals(SIG_UNBLOCK);
         net::co_spawn(*contexts.front(), accept_loop(), log_coroutine_failure);
         net::co_spawn(*contexts.front(), signal_loop(), log_coroutine_failure);
 
@@ -328,6 +344,10 @@ struct Server::Impl {
     std::optional<tcp::acceptor> acceptor;
     std::optional<net::signal_set> signals;
 };
+
+void hold_stop_signals() {
+    set_stop_signals(SIG_BLOCK);
+}
 
 Server::Server(std::filesystem::path config_file, std::shared_ptr<const Runtime> runtime,
                GruDemands& demands)

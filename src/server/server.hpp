@@ -14,6 +14,12 @@ namespace relais::server {
 
 class GruDemands;
 
+/// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread, and so in every
+/// thread it starts, until Server::run() handles them: a signal sent while
+/// relais starts (a `systemctl reload` racing the start) waits for it
+/// instead of killing the process. Call it before any thread exists.
+void hold_stop_signals();
+
 class Server {
 public:
     /// `runtime` was loaded from `config_file`, which SIGHUP reloads. Builds
@@ -31,6 +37,8 @@ public:
     /// Binds the listening socket, logs `listening` with the bound address
     /// and port, then serves until SIGTERM or SIGINT, drains (requests in
     /// progress finish within `shutdown_grace`) and returns the exit code.
+    /// Signals held by hold_stop_signals() are handled from then on (until
+    /// the server is destroyed: they are held again while it tears down).
     /// Throws std::runtime_error if the address cannot be bound.
     int run();
 

@@ -57,6 +57,28 @@ class Reload(test_server.ServerTestCase):
         text = self.relais.get("/_relais/metrics").body.decode()
         return metric_value(text, f'relais_config_reloads_total{{result="{result}"}}')
 
+    def test_a_reload_signal_while_starting_waits_for_the_server(self):
+        # systemctl reload may race the start: the SIGHUP must not kill the
+        # process (its default action), only reload once relais serves.
+        def hup_once_held(proc):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with open(f"/proc/{proc.pid}/status", encoding="ascii") as status:
+                    held = next(int(line.split()[1], 16) for line in status
+                                if line.startswith("SigBlk:"))
+                if held & (1 << (signal.SIGHUP - 1)):
+                    proc.send_signal(signal.SIGHUP)
+                    return
+                time.sleep(0.0005)
+            self.fail("relais never held SIGHUP while starting")
+
+        # Many connectors: the start lasts long enough to be caught.
+        connectors = {f"echo{i}": echo_connector(f"echo{i}") for i in range(300)}
+        self.start(connectors=connectors, grants=tuple(connectors),
+                   while_starting=hup_once_held)
+        self.relais.wait_for_log(lambda line: line.get("event") == "config_reloaded")
+        self.assertEqual(self.relais.get("/_relais/health").status, 200)
+
     def test_reload_under_load_adds_a_connector(self):
         self.start()
         self.assertEqual(self.call("/test-echo/echo2/echo").status, 404)

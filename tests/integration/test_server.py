@@ -54,14 +54,14 @@ def metric_value(text, line_prefix):
 class ServerTestCase(unittest.TestCase):
     """Starts relais on a fresh workspace; everything is cleaned up after."""
 
-    def start(self, server_lines=(), connectors=None, grants=("echo",)):
+    def start(self, server_lines=(), connectors=None, grants=("echo",), while_starting=None):
         self.ws = Workspace()
         self.addCleanup(self.ws.cleanup)
         for slug, text in (connectors or {"echo": echo_connector()}).items():
             self.ws.write_connector(f"{slug}.yaml", text)
         self.ws.write_config(relais_yaml(server_lines, grants))
         self.relais = RelaisProcess(self.ws)
-        self.relais.start()
+        self.relais.start(while_starting=while_starting)
         self.addCleanup(self.stop_relais)
         return self.relais
 

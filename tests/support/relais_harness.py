@@ -90,13 +90,17 @@ class RelaisProcess:
         self.stderr_path = os.path.join(workspace.root, "stderr.log")
         self.log_path = log_path
 
-    def start(self, timeout=15):
+    def start(self, timeout=15, while_starting=None):
+        """Starts relais and waits for it to listen; `while_starting(proc)`
+        is called as soon as the process exists."""
         self._out = open(self.stdout_path, "ab")
         self._err = open(self.stderr_path, "ab")
         started_at = self._log_size()
         self.proc = subprocess.Popen(
             [RELAIS_BIN, "serve", "--config", self.ws.config, *self.args],
             stdout=self._out, stderr=self._err, env=self.env, cwd=self.ws.root)
+        if while_starting is not None:
+            while_starting(self.proc)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for line in self.log_lines(since=started_at):
