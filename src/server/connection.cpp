@@ -25,9 +25,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/exception_type.hpp"
 #include "core/log.hpp"
 #include "core/response_stream.hpp"
-#include "core/exception_type.hpp"
 #include "server/request_log.hpp"
 #include "server/request_target.hpp"
 
@@ -299,9 +299,14 @@ private:
         net::awaitable<std::string_view> next() override {
             if (expects_continue_) {
                 expects_continue_ = false;
+                // Bounded like every write: a client that reads nothing would
+                // otherwise hold the connector's concurrency slot for good.
+                connection_.arm(std::min(timeout_, deadline_ - std::chrono::steady_clock::now()));
                 const boost::system::error_code ec = co_await connection_.continue_interim();
+                connection_.disarm();
                 if (ec) {
-                    failure_ = ErrorClass::bad_request;
+                    failure_ =
+                        refusal_class(ec, connection_.timed_out_).value_or(ErrorClass::bad_request);
                 }
             }
             auto& body = parser_.get().body();
