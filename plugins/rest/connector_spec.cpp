@@ -10,6 +10,7 @@
 #include "config/upstream_fields.hpp"
 #include "rest/response_mapping.hpp"
 #include "rest/upstream_spec.hpp"
+#include "upstream/http_client.hpp"
 
 namespace relais::rest {
 
@@ -369,7 +370,7 @@ private:
             retries != nullptr && retries->IsUint()) {
             e.retries = retries->GetUint();
         }
-        if (e.retries > 0 && !e.idempotent && !is_idempotent(e.upstream_method)) {
+        if (e.retries > 0 && !e.idempotent && !upstream::is_idempotent(e.upstream_method)) {
             fail(at + "/retries",
                  "retries are allowed only when the upstream request is idempotent (GET, HEAD, "
                  "PUT, DELETE" +

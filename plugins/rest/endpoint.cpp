@@ -23,10 +23,6 @@ void append_key_part(std::string& key, const std::optional<TypedValue>& value) {
 
 }  // namespace
 
-bool is_idempotent(std::string_view method) noexcept {
-    return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE";
-}
-
 std::optional<CallError> prepare_call(const UpstreamSpec& upstream, const EndpointSpec& endpoint,
                                       const IncomingRequest& request, PreparedCall& out) {
     if (request.method != endpoint.method) {

@@ -77,7 +77,4 @@ struct PreparedCall {
 std::optional<CallError> prepare_call(const UpstreamSpec& upstream, const EndpointSpec& endpoint,
                                       const IncomingRequest& request, PreparedCall& out);
 
-/// True for the methods a retry cannot apply twice (GET, HEAD, PUT, DELETE).
-bool is_idempotent(std::string_view method) noexcept;
-
 }  // namespace relais::rest

@@ -37,6 +37,10 @@ void put_header(std::vector<Header>& headers, Header header) {
 
 }  // namespace
 
+bool is_idempotent(std::string_view method) noexcept {
+    return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE";
+}
+
 boost::asio::awaitable<Result> perform(Request request) {
     using std::chrono::steady_clock;
     const auto started = steady_clock::now();

@@ -138,6 +138,10 @@ struct Result {
     std::chrono::microseconds elapsed{0};
 };
 
+/// True for the methods that sending twice cannot apply twice (GET, HEAD,
+/// PUT, DELETE; RFC 9110 9.2.2).
+bool is_idempotent(std::string_view method) noexcept;
+
 /// Performs `request` on the event loop of the calling coroutine, which must
 /// run on an `io_context` executor (or a strand of one). Never throws for
 /// network errors; they come back in `Result::failure`. Like any Asio

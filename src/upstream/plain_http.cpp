@@ -648,7 +648,10 @@ net::awaitable<Result> perform_plain(net::io_context& context, const Request& re
             const Deadline armed(connection, deadline);
             done = co_await exchange(*connection, head, request, reused);
         }
-        if (done.retry) {
+        // A request sent on a connection the upstream then closed is sent
+        // again on a new one only if sending it twice does no harm: the
+        // upstream may have applied it before closing.
+        if (done.retry && is_idempotent(request.method)) {
             connection.reset();
             if (!rewind_body(request)) {
                 auto [failure, detail] = body_unavailable();

@@ -393,13 +393,33 @@ Reply close_on_the_second_request(const Seen& seen) {
     return json_ok();
 }
 
-TEST(UpstreamPlainTest, ConnectionClosedAsTheRequestArrivesIsRetriedOnceOnANewOne) {
+TEST(UpstreamPlainTest, IdempotentRequestOnAConnectionClosedAsItArrivesIsSentOnceMore) {
     ScriptedUpstream upstream(close_on_the_second_request);
-    const std::vector<Seen> seen = post_once_after_a_pause(upstream);
+    Request put = get(upstream.url("/put"));
+    put.method = "PUT";
+    put.body = "twice is once";
+    const Result result = perform_after_a_pause(upstream, put);
+    EXPECT_EQ(result.failure, Failure::none) << result.detail;
+    const std::vector<Seen> seen = upstream.seen();
     ASSERT_EQ(seen.size(), 3U);
     EXPECT_EQ(seen[1].connection, 0);
     EXPECT_EQ(seen[2].connection, 1);
-    EXPECT_EQ(seen[2].body, "once");
+    EXPECT_EQ(seen[2].body, "twice is once");
+}
+
+TEST(UpstreamPlainTest, PostOnAConnectionClosedAsItArrivesIsNotSentAgain) {
+    // The upstream may have applied it before closing: a second POST could
+    // apply it twice (RFC 9110 9.2.2).
+    for (const std::string method : {"POST", "PATCH"}) {
+        ScriptedUpstream upstream(close_on_the_second_request);
+        Request post = get(upstream.url("/post"));
+        post.method = method;
+        post.body = "once";
+        const Result result = perform_after_a_pause(upstream, post);
+        EXPECT_EQ(result.failure, Failure::unreachable) << method;
+        EXPECT_EQ(result.detail, "connection closed without a response") << method;
+        EXPECT_EQ(upstream.seen().size(), 2U) << method;
+    }
 }
 
 TEST(UpstreamPlainTest, ConnectionThatSpokeWhileIdleIsNotReused) {
@@ -511,9 +531,9 @@ TEST(UpstreamPlainTest, BodySourceOfAnotherSizeIsInternal) {
 TEST(UpstreamPlainTest, BodySourceStartsAgainOnANewConnection) {
     ScriptedUpstream upstream(close_on_the_second_request);
     constexpr std::uint64_t total = 512 * 1024;
-    Request post = streamed(upstream.url("/submit"), {.total = total});
-    const auto& source = static_cast<const PiecesSource&>(*post.body_source);
-    const Result result = perform_after_a_pause(upstream, post);
+    Request put = streamed(upstream.url("/submit"), {.total = total}, "PUT");
+    const auto& source = static_cast<const PiecesSource&>(*put.body_source);
+    const Result result = perform_after_a_pause(upstream, put);
     EXPECT_EQ(result.failure, Failure::none) << result.detail;
     EXPECT_EQ(source.rewinds, 1);
     const std::vector<Seen> seen = upstream.seen();
