@@ -54,7 +54,8 @@ constexpr std::size_t streamed_piece_bytes = 64 * 1024;
 /// timeout): 28 MB at 32 KB/s. Shorter than the outbox keeps document
 /// pieces no message holds (an hour), so an upload in progress keeps them.
 constexpr auto streamed_body_time = 15min;
-/// A connection over max_connections gets this long to send its request.
+/// A connection over max_connections gets this long for its TLS handshake
+/// and again to send its request.
 constexpr auto rejected_read_timeout = 2s;
 /// After an error response, unread request bytes are discarded for this
 /// long (or up to linger_bytes) before closing, so that the client reads
@@ -227,7 +228,8 @@ public:
             Connection& connection;
             ~WatchdogStopper() { connection.stop_watchdog(); }
         } const stopper{*this};
-        if (!co_await handshake()) {
+        const bool shook_hands = co_await handshake(rejected);
+        if (!shook_hands) {
             co_await close(false);
             co_return;
         }
@@ -418,10 +420,15 @@ private:
         deadline_.cancel();
     }
 
-    net::awaitable<bool> handshake() {
+    /// A connection over max_connections (`rejected`) gets no longer for its
+    /// handshake than for its request head.
+    net::awaitable<bool> handshake(bool rejected) {
         if constexpr (is_tls) {
             waiting_ = true;
-            arm(current_limits().read_timeout);
+            const auto timeout = current_limits().read_timeout;
+            arm(rejected
+                    ? std::min<std::chrono::steady_clock::duration>(timeout, rejected_read_timeout)
+                    : timeout);
             auto [ec] = co_await stream_.async_handshake(net::ssl::stream_base::server, use_tuple);
             disarm();
             waiting_ = false;

@@ -537,14 +537,14 @@ class Tls(ServerTestCase):
             check=True, capture_output=True)
         return cert, key
 
-    def start_tls(self, key_mode=0o600):
+    def start_tls(self, key_mode=0o600, server_lines=()):
         """Starts relais over TLS; returns the client's context and a connection."""
         scratch = Workspace()
         self.addCleanup(scratch.cleanup)
         self.cert, self.key = self.make_certificate(scratch.root)
         os.chmod(self.key, key_mode)
         self.start(server_lines=[f"tls: {{certificate: '{self.cert}', "
-                                 f"private_key: '{self.key}'}}"])
+                                 f"private_key: '{self.key}'}}", *server_lines])
         context = ssl.create_default_context(cafile=self.cert)
         conn = self.https(context)
         return context, conn
@@ -598,6 +598,14 @@ class Tls(ServerTestCase):
                 with self.assertRaises(ssl.SSLError, msg=ciphers):
                     self.health(self.https(tls12))
         self.assertEqual(self.health(self.https(context)), 200)
+
+    def test_a_connection_over_the_limit_gets_2_s_for_its_handshake(self):
+        _, conn = self.start_tls(server_lines=["limits: {max_connections: 1, read_timeout: 20s}"])
+        self.assertEqual(self.health(conn), 200)  # holds the only slot
+        with socket.create_connection(("127.0.0.1", self.relais.port), timeout=15) as silent:
+            started = time.monotonic()
+            self.assertEqual(silent.recv(1), b"")
+            self.assertLess(time.monotonic() - started, 5)
 
     def test_a_key_other_users_may_read_is_reported(self):
         _, conn = self.start_tls(key_mode=0o644)
