@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -35,6 +39,28 @@ void put_header(std::vector<Header>& headers, Header header) {
     headers.push_back(std::move(header));
 }
 
+/// The token of `oauth`, waited for at most `timeout`; nullopt when that
+/// passed first. The fetch itself goes on for the other callers.
+boost::asio::awaitable<std::optional<TokenOutcome>> token_within(
+    OAuthTokenSource& oauth, boost::asio::io_context& context,
+    std::chrono::steady_clock::duration timeout) {
+    namespace net = boost::asio;
+    const auto executor = co_await net::this_coro::executor;
+    net::steady_timer timer(executor, timeout);
+    auto [order, error, outcome, timer_error] =
+        co_await net::experimental::make_parallel_group(
+            net::co_spawn(executor, oauth.token(context), net::deferred),
+            timer.async_wait(net::deferred))
+            .async_wait(net::experimental::wait_for_one(), net::use_awaitable);
+    if (order[0] == 1) {
+        co_return std::nullopt;
+    }
+    if (error) {
+        std::rethrow_exception(error);
+    }
+    co_return std::move(outcome);
+}
+
 }  // namespace
 
 bool is_idempotent(std::string_view method) noexcept {
@@ -59,12 +85,25 @@ boost::asio::awaitable<Result> perform(Request request) {
             put_header(request.headers, *auth.header);
         }
         if (auth.oauth) {
+            // The wait for a token counts in the request's timeout, which
+            // bounds the whole call.
             oauth = auth.oauth;
-            TokenOutcome token = co_await oauth->token(*context);
-            if (!token.failure.empty()) {
-                co_return Result{Failure::auth_failed, std::move(token.failure), {}, elapsed()};
+            std::optional<TokenOutcome> token =
+                co_await token_within(*oauth, *context, request.timeout);
+            const auto left =
+                request.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      steady_clock::now() - started);
+            if (!token || left <= std::chrono::milliseconds::zero()) {
+                co_return Result{Failure::timeout,
+                                 "no OAuth2 token within the request's timeout",
+                                 {},
+                                 elapsed()};
             }
-            bearer = std::move(token.token);
+            if (!token->failure.empty()) {
+                co_return Result{Failure::auth_failed, std::move(token->failure), {}, elapsed()};
+            }
+            request.timeout = left;
+            bearer = std::move(token->token);
             put_header(request.headers, {"Authorization", "Bearer " + bearer});
         }
     }

@@ -218,6 +218,31 @@ TEST(UpstreamAuthTest, CancelledWaiterLeavesTheTokenRequestToTheOthers) {
     EXPECT_EQ(other.detail, "token endpoint answered no access_token");
 }
 
+TEST(UpstreamAuthTest, TheWaitForATokenCountsInTheRequestsTimeout) {
+    FakeUpstreamProcess fake;
+    // The token endpoint takes 2 s (and its own timeout is 20 s); the call
+    // has 300 ms in all.
+    const Authenticator auth(
+        OAuth2ClientCredentials{fake.url("/delay/2000"), "relais", "s3cret", ""}, {}, 20s);
+    Request request = authenticated(fake.url("/protected/x"), auth);
+    request.timeout = 300ms;
+    boost::asio::io_context context;
+    const auto started = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::duration took{};
+    Result result;
+    boost::asio::co_spawn(context, perform(request), [&](std::exception_ptr, Result r) {
+        took = std::chrono::steady_clock::now() - started;
+        result = std::move(r);
+    });
+    // The fetch goes on after the call gave up (for other callers): the
+    // loop ends with it.
+    context.run();
+    EXPECT_LT(took, 1500ms);
+    EXPECT_EQ(result.failure, Failure::timeout);
+    EXPECT_EQ(result.detail, "no OAuth2 token within the request's timeout");
+    EXPECT_EQ(error_class_of(result.failure), ErrorClass::upstream_timeout);
+}
+
 TEST(UpstreamAuthTest, WaitersLearnWhenTheFetchingLoopGoesAway) {
     FakeUpstreamProcess fake;
     const Authenticator auth(
