@@ -292,8 +292,8 @@ class ValidateTest(BadConfigs, unittest.TestCase):
             "connectors/a.yaml:1:1: missing required property 'endpoints'",
             f"connectors/a.yaml:3:9: family: 'etat-civil' is not one of: {FAMILIES}",
             "connectors/a.yaml:4:1: unknown property 'enpoints' (expected one of: slug, kind, "
-            "family, description, limits, delivery, callbacks, demands, token, timeout, reject, extra_endpoint, "
-            "endpoints)",
+            "family, description, limits, delivery, callbacks, demands, token, timeout, reject, "
+            "throw_int, extra_endpoint, endpoints)",
             "connectors/b.yml:2:1: end of sequence flow not found",
         ])
 
