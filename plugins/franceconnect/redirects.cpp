@@ -38,11 +38,15 @@ std::string lowered(std::string_view text) {
 }
 
 /// Whether one path segment is harmless once a server decodes it: not `.`
-/// nor `..`, and no slash or backslash hidden in an escape.
+/// nor `..`, also before parameters (a Java server reads `..;x` as `..`),
+/// and no slash or backslash hidden in an escape.
 bool plain_segment(std::string_view segment) {
     const auto decoded = url_decode(segment, false);
-    return decoded && *decoded != "." && *decoded != ".." &&
-           decoded->find_first_of("/\\") == std::string::npos;
+    if (!decoded) {
+        return false;
+    }
+    const std::string_view name = std::string_view(*decoded).substr(0, decoded->find(';'));
+    return name != "." && name != ".." && decoded->find_first_of("/\\") == std::string::npos;
 }
 
 /// `url` split, or nullopt when it is not a URL relais sends a citizen to.

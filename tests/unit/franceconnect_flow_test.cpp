@@ -121,28 +121,31 @@ TEST(FranceconnectRedirects, NextTricksAreRefused) {
     EXPECT_TRUE(next_allowed("https://b.example:8443/x", prefixes));
     EXPECT_TRUE(next_allowed("https://b.example:8443/x/y?u=a@b", prefixes));
     const char* tricks[] = {
-        "https://gru.example/demarches/../admin/",        // dot segments
-        "https://gru.example/demarches/./x",              //
-        "https://gru.example/demarches/%2e%2e/admin/",    // encoded
-        "https://gru.example/demarches/.%2E/admin/",      //
-        "https://gru.example/demarches/%2E",              //
-        "https://gru.example/demarches/a%2F..%2F..%2Fx",  // encoded slash
-        "https://gru.example/demarches/a%5C..",           // encoded backslash
-        "https://gru.example/demarches/a\\b",             // backslash
-        "https://gru.example@evil.example/demarches/",    // userinfo
-        "https://evil@gru.example/demarches/",            //
-        "https://gru.example//evil.example/demarches/",   // path start
-        "https://gru.example/demarches/\x01",             // control
-        "https://gru.example/demarches/caf\xc3\xa9",      // non-ASCII
-        "https://gru.example/demarches/a b",              // space
-        "https://gru.example:444/demarches/",             // port
-        "http://gru.example/demarches/",                  // scheme
-        "https://gru.example.evil/demarches/",            // host
-        "https://b.example:8443/xy",                      // segment, not text
-        "https://b.example/x",                            // port
-        "javascript://gru.example/demarches/",            //
-        "//gru.example/demarches/",                       //
-        "https://gru.example/demarches/%zz",              // bad escape
+        "https://gru.example/demarches/../admin/",          // dot segments
+        "https://gru.example/demarches/./x",                //
+        "https://gru.example/demarches/%2e%2e/admin/",      // encoded
+        "https://gru.example/demarches/.%2E/admin/",        //
+        "https://gru.example/demarches/%2E",                //
+        "https://gru.example/demarches/..;/admin/",         // path parameters
+        "https://gru.example/demarches/..;jsessionid=x/a",  //
+        "https://gru.example/demarches/.%3b/admin/",        //
+        "https://gru.example/demarches/a%2F..%2F..%2Fx",    // encoded slash
+        "https://gru.example/demarches/a%5C..",             // encoded backslash
+        "https://gru.example/demarches/a\\b",               // backslash
+        "https://gru.example@evil.example/demarches/",      // userinfo
+        "https://evil@gru.example/demarches/",              //
+        "https://gru.example//evil.example/demarches/",     // path start
+        "https://gru.example/demarches/\x01",               // control
+        "https://gru.example/demarches/caf\xc3\xa9",        // non-ASCII
+        "https://gru.example/demarches/a b",                // space
+        "https://gru.example:444/demarches/",               // port
+        "http://gru.example/demarches/",                    // scheme
+        "https://gru.example.evil/demarches/",              // host
+        "https://b.example:8443/xy",                        // segment, not text
+        "https://b.example/x",                              // port
+        "javascript://gru.example/demarches/",              //
+        "//gru.example/demarches/",                         //
+        "https://gru.example/demarches/%zz",                // bad escape
     };
     for (const char* trick : tricks) {
         EXPECT_FALSE(next_allowed(trick, prefixes)) << trick;
