@@ -9,7 +9,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev libsqlite3-dev
   rapidjson-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev
-  libpugixml-dev gsoap libgsoap-dev libmimalloc-dev libsimdjson-dev
+  libpugixml-dev gsoap libgsoap-dev libmimalloc-dev libsimdjson-dev libre2-dev
   python3-zeep
   curl python3 openssl nginx-light wrk clang-format
 )

@@ -1,20 +1,30 @@
 #include "rest/parameters.hpp"
 
+#include <re2/re2.h>
+
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
 
 #include "core/utf8.hpp"
-#include "rest/bounded_regex.hpp"
 
 namespace relais::rest {
 
-// Boost.Regex rather than std::regex: libstdc++'s matcher recurses once per
-// input character and overflows the stack on long values, and it has no
-// bound on backtracking. Boost's matcher is non-recursive and throws when a
-// match grows too complex, which we turn into a refusal.
+// RE2 rather than a backtracking engine (std::regex, Boost.Regex): patterns
+// run on I/O threads against caller values, and RE2 matches in time linear
+// in the value whatever the pattern, without recursion. It reads patterns
+// and values as UTF-8, so that `.` and classes are characters, not bytes.
 struct ParameterList::Pattern {
-    boost::regex regex;
+    explicit Pattern(const std::string& pattern) : regex(pattern, options()) {}
+
+    static RE2::Options options() {
+        RE2::Options options;
+        options.set_log_errors(false);
+        options.set_never_capture(true);
+        return options;
+    }
+
+    RE2 regex;
 };
 
 namespace {
@@ -104,15 +114,13 @@ ParameterList& ParameterList::operator=(ParameterList&&) noexcept = default;
 std::size_t ParameterList::add(ParameterSpec spec) {
     std::unique_ptr<const Pattern> pattern;
     if (!spec.pattern.empty()) {
-        try {
-            // JSON Schema semantics: ^ and $ anchor the whole value, not a
-            // line, and '.' does not match a newline (Boost's defaults differ).
-            pattern = std::make_unique<const Pattern>(Pattern{boost::regex(
-                spec.pattern,
-                boost::regex::ECMAScript | boost::regex::no_mod_m | boost::regex::no_mod_s)});
-        } catch (const boost::regex_error& e) {
-            throw std::invalid_argument(std::string("pattern is not a valid regular expression: ") +
-                                        e.what());
+        // RE2's defaults are JSON Schema's: ^ and $ anchor the whole value,
+        // not a line, and '.' does not match a newline.
+        pattern = std::make_unique<const Pattern>(spec.pattern);
+        if (!pattern->regex.ok()) {
+            throw std::invalid_argument(
+                "pattern is not a regular expression relais can run (RE2 syntax: " +
+                pattern->regex.error() + ")");
         }
     }
     specs_.push_back(std::move(spec));
@@ -154,16 +162,9 @@ std::optional<std::string> ParameterList::check(std::size_t index, std::string_v
                 break;
         }
     }
-    if (const auto& pattern = patterns_[index]) {
-        bool matched = false;
-        try {
-            matched = boost::regex_search(text.begin(), text.end(), pattern->regex);
-        } catch (const std::runtime_error&) {
-            return "could not be checked against its pattern (too complex)";
-        }
-        if (!matched) {
-            return "does not match its pattern";
-        }
+    if (const auto& pattern = patterns_[index];
+        pattern && !RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), pattern->regex)) {
+        return "does not match its pattern";
     }
     if (spec.type == ParamType::integer || spec.type == ParamType::number) {
         if (spec.minimum && out.number < *spec.minimum) {

@@ -151,7 +151,7 @@ TEST(RestConfig, ParameterDeclarationsAreChecked) {
         "/endpoints/e/parameters/n", "minimum is greater than maximum");
     int line = 0;
     EXPECT_EQ(load_error(connector(R"({"parameters": {"s": {"pattern": "([a-z"}}})"), &line)
-                  .rfind("pattern is not a valid regular expression", 0),
+                  .rfind("pattern is not a regular expression relais can run (RE2 syntax: ", 0),
               0u);
     const auto ok = load(connector(R"({"parameters": {"n": {"type": "number", "default": 1.5},
                                                        "b": {"type": "boolean", "default": false}}})"));

@@ -140,8 +140,9 @@ TEST(RestParameters, PatternIsSearchedInTheRawText) {
 }
 
 TEST(RestParameters, AnchorsAndDotFollowJsonSchemaSemantics) {
-    // Boost's Perl defaults would let ^/$ match at line breaks and '.' match
-    // a newline: a value could then smuggle a second line past the pattern.
+    // Perl's multi-line defaults would let ^/$ match at line breaks and '.'
+    // match a newline: a value could then smuggle a second line past the
+    // pattern.
     const auto list = one(param("s", ParamType::string, "^.+$"));
     std::vector<std::optional<TypedValue>> out;
     EXPECT_FALSE(bind(list, {{"s", "one line"}}, out));
@@ -165,19 +166,44 @@ TEST(RestParameters, MaxLengthIsCheckedFirst) {
     EXPECT_EQ(error->description, "parameter 'q' is longer than 1024 bytes");
 }
 
-TEST(RestParameters, CatastrophicPatternIsRefusedNotHung) {
-    // (a+)+$ backtracks exponentially on "aaaa…b"; the matcher must give up
-    // (bounded work, BOOST_REGEX_MAX_STATE_COUNT) rather than say "no match"
-    // after exploring every path.
-    const auto list = one(param("q", ParamType::string, "^(a+)+$", 65536));
+TEST(RestParameters, PatternsThatBacktrackElsewhereGetAnAnswer) {
+    // (a+)+$ and nested groups of words backtrack exponentially (or in
+    // pattern length squared per character) in a backtracking engine on
+    // "aaaa…b"; RE2 answers in time linear in the value.
+    for (const std::string& pattern :
+         {std::string("^(a+)+$"),
+          std::string(
+              "^([0-9]{1,4}( ?(bis|ter))? )?((rue|avenue|boulevard) )?([A-Za-zÀ-ÿ'-]+ ?)+$")}) {
+        const auto list = one(param("q", ParamType::string, pattern, 65536));
+        std::vector<std::optional<TypedValue>> out;
+        for (const std::size_t length : {1000, 30000, 65535}) {
+            const auto error = bind(list, {{"q", std::string(length, 'a') + "!"}}, out);
+            ASSERT_TRUE(error) << length;
+            EXPECT_EQ(error->error, ErrorClass::invalid_parameter);
+            EXPECT_EQ(error->description, "parameter 'q' does not match its pattern") << length;
+            EXPECT_FALSE(bind(list, {{"q", std::string(length, 'a')}}, out)) << length;
+        }
+    }
+}
+
+TEST(RestParameters, PatternsReadCharactersNotBytes) {
     std::vector<std::optional<TypedValue>> out;
-    for (const std::size_t length : {1000, 5000, 15000, 30000, 65535}) {
-        const auto error = bind(list, {{"q", std::string(length, 'a') + "b"}}, out);
-        ASSERT_TRUE(error) << length;
-        EXPECT_EQ(error->error, ErrorClass::invalid_parameter);
-        EXPECT_EQ(error->description,
-                  "parameter 'q' could not be checked against its pattern (too complex)")
-            << length;
+    const auto six = one(param("n", ParamType::string, "^.{1,6}$"));
+    EXPECT_FALSE(bind(six, {{"n", "Hélène"}}, out));
+    EXPECT_TRUE(bind(six, {{"n", "Hélènes"}}, out));
+    const auto name = one(param("n", ParamType::string, "^[A-Za-zÀ-ÿ' -]+$"));
+    EXPECT_FALSE(bind(name, {{"n", "Éloïse D'Aubigné"}}, out));
+    for (const char* bad : {"¿¡«»", "Ã©"}) {
+        EXPECT_TRUE(bind(name, {{"n", bad}}, out)) << bad;
+    }
+}
+
+TEST(RestParameters, PatternsRe2CannotRunAreRefusedAtLoad) {
+    // Lookarounds and back-references have no linear-time match.
+    for (const char* pattern : {"^(?=a)a$", "^(a)\\1$", "^[a-$"}) {
+        ParameterList list;
+        EXPECT_THROW(list.add(param("q", ParamType::string, pattern)), std::invalid_argument)
+            << pattern;
     }
 }
 
