@@ -1,7 +1,6 @@
 #include "rest/body_json.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/memorystream.h>
 // RapidJSON 1.1.0's validator destroys its sub-validators through a pointer
 // GCC cannot prove non-null once inlined; the warning is about the library.
 #pragma GCC diagnostic push
@@ -10,18 +9,18 @@
 #pragma GCC diagnostic pop
 #include <rapidjson/stringbuffer.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <vector>
 
+#include "config/config_document.hpp"
 #include "core/json_reader.hpp"
 #include "core/utf8.hpp"
 
 namespace relais::rest {
 
 namespace {
-
-constexpr unsigned parse_flags =
-    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
 
 // RapidJSON 1.1.0 corrupts its validator stack (and crashes) when an object
 // has patternProperties together with additionalProperties: false. A schema
@@ -49,6 +48,26 @@ void avoid_pattern_properties_crash(rapidjson::Value& schema,
     }
 }
 
+/// Whether a string (value or key) of `value` holds U+0000.
+bool holds_nul(const rapidjson::Value& value) {
+    const auto has_nul = [](const rapidjson::Value& text) {
+        return std::memchr(text.GetString(), 0, text.GetStringLength()) != nullptr;
+    };
+    if (value.IsString()) {
+        return has_nul(value);
+    }
+    if (value.IsArray()) {
+        return std::any_of(value.Begin(), value.End(),
+                           [](const rapidjson::Value& item) { return holds_nul(item); });
+    }
+    if (value.IsObject()) {
+        return std::any_of(value.MemberBegin(), value.MemberEnd(), [&](const auto& member) {
+            return has_nul(member.name) || holds_nul(member.value);
+        });
+    }
+    return false;
+}
+
 CallError too_deep() {
     return {ErrorClass::invalid_json,
             "the body nests deeper than " + std::to_string(max_json_depth) + " levels"};
@@ -61,7 +80,111 @@ std::string pointer_text(const rapidjson::Pointer& pointer) {
                                  : std::string(buffer.GetString(), buffer.GetSize());
 }
 
+/// Keywords whose values are data, not schemas: nothing in them is checked.
+bool holds_data(std::string_view keyword) noexcept {
+    return keyword == "enum" || keyword == "default" || keyword == "examples" || keyword == "const";
+}
+
+bool compiles(std::string_view pattern) {
+    const std::string text(pattern);
+    const rapidjson::internal::GenericRegex<rapidjson::UTF8<>> regex(text.c_str());
+    return regex.IsValid();
+}
+
+/// Walks a body schema for check_body_schema.
+class SchemaChecker {
+public:
+    explicit SchemaChecker(const rapidjson::Value& root) : root_(root) {}
+
+    std::optional<SchemaProblem> check(const rapidjson::Value& node, std::string& pointer) {
+        if (node.IsArray()) {
+            for (rapidjson::SizeType i = 0; i < node.Size(); ++i) {
+                const std::size_t length = pointer.size();
+                pointer += '/' + std::to_string(i);
+                if (auto problem = check(node[i], pointer)) {
+                    return problem;
+                }
+                pointer.resize(length);
+            }
+            return std::nullopt;
+        }
+        if (!node.IsObject()) {
+            return std::nullopt;
+        }
+        if (const auto ref = node.FindMember("$ref"); ref != node.MemberEnd()) {
+            if (auto problem = check_ref(node, pointer)) {
+                return problem;
+            }
+        }
+        for (const auto& member : node.GetObject()) {
+            const std::string_view key(member.name.GetString(), member.name.GetStringLength());
+            const std::size_t length = pointer.size();
+            config::append_pointer_token(pointer, key);
+            if (key == "pattern" && member.value.IsString() &&
+                !compiles({member.value.GetString(), member.value.GetStringLength()})) {
+                return SchemaProblem{pointer, unsupported_pattern};
+            }
+            if (key == "patternProperties" && member.value.IsObject()) {
+                for (const auto& property : member.value.GetObject()) {
+                    if (!compiles({property.name.GetString(), property.name.GetStringLength()})) {
+                        return SchemaProblem{pointer, unsupported_pattern};
+                    }
+                }
+            }
+            if (!holds_data(key)) {
+                if (auto problem = check(member.value, pointer)) {
+                    return problem;
+                }
+            }
+            pointer.resize(length);
+        }
+        return std::nullopt;
+    }
+
+private:
+    static constexpr const char* unsupported_pattern =
+        "this pattern is not one the schema validator can run (RapidJSON's regular "
+        "expressions: no \\d, \\w, \\s, (?:; write [0-9], [A-Za-z0-9_], a group)";
+
+    /// Where the local `$ref` of `node` leads; null when nowhere.
+    const rapidjson::Value* target_of(const rapidjson::Value& node) const {
+        const rapidjson::Value& ref = node["$ref"];
+        if (!ref.IsString() || ref.GetStringLength() == 0 || ref.GetString()[0] != '#') {
+            return nullptr;
+        }
+        const rapidjson::Pointer pointer(ref.GetString(), ref.GetStringLength());
+        return pointer.IsValid() ? pointer.Get(root_) : nullptr;
+    }
+
+    std::optional<SchemaProblem> check_ref(const rapidjson::Value& node,
+                                           const std::string& pointer) const {
+        const std::string at = pointer + "/$ref";
+        std::vector<const rapidjson::Value*> passed{&node};
+        const rapidjson::Value* next = target_of(node);
+        while (true) {
+            if (next == nullptr) {
+                return SchemaProblem{at, "$ref must lead to a place in this schema (#/…)"};
+            }
+            if (!next->IsObject() || !next->HasMember("$ref")) {
+                return std::nullopt;
+            }
+            if (std::find(passed.begin(), passed.end(), next) != passed.end()) {
+                return SchemaProblem{at, "this $ref leads back to itself through $refs alone"};
+            }
+            passed.push_back(next);
+            next = target_of(*next);
+        }
+    }
+
+    const rapidjson::Value& root_;
+};
+
 }  // namespace
+
+std::optional<SchemaProblem> check_body_schema(const rapidjson::Value& schema) {
+    std::string pointer;
+    return SchemaChecker(schema).check(schema, pointer);
+}
 
 struct BodySchema::Impl {
     // The schema document refers to the JSON it was built from: keep a copy.
@@ -118,22 +241,22 @@ std::optional<CallError> parse_body(std::string_view body, const BodySchema* sch
         }
         return std::nullopt;
     }
-    // The validating reader builds the document itself: the depth is checked first.
-    if (exceeds_depth(body, max_json_depth)) {
-        return too_deep();
+    // Parsed first, then validated: a body that is not JSON is invalid_json
+    // wherever its error is, even after a value the schema refuses.
+    if (!parse_untrusted_json(body, doc)) {
+        return exceeds_depth(body, max_json_depth)
+                   ? too_deep()
+                   : CallError{ErrorClass::invalid_json, "the body is not valid JSON"};
     }
-    rapidjson::MemoryStream stream(body.data(), body.size());
-    rapidjson::SchemaValidatingReader<parse_flags, rapidjson::MemoryStream, rapidjson::UTF8<>>
-        reader(stream, *schema->impl_->schema);
-    doc.Populate(reader);
-    if (!reader.IsValid()) {
+    if (holds_nul(doc)) {
+        return CallError{ErrorClass::invalid_body, "a string of the body holds U+0000"};
+    }
+    rapidjson::SchemaValidator validator(*schema->impl_->schema);
+    if (!doc.Accept(validator)) {
         return CallError{ErrorClass::invalid_body,
                          std::string("the body does not match its schema: '") +
-                             reader.GetInvalidSchemaKeyword() + "' failed at " +
-                             pointer_text(reader.GetInvalidDocumentPointer())};
-    }
-    if (reader.GetParseResult().IsError()) {
-        return CallError{ErrorClass::invalid_json, "the body is not valid JSON"};
+                             validator.GetInvalidSchemaKeyword() + "' failed at " +
+                             pointer_text(validator.GetInvalidDocumentPointer())};
     }
     return std::nullopt;
 }

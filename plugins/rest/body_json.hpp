@@ -22,7 +22,23 @@ namespace relais::rest {
 /// their escapes are skipped; the text need not be valid JSON).
 bool exceeds_depth(std::string_view json, unsigned limit) noexcept;
 
-/// A compiled JSON Schema (draft-04) for call bodies.
+/// Why a body schema cannot be used: where in it (a JSON Pointer from the
+/// schema's root) and what.
+struct SchemaProblem {
+    std::string pointer;
+    std::string message;
+};
+
+/// What RapidJSON 1.1.0's validator would mishandle in `schema`, found
+/// before it is built: a `$ref` that is not local or leads nowhere (it
+/// would accept anything there), a chain of `$ref`s that comes back to
+/// itself (it would recurse until the stack overflows), a `pattern` or
+/// `patternProperties` key its regular expressions cannot compile (it would
+/// skip the check).
+std::optional<SchemaProblem> check_body_schema(const rapidjson::Value& schema);
+
+/// A compiled JSON Schema (draft-04) for call bodies, checked with
+/// check_body_schema first.
 class BodySchema {
 public:
     explicit BodySchema(const rapidjson::Value& schema);
@@ -41,7 +57,8 @@ private:
 /// Parses a call body into `doc` and, if `schema` is given, validates it:
 /// invalid_json (400) if it is not UTF-8 JSON or nests too deep,
 /// invalid_body (400) naming the schema keyword and the JSON Pointer of the
-/// failing place (never a value).
+/// failing place (never a value), or when a string holds U+0000 (RapidJSON's
+/// patterns stop reading there).
 std::optional<CallError> parse_body(std::string_view body, const BodySchema* schema,
                                     rapidjson::Document& doc);
 

@@ -357,6 +357,9 @@ private:
                                               " receives no body: set method to POST, PUT "
                                               "or PATCH");
             }
+            if (const auto problem = check_body_schema(*schema)) {
+                fail(at + "/body_schema" + problem->pointer, problem->message);
+            }
             e.body_schema = std::make_unique<const BodySchema>(*schema);
             e.uses_body = true;
         }

@@ -175,6 +175,45 @@ TEST(RestConfig, NamesAreChecked) {
         load(connector(R"({"parameters": {"page_limit": {}, "filter.name-x": {}, "_x": {}}})")));
 }
 
+TEST(RestConfig, BodySchemasTheValidatorWouldMishandleAreRefused) {
+    const auto schema = [](const std::string& body_schema) {
+        return connector(R"({"method": "POST", "body_schema": )" + body_schema + "}");
+    };
+    const std::string loop = "this $ref leads back to itself through $refs alone";
+    // Each of these crashed relais (the validator recursed without end).
+    expect_error_at(schema(R"({"$ref": "#"})"), "/endpoints/e/body_schema/$ref", loop);
+    expect_error_at(
+        schema(R"({"$ref": "#/definitions/a", "definitions": {"a": {"$ref": "#/definitions/b"},
+                                                                         "b": {"$ref": "#/definitions/a"}}})"),
+        "/endpoints/e/body_schema/$ref", loop);
+    expect_error_at(schema(R"({"properties": {"x": {"$ref": "#/properties/x"}}})"),
+                    "/endpoints/e/body_schema/properties/x/$ref", loop);
+    // Each of these let anything through.
+    const std::string nowhere = "$ref must lead to a place in this schema (#/…)";
+    expect_error_at(schema(R"({"properties": {"code": {"$ref": "#/definitions/Code"}},
+                                "definitions": {"code": {"type": "string"}}})"),
+                    "/endpoints/e/body_schema/properties/code/$ref", nowhere);
+    expect_error_at(schema(R"({"$ref": "other.json#/a"})"), "/endpoints/e/body_schema/$ref",
+                    nowhere);
+    for (const char* pattern : {R"(^\\d{4}$)", R"(^\\w+$)", R"(^(?:a|b)$)"}) {
+        expect_error_at(
+            schema(std::string(R"({"properties": {"d": {"type": "string", "pattern": ")") +
+                   pattern + R"("}}})"),
+            "/endpoints/e/body_schema/properties/d/pattern",
+            "this pattern is not one the schema validator can run (RapidJSON's regular "
+            "expressions: no \\d, \\w, \\s, (?:; write [0-9], [A-Za-z0-9_], a group)");
+    }
+    expect_error_at(schema(R"({"patternProperties": {"^\\d+$": {}}})"),
+                    "/endpoints/e/body_schema/patternProperties",
+                    "this pattern is not one the schema validator can run (RapidJSON's regular "
+                    "expressions: no \\d, \\w, \\s, (?:; write [0-9], [A-Za-z0-9_], a group)");
+    // Recursion through a keyword is a schema, not a loop; data is not checked.
+    EXPECT_NO_THROW(load(schema(R"({"properties": {"child": {"$ref": "#"},
+                                                   "kind": {"enum": [{"$ref": "#/x"}]},
+                                                   "d": {"pattern": "^[0-9]{4}$"}},
+                                   "default": {"pattern": "\\d"}})")));
+}
+
 TEST(RestConfig, BodiesNeedMethodsThatCarryThem) {
     expect_error_at(
         connector(R"({"body_schema": {"type": "object"}})"), "/endpoints/e/body_schema",

@@ -117,6 +117,18 @@ TEST(RestJsonTemplate, BodySchemaFailureNamesKeywordAndPlace) {
     EXPECT_EQ(error.description, "the body does not match its schema: 'type' failed at /last_name");
     EXPECT_EQ(prepare_error(*c, make_request("POST", {}, R"({"last_name": )")).error,
               ErrorClass::invalid_json);
+    // Not JSON, even after a value the schema refuses: invalid_json.
+    for (const char* broken : {R"({"last_name": 5, garbage)", "[1,2"}) {
+        EXPECT_EQ(prepare_error(*c, make_request("POST", {}, broken)).error,
+                  ErrorClass::invalid_json)
+            << broken;
+    }
+    // RapidJSON's patterns stop reading at U+0000: what follows would pass.
+    error = prepare_error(
+        *c, make_request("POST", {},
+                         R"({"last_name": "Dupont", "birth_date": "1990-01-02\u0000<b>"})"));
+    EXPECT_EQ(error.error, ErrorClass::invalid_body);
+    EXPECT_EQ(error.description, "a string of the body holds U+0000");
 }
 
 TEST(RestJsonTemplate, PatternPropertiesWithNoAdditionalPropertiesDoNotCrash) {
