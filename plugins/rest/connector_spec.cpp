@@ -3,6 +3,7 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "auth/client_registry.hpp"
@@ -151,6 +152,14 @@ private:
                 if (!numeric) {
                     fail(child(pat, bound),
                          std::string(bound) + " applies to integer and number parameters only");
+                }
+                // Values are compared as doubles, exact for integers up to
+                // 2^53: a bound beyond would be compared rounded.
+                constexpr double exact_integers = 9007199254740992.0;
+                if (s.type == ParamType::integer && std::fabs(b->GetDouble()) > exact_integers) {
+                    fail(child(pat, bound), std::string(bound) +
+                                                " of an integer parameter must lie within "
+                                                "-9007199254740992 and 9007199254740992 (2^53)");
                 }
                 (std::string_view(bound) == "minimum" ? s.minimum : s.maximum) = b->GetDouble();
             }
