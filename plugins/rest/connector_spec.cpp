@@ -153,13 +153,14 @@ private:
                     fail(child(pat, bound),
                          std::string(bound) + " applies to integer and number parameters only");
                 }
-                // Values are compared as doubles, exact for integers up to
-                // 2^53: a bound beyond would be compared rounded.
-                constexpr double exact_integers = 9007199254740992.0;
+                // Values are compared as doubles: past 2^53 - 1 a value and
+                // its bound could round to the same double.
+                constexpr double exact_integers = 9007199254740991.0;
                 if (s.type == ParamType::integer && std::fabs(b->GetDouble()) > exact_integers) {
-                    fail(child(pat, bound), std::string(bound) +
-                                                " of an integer parameter must lie within "
-                                                "-9007199254740992 and 9007199254740992 (2^53)");
+                    fail(child(pat, bound),
+                         std::string(bound) +
+                             " of an integer parameter must lie within "
+                             "-9007199254740991 and 9007199254740991 (2^53 - 1)");
                 }
                 (std::string_view(bound) == "minimum" ? s.minimum : s.maximum) = b->GetDouble();
             }

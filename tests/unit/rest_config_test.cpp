@@ -152,11 +152,11 @@ TEST(RestConfig, ParameterDeclarationsAreChecked) {
     expect_error_at(
         connector(R"({"parameters": {"n": {"type": "integer", "maximum": 9999999999999999}}})"),
         "/endpoints/e/parameters/n/maximum",
-        "maximum of an integer parameter must lie within -9007199254740992 and "
-        "9007199254740992 (2^53)");
+        "maximum of an integer parameter must lie within -9007199254740991 and "
+        "9007199254740991 (2^53 - 1)");
     EXPECT_NO_THROW(load(connector(
-        R"({"parameters": {"n": {"type": "integer", "minimum": -9007199254740992,
-                                 "maximum": 9007199254740992}}})")));
+        R"({"parameters": {"n": {"type": "integer", "minimum": -9007199254740991,
+                                 "maximum": 9007199254740991}}})")));
     int line = 0;
     EXPECT_EQ(load_error(connector(R"({"parameters": {"s": {"pattern": "([a-z"}}})"), &line)
                   .rfind("pattern is not a regular expression relais can run (RE2 syntax: ", 0),
