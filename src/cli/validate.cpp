@@ -7,6 +7,7 @@
 #include "cli/options.hpp"
 #include "core/config_error.hpp"
 #include "core/runtime.hpp"
+#include "outbox/crypto.hpp"
 
 namespace relais::cli {
 
@@ -39,6 +40,8 @@ int validate(std::span<char* const> args) {
     }
     try {
         const auto runtime = load_runtime(*config);
+        // What serve would refuse to start with, short of opening sockets.
+        outbox::check_key(runtime->config().outbox.key, runtime->config().data_dir);
         std::printf("ok: %zu connectors, %zu clients\n", runtime->connectors().size(),
                     runtime->config().clients.size());
         return 0;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "core/key_file.hpp"
@@ -52,13 +53,16 @@ Key decode_key(std::string_view base64, const std::string& source) {
     return key_from(std::move(decoded.text));
 }
 
-}  // namespace
-
-Key load_key(const std::optional<std::string>& configured, const std::filesystem::path& data_dir) {
+/// The outbox key as load_key finds it; without `create`, nothing is
+/// written and a missing key file gives nullopt.
+std::optional<Key> find_key(const std::optional<std::string>& configured,
+                            const std::filesystem::path& data_dir, bool create) {
     if (configured) {
         return decode_key(*configured, "outbox.key");
     }
-    create_private_directory(data_dir);
+    if (create) {
+        create_private_directory(data_dir);
+    }
     const auto file = data_dir / "outbox.key";
     struct stat status {};
     const bool missing = ::lstat(file.c_str(), &status) != 0 && errno == ENOENT;
@@ -70,7 +74,24 @@ Key load_key(const std::optional<std::string>& configured, const std::filesystem
                                  " holds messages sealed with a key: restore the key file (or "
                                  "set outbox.key), or move the outbox databases away");
     }
-    return key_from(load_or_create_key_file(file, key_size, "outbox key"));
+    if (create) {
+        return key_from(load_or_create_key_file(file, key_size, "outbox key"));
+    }
+    if (missing) {
+        return std::nullopt;
+    }
+    return key_from(read_key_file(file, key_size, "outbox key"));
+}
+
+}  // namespace
+
+Key load_key(const std::optional<std::string>& configured, const std::filesystem::path& data_dir) {
+    return *find_key(configured, data_dir, true);
+}
+
+void check_key(const std::optional<std::string>& configured,
+               const std::filesystem::path& data_dir) {
+    find_key(configured, data_dir, false);
 }
 
 std::string seal(const Key& key, std::string_view plaintext, std::string_view associated) {

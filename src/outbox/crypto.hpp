@@ -26,6 +26,10 @@ struct Key {
 /// databases exist (a new key could not open their messages).
 Key load_key(const std::optional<std::string>& configured, const std::filesystem::path& data_dir);
 
+/// What `relais validate` checks: throws as load_key would, but writes
+/// nothing (a missing key file is fine while no outbox database exists).
+void check_key(const std::optional<std::string>& configured, const std::filesystem::path& data_dir);
+
 /// nonce (12 bytes) | ciphertext | tag (16 bytes).
 std::string seal(const Key& key, std::string_view plaintext, std::string_view associated);
 

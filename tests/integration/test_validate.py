@@ -191,6 +191,31 @@ class ValidateTest(BadConfigs, unittest.TestCase):
         with open(key_file, encoding="ascii") as f:
             self.assertEqual(f.read(), "not a key\n")
 
+    def test_the_outbox_key_file_is_checked_as_serve_would(self):
+        self.ws.write_config(relais_yaml())
+        self.ws.write_connector("alpha.yaml", CONNECTOR)
+        os.makedirs(os.path.join(self.ws.data, "outbox"), mode=0o700)
+        key_file = os.path.join(self.ws.data, "outbox.key")
+        # Databases without their key: serve refuses to start.
+        database = os.path.join(self.ws.data, "outbox", "sante.sqlite")
+        with open(database, "wb"):
+            pass
+        result = self.validate()
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("outbox key file " + key_file + " is missing", result.stderr)
+        os.remove(database)
+        self.assertEqual(self.validate().returncode, 0)
+        self.assertFalse(os.path.exists(key_file), "validate creates no key")
+        # A key other users may read, or one that is not a key.
+        for content, mode in (("A" * 43 + "=\n", 0o644), ("not a key\n", 0o600)):
+            with open(key_file, "w", encoding="ascii") as f:
+                f.write(content)
+            os.chmod(key_file, mode)
+            result = self.validate()
+            self.assertEqual(result.returncode, 1, (content, result.stdout))
+            self.assertIn("outbox.key", result.stderr)
+            self.assertNotIn(content.strip(), result.stderr)
+
     def test_invalid_yaml(self):
         self.assert_invalid(self.invalid_yaml())
 
