@@ -8,6 +8,8 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string>
 
 #include "core/exception_type.hpp"
 
@@ -139,12 +141,18 @@ std::shared_ptr<PluginModule> PluginModule::load(const std::filesystem::path& pa
     relais_plugin_entry_fn entry = nullptr;
     std::memcpy(&entry, &symbol, sizeof entry);
     const relais_plugin* plugin = nullptr;
+    // The exception may be of a type the module defines: it is named, and
+    // destroyed, before the module is closed.
+    std::optional<std::string> thrown;
     try {
         plugin = entry();
     } catch (...) {
+        thrown = current_exception_type();
+    }
+    if (thrown) {
         dlclose(handle);
         throw PluginError("plugin " + real.string() + " threw from " + RELAIS_PLUGIN_ENTRY_SYMBOL +
-                          " (" + current_exception_type() + ")");
+                          " (" + *thrown + ")");
     }
     if (plugin == nullptr) {
         dlclose(handle);

@@ -1,7 +1,7 @@
 // Plugin modules: file names, path traversal, missing modules, API version
 // check, sharing of loaded modules. Uses the test modules of
 // tests/fixtures/plugins (test-config, test-wrong-api, test-no-entry,
-// test-throwing, test-data-entry).
+// test-throwing, test-data-entry, test-entry-throws).
 #include "plugin/plugin_loader.hpp"
 
 #include <gtest/gtest.h>
@@ -98,6 +98,18 @@ TEST(PluginLoader, ModuleWhoseRegistrationThrowsIsRefused) {
     EXPECT_EQ(error_of([&] { plugins.module_for("test-throwing"); }),
               "plugin " + (real_test_plugin_dir() / "relais_test_throwing.so").string() +
                   " failed to register its factories (int)");
+}
+
+TEST(PluginLoader, EntryPointThrowingItsOwnExceptionTypeIsRefused) {
+    // Named and destroyed while the module is still loaded: closing it first
+    // crashed relais (the type's name and destructor live in the module).
+    const PluginDirectory plugins(test::test_plugin_dir());
+    const std::string error = error_of([&] { plugins.module_for("test-entry-throws"); });
+    EXPECT_TRUE(error.starts_with(
+        "plugin " + (real_test_plugin_dir() / "relais_test_entry_throws.so").string() +
+        " threw from relais_plugin_entry ("))
+        << error;
+    EXPECT_NE(error.find("OwnError"), std::string::npos) << error;
 }
 
 TEST(PluginLoader, EntryPointThatIsDataIsRefused) {
