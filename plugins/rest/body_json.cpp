@@ -85,6 +85,12 @@ bool holds_data(std::string_view keyword) noexcept {
     return keyword == "enum" || keyword == "default" || keyword == "examples" || keyword == "const";
 }
 
+/// Keywords whose values map names to schemas.
+bool names_schemas(std::string_view keyword) noexcept {
+    return keyword == "properties" || keyword == "patternProperties" || keyword == "definitions" ||
+           keyword == "dependencies";
+}
+
 bool compiles(std::string_view pattern) {
     const std::string text(pattern);
     const rapidjson::internal::GenericRegex<rapidjson::UTF8<>> regex(text.c_str());
@@ -131,7 +137,19 @@ public:
                     }
                 }
             }
-            if (!holds_data(key)) {
+            if (names_schemas(key) && member.value.IsObject()) {
+                // Property names, not keywords: a property named "$ref" is
+                // no reference.
+                for (const auto& named : member.value.GetObject()) {
+                    const std::size_t named_length = pointer.size();
+                    config::append_pointer_token(
+                        pointer, {named.name.GetString(), named.name.GetStringLength()});
+                    if (auto problem = check(named.value, pointer)) {
+                        return problem;
+                    }
+                    pointer.resize(named_length);
+                }
+            } else if (!holds_data(key)) {
                 if (auto problem = check(member.value, pointer)) {
                     return problem;
                 }
