@@ -199,12 +199,25 @@ TEST(RestParameters, PatternsReadCharactersNotBytes) {
 }
 
 TEST(RestParameters, PatternsRe2CannotRunAreRefusedAtLoad) {
-    // Lookarounds and back-references have no linear-time match.
-    for (const char* pattern : {"^(?=a)a$", "^(a)\\1$", "^[a-$"}) {
+    // Lookarounds and back-references have no linear-time match; RE2 counts
+    // a repetition up to 1000 and writes code points \x{…}.
+    for (const char* pattern :
+         {"^(?=a)a$", "^(a)\\1$", "^[a-$", "^.{1,2000}$", "^([a-z]{1,100} ){0,20}$", "^\\u00e9$"}) {
         ParameterList list;
         EXPECT_THROW(list.add(param("q", ParamType::string, pattern)), std::invalid_argument)
             << pattern;
     }
+    ParameterList list;
+    try {
+        list.add(param("q", ParamType::string, "^.{1,2000}$"));
+        ADD_FAILURE();
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(),
+                     "pattern is not a regular expression relais can run (RE2 syntax: invalid "
+                     "repetition size: {1,2000})");
+    }
+    std::vector<std::optional<TypedValue>> out;
+    EXPECT_FALSE(bind(one(param("q", ParamType::string, "^\\x{e9}$")), {{"q", "é"}}, out));
 }
 
 TEST(RestParameters, LongValueAgainstPatternDoesNotOverflowTheStack) {
