@@ -4,14 +4,6 @@
 
 namespace relais {
 
-namespace {
-
-std::size_t weight(const std::string& key, const std::string& data) {
-    return key.size() + data.size();
-}
-
-}  // namespace
-
 ResponseCache::ResponseCache(std::size_t capacity, std::chrono::milliseconds ttl,
                              std::size_t max_bytes, std::chrono::milliseconds max_stale)
     : capacity_(capacity == 0 ? 1 : capacity),
@@ -20,7 +12,7 @@ ResponseCache::ResponseCache(std::size_t capacity, std::chrono::milliseconds ttl
       max_stale_(max_stale) {}
 
 void ResponseCache::erase(Order::iterator entry) {
-    bytes_ -= weight(entry->key, entry->data);
+    bytes_ -= weight(entry->key.size(), entry->data.size());
     index_.erase(entry->key);
     order_.erase(entry);
 }
@@ -75,7 +67,7 @@ void ResponseCache::refresh_failed(const std::string& key, Clock::time_point ret
 }
 
 void ResponseCache::store(const std::string& key, std::string data, Clock::time_point now) {
-    const std::size_t size = weight(key, data);
+    const std::size_t size = weight(key.size(), data.size());
     const std::lock_guard lock(mutex_);
     if (const auto it = index_.find(key); it != index_.end()) {
         erase(it->second);

@@ -27,8 +27,8 @@ public:
 
     /// Default bound on entries per endpoint.
     static constexpr std::size_t default_capacity = 1000;
-    /// Bound on the bytes of keys and answers kept per endpoint; a larger
-    /// answer is not cached.
+    /// Bound on the bytes kept per endpoint (see weight); a larger answer is
+    /// not cached.
     static constexpr std::size_t default_max_bytes = 64 * 1024 * 1024;
 
     ResponseCache(std::size_t capacity, std::chrono::milliseconds ttl,
@@ -58,6 +58,7 @@ public:
     void refresh_failed(const std::string& key, Clock::time_point retry_at);
 
     std::size_t size() const;
+    /// The weight of every entry kept.
     std::size_t bytes() const;
 
 private:
@@ -70,6 +71,19 @@ private:
     };
     using Order = std::list<Entry>;  ///< most recently used first
 
+public:
+    /// What an entry of `key` and `data` counts against max_bytes: its text
+    /// (the key twice: the index holds a copy) and its bookkeeping, the
+    /// list's node (the entry and two links) and the index's node (a key,
+    /// an iterator, a link, the hash) with its bucket.
+    static constexpr std::size_t weight(std::size_t key_bytes, std::size_t data_bytes) noexcept {
+        constexpr std::size_t bookkeeping = sizeof(Entry) + 2 * sizeof(void*) +
+                                            sizeof(std::string) + sizeof(Order::iterator) +
+                                            3 * sizeof(void*);
+        return 2 * key_bytes + data_bytes + bookkeeping;
+    }
+
+private:
     void erase(Order::iterator entry);
 
     const std::size_t capacity_;

@@ -233,19 +233,33 @@ TEST(RestCache, EvictsTheLeastRecentlyUsed) {
 }
 
 TEST(RestCache, BoundedInBytes) {
-    ResponseCache cache(100, 1h, 100);
+    // Room for two entries of a one-byte key and 40 bytes of answer.
+    const std::size_t entry = ResponseCache::weight(1, 40);
+    ResponseCache cache(100, 1h, 2 * entry + 10);
     const auto t = ResponseCache::Clock::now();
     cache.store("a", std::string(40, 'x'), t);
     cache.store("b", std::string(40, 'x'), t);
-    EXPECT_EQ(cache.bytes(), 82u);
+    EXPECT_EQ(cache.bytes(), 2 * entry);
     cache.store("c", std::string(40, 'x'), t);  // evicts a
     EXPECT_EQ(cache.size(), 2u);
     EXPECT_FALSE(cache.find("a", t));
-    cache.store("huge", std::string(200, 'x'), t);  // never cached
+    cache.store("huge", std::string(3 * entry, 'x'), t);  // never cached
     EXPECT_FALSE(cache.find("huge", t));
     EXPECT_EQ(cache.size(), 2u);
     cache.store("b", "small", t);
-    EXPECT_EQ(cache.bytes(), 41u + 6u);
+    EXPECT_EQ(cache.bytes(), entry + ResponseCache::weight(1, 5));
+}
+
+TEST(RestCache, SmallEntriesCountTheirBookkeeping) {
+    // A million tiny answers are not a few megabytes: each entry's nodes
+    // count too, so the bound in bytes holds for what the cache takes.
+    EXPECT_GE(ResponseCache::weight(64, 2), 64u * 2 + 2 + 150u);
+    ResponseCache cache(1'000'000, 1h, 100 * ResponseCache::weight(64, 2));
+    const auto t = ResponseCache::Clock::now();
+    for (int i = 0; i < 1000; ++i) {
+        cache.store(std::string(60, 'k') + std::to_string(1000 + i), "{}", t);
+    }
+    EXPECT_EQ(cache.size(), 100u);
 }
 
 TEST(RestCache, ConcurrentUseStaysBounded) {
