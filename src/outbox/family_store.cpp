@@ -323,7 +323,6 @@ FamilyStore::FamilyStore(const std::filesystem::path& file, std::string family, 
         sqlite::execute(db_, context,
                         "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; "
                         "PRAGMA foreign_keys=OFF;");
-
         sqlite::execute(db_, context, "BEGIN IMMEDIATE");
         try {
             Statement version(db_, context, "PRAGMA user_version");

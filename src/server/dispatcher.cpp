@@ -9,9 +9,9 @@
 
 #include "auth/client_registry.hpp"
 #include "auth/nonce_cache.hpp"
+#include "core/exception_type.hpp"
 #include "core/log.hpp"
 #include "server/delivery_routes.hpp"
-#include "core/exception_type.hpp"
 #include "server/request_target.hpp"
 #include "soap/soap_response.hpp"
 #include "soap/soap_service.hpp"

@@ -4,8 +4,8 @@
 #include <system_error>
 
 #include "core/config_error.hpp"
-#include "core/log.hpp"
 #include "core/exception_type.hpp"
+#include "core/log.hpp"
 
 namespace relais::server {
 
