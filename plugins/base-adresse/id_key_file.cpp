@@ -3,7 +3,6 @@
 #include <openssl/rand.h>
 
 #include <stdexcept>
-#include <system_error>
 
 #include "base-adresse/address_id.hpp"
 #include "core/key_file.hpp"
@@ -11,22 +10,26 @@
 
 namespace relais::base_adresse {
 
+namespace {
+
+constexpr std::string_view key_name = "address id key";
+
+}  // namespace
+
 std::string load_id_key_file(const std::filesystem::path& data_dir) {
     outbox::create_private_directory(data_dir);
-    return load_or_create_key_file(data_dir / id_key_file_name, min_secret_bytes, "address id key");
+    return load_or_create_key_file(data_dir / id_key_file_name, min_secret_bytes, key_name);
 }
 
 std::string check_id_key_file(const std::filesystem::path& data_dir) {
-    const auto file = data_dir / id_key_file_name;
-    std::error_code error;
-    if (std::filesystem::symlink_status(file, error).type() !=
-        std::filesystem::file_type::not_found) {
-        return read_key_file(file, min_secret_bytes, "address id key");
+    if (auto secret =
+            read_key_file_if_present(data_dir / id_key_file_name, min_secret_bytes, key_name)) {
+        return std::move(*secret);
     }
     std::string secret(min_secret_bytes, '\0');
     if (RAND_bytes(reinterpret_cast<unsigned char*>(secret.data()),
                    static_cast<int>(secret.size())) != 1) {
-        throw std::runtime_error("no random bytes for the address id key");
+        throw std::runtime_error("no random bytes for the " + std::string(key_name));
     }
     return secret;
 }

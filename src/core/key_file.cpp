@@ -107,14 +107,22 @@ std::string read_key_file(const std::filesystem::path& file, std::size_t size,
     return std::move(decoded.text);
 }
 
-std::string load_or_create_key_file(const std::filesystem::path& file, std::size_t size,
-                                    std::string_view what) {
+std::optional<std::string> read_key_file_if_present(const std::filesystem::path& file,
+                                                    std::size_t size, std::string_view what) {
     struct stat status {};
     if (::lstat(file.c_str(), &status) == 0) {
         return read_key_file(file, size, what);
     }
     if (errno != ENOENT) {
         throw system_error("cannot read " + label(what, file));
+    }
+    return std::nullopt;
+}
+
+std::string load_or_create_key_file(const std::filesystem::path& file, std::size_t size,
+                                    std::string_view what) {
+    if (auto key = read_key_file_if_present(file, size, what)) {
+        return std::move(*key);
     }
     std::array<unsigned char, 8> suffix{};
     SecretText key(std::string(size, '\0'));

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,6 +31,11 @@ struct SecretText {
 /// wipes the returned bytes when done (OPENSSL_cleanse).
 std::string read_key_file(const std::filesystem::path& file, std::size_t size,
                           std::string_view what);
+
+/// `read_key_file` when `file` exists, nullopt when it does not: what
+/// `relais validate` checks, writing nothing.
+std::optional<std::string> read_key_file_if_present(const std::filesystem::path& file,
+                                                    std::size_t size, std::string_view what);
 
 /// `read_key_file` when `file` exists; otherwise `size` new random bytes,
 /// written whole to a temporary file and linked into place (O_EXCL), so that
