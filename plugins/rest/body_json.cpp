@@ -117,7 +117,7 @@ public:
         if (!node.IsObject()) {
             return std::nullopt;
         }
-        if (const auto ref = node.FindMember("$ref"); ref != node.MemberEnd()) {
+        if (node.HasMember("$ref")) {
             if (auto problem = check_ref(node, pointer)) {
                 return problem;
             }
@@ -130,20 +130,17 @@ public:
                 !compiles({member.value.GetString(), member.value.GetStringLength()})) {
                 return SchemaProblem{pointer, unsupported_pattern};
             }
-            if (key == "patternProperties" && member.value.IsObject()) {
-                for (const auto& property : member.value.GetObject()) {
-                    if (!compiles({property.name.GetString(), property.name.GetStringLength()})) {
-                        return SchemaProblem{pointer, unsupported_pattern};
-                    }
-                }
-            }
             if (names_schemas(key) && member.value.IsObject()) {
                 // Property names, not keywords: a property named "$ref" is
                 // no reference.
                 for (const auto& named : member.value.GetObject()) {
+                    const std::string_view name(named.name.GetString(),
+                                                named.name.GetStringLength());
+                    if (key == "patternProperties" && !compiles(name)) {
+                        return SchemaProblem{pointer, unsupported_pattern};
+                    }
                     const std::size_t named_length = pointer.size();
-                    config::append_pointer_token(
-                        pointer, {named.name.GetString(), named.name.GetStringLength()});
+                    config::append_pointer_token(pointer, name);
                     if (auto problem = check(named.value, pointer)) {
                         return problem;
                     }
@@ -251,20 +248,15 @@ std::optional<CallError> parse_body(std::string_view body, const BodySchema* sch
     if (body.find('\0') != std::string_view::npos) {
         return CallError{ErrorClass::invalid_json, "the body is not valid JSON"};
     }
-    if (schema == nullptr) {
-        if (!parse_untrusted_json(body, doc)) {
-            return exceeds_depth(body, max_json_depth)
-                       ? too_deep()
-                       : CallError{ErrorClass::invalid_json, "the body is not valid JSON"};
-        }
-        return std::nullopt;
-    }
     // Parsed first, then validated: a body that is not JSON is invalid_json
     // wherever its error is, even after a value the schema refuses.
     if (!parse_untrusted_json(body, doc)) {
         return exceeds_depth(body, max_json_depth)
                    ? too_deep()
                    : CallError{ErrorClass::invalid_json, "the body is not valid JSON"};
+    }
+    if (schema == nullptr) {
+        return std::nullopt;
     }
     if (holds_nul(doc)) {
         return CallError{ErrorClass::invalid_body, "a string of the body holds U+0000"};

@@ -91,8 +91,7 @@ boost::asio::awaitable<Result> perform(Request request) {
             std::optional<TokenOutcome> token =
                 co_await token_within(*oauth, *context, request.timeout);
             const auto left =
-                request.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      steady_clock::now() - started);
+                request.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(elapsed());
             if (!token || left <= std::chrono::milliseconds::zero()) {
                 co_return Result{Failure::timeout,
                                  "no OAuth2 token within the request's timeout",
