@@ -228,7 +228,9 @@ boost::asio::awaitable<Outcome> Dispatcher::route(RawRequest request,
                     co_return out;
                 }
                 QueryParams query = decode_query(target->raw_query);
-                co_await serve(out, runtime, *found, std::move(request), std::move(query), {});
+                Caller nobody;
+                co_await serve(out, runtime, *found, std::move(request), std::move(query),
+                               std::move(nobody));
                 co_return out;
             }
             out.labels = RequestLabels{};
@@ -281,8 +283,11 @@ boost::asio::awaitable<Outcome> Dispatcher::route(RawRequest request,
         co_return out;
     }
     QueryParams query = decode_query(target->raw_query);
+    // Named, not a braced temporary in the co_await: GCC 12 destroys such
+    // a temporary twice, which released the envelope twice (plugins.md).
+    Caller authenticated{&client, out.labels.client, std::move(envelope)};
     co_await serve(out, runtime, found, std::move(request), std::move(query),
-                   Caller{&client, out.labels.client, std::move(envelope)});
+                   std::move(authenticated));
     co_return out;
 }
 
