@@ -9,13 +9,13 @@
 /// configuration in force once they exist. Unbound (before start-up ends,
 /// after shutdown began) it queues nothing.
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
 
 #include "core/connector.hpp"
 #include "core/delivery_settings.hpp"
+#include "core/shared_slot.hpp"
 
 namespace relais::outbox {
 class Outbox;
@@ -46,7 +46,7 @@ private:
         std::function<void()> wake;
         GruSource gru;
     };
-    std::atomic<std::shared_ptr<const Binding>> binding_;
+    SharedSlot<const Binding> binding_;
 };
 
 }  // namespace relais::server

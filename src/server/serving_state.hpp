@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/runtime.hpp"
+#include "core/shared_slot.hpp"
 #include "server/metrics.hpp"
 
 namespace relais::server {
@@ -36,20 +37,6 @@ private:
 };
 
 /// The current ServingState, shared by every I/O thread.
-class StateSlot {
-public:
-    explicit StateSlot(std::shared_ptr<const ServingState> initial)
-        : current_(std::move(initial)) {}
-
-    std::shared_ptr<const ServingState> load() const noexcept { return current_.load(); }
-    /// Installs `next`; returns the previous state.
-    std::shared_ptr<const ServingState> exchange(
-        std::shared_ptr<const ServingState> next) noexcept {
-        return current_.exchange(std::move(next));
-    }
-
-private:
-    std::atomic<std::shared_ptr<const ServingState>> current_;
-};
+using StateSlot = SharedSlot<const ServingState>;
 
 }  // namespace relais::server

@@ -5,10 +5,10 @@
 /// certificate is served without a restart. TLS 1.2 is the oldest version
 /// offered; TLS 1.2 offers only forward-secret AEAD suites.
 
-#include <atomic>
 #include <memory>
 
 #include "config/relais_config.hpp"
+#include "core/shared_slot.hpp"
 
 namespace boost::asio::ssl {
 class context;
@@ -18,7 +18,7 @@ namespace relais::server {
 
 /// The context that new connections take; a reload replaces it, and each
 /// connection keeps the one it started with. Null in the slot: plain HTTP.
-using TlsSlot = std::atomic<std::shared_ptr<boost::asio::ssl::context>>;
+using TlsSlot = SharedSlot<boost::asio::ssl::context>;
 
 /// Loads the certificate chain and private key. Throws std::runtime_error
 /// naming the file and OpenSSL's reason if either cannot be used. Warns
