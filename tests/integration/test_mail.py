@@ -26,8 +26,8 @@ from async_relais import (FAST_DELIVERY, TRACKING_ID, DeliveryTestMixin, pick, q
                           relais_config)
 from fake_gec import Answer, FakeGec
 from fake_wcs import MAINTENANCE, FakeWcs
-from relais_harness import (Workspace, enter, peak_memory_kib, poll_until, start_relais,
-                            written_bytes)
+from relais_harness import (Workspace, enter, memory_bounds_apply, peak_memory_kib, poll_until,
+                            start_relais, written_bytes)
 
 FAMILY = "etat-civil-citoyennete"
 # relais -> w.c.s. (demands), signed with gru.orig / gru.key
@@ -1172,8 +1172,9 @@ class LargeDocumentTest(MailCase):
         sent = peak_memory_kib(pid) - baseline
         print(f"\nrelais VmHWM {baseline} KiB before a {len(body)}-byte mail, "
               f"+{received} KiB once received, +{sent} KiB once delivered twice")
-        self.assertLess(received, self.GROWTH_KIB)
-        self.assertLess(sent, self.GROWTH_KIB)
+        if memory_bounds_apply():
+            self.assertLess(received, self.GROWTH_KIB)
+            self.assertLess(sent, self.GROWTH_KIB)
         # Delivered: the document left the database with the payload.
         self.assertEqual(document_pieces(self.ws), 0)
 

@@ -128,8 +128,10 @@ TEST(BaseAdresseUpstream, OverTheRateLimitTheUpstreamIsNotCalled) {
     const GeoUpstream upstream(spec, "ban", "geocoder");
     boost::asio::io_context io;
     UpstreamStats stats;
+    // The coroutine keeps a reference to its target: it must outlive io.run().
+    const std::string target = "search?q=x";
     auto first =
-        boost::asio::co_spawn(io, upstream.get("search?q=x", "r1", stats), boost::asio::use_future);
+        boost::asio::co_spawn(io, upstream.get(target, "r1", stats), boost::asio::use_future);
     io.run();
     auto answer = first.get();
     ASSERT_TRUE(std::holds_alternative<HttpResponse>(answer));
@@ -138,7 +140,7 @@ TEST(BaseAdresseUpstream, OverTheRateLimitTheUpstreamIsNotCalled) {
 
     io.restart();
     auto second =
-        boost::asio::co_spawn(io, upstream.get("search?q=x", "r2", stats), boost::asio::use_future);
+        boost::asio::co_spawn(io, upstream.get(target, "r2", stats), boost::asio::use_future);
     io.run();
     answer = second.get();
     ASSERT_TRUE(std::holds_alternative<HttpResponse>(answer));
