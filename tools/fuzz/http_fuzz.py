@@ -185,17 +185,26 @@ def hostile_response(rng):
 
 
 def connector_routes(path):
-    """(kind, slug, endpoint names, words) of a connector file, read
-    line by line: enough for the shipped files, which is all this reads."""
+    """(kind, slug, endpoints, words) of a connector file, read line by
+    line: enough for the shipped files, which is all this reads. Each
+    endpoint is (name, method, required parameters, other parameters);
+    words are every key of the file, tried as parameter names."""
     text = open(path, encoding="utf-8").read()
     kind = re.search(r"^kind:\s*(\S+)", text, re.M).group(1)
     slug = re.search(r"^slug:\s*(\S+)", text, re.M).group(1)
-    names, words = set(), set(re.findall(r"^\s+([a-z_][a-z0-9_]*):", text, re.M))
+    words = sorted(set(re.findall(r"^\s+([a-z_][a-z0-9_]*):", text, re.M)))
+    endpoints = [(name, None, [], []) for name in BUILT_IN_ENDPOINTS.get(kind, ())]
     section = re.search(r"^endpoints:\n((?:[ #].*\n|\n)*)", text, re.M)
-    if section:
-        names.update(re.findall(r"^  ([A-Za-z0-9_-]+):", section.group(1), re.M))
-    names.update(BUILT_IN_ENDPOINTS.get(kind, ()))
-    return kind, slug, sorted(names), sorted(words)
+    blocks = re.split(r"^  ([A-Za-z0-9_-]+):.*\n", section.group(1), flags=re.M) if section else []
+    for name, block in zip(blocks[1::2], blocks[2::2]):
+        method = re.search(r"^    method:\s*(\w+)", block, re.M)
+        parameters = re.search(r"^    parameters:\n((?:      .*\n|\n)*)", block, re.M)
+        lines = re.findall(r"^      ([a-z_][a-z0-9_]*):(.*)", parameters.group(1) if parameters
+                           else "", re.M)
+        endpoints.append((name, method.group(1) if method else None,
+                          [n for n, rest in lines if "required: true" in rest],
+                          [n for n, rest in lines if "required: true" not in rest]))
+    return kind, slug, endpoints, words
 
 
 # Endpoints a kind has without declaring them, and the routes of status
@@ -250,7 +259,7 @@ REFUSED = [("publik", "wcs.example.org", "wrong"), ("apikey", "nope"),
 
 def hostile_value(rng, plausible=False):
     if plausible:
-        return rng.choice(["12", "75056", "mairie", "rue de la Paix", "2.35", "48.85", "1",
+        return rng.choice(["12", "75056", "75001", "mairie", "rue de la Paix", "2.35", "48.85", "1",
                            "https://wcs.example.org/f/12/", "123AB45", "0601020304"])
     value = rng.choice(HOSTILE_STRINGS)
     if rng.random() < 0.5:
@@ -266,19 +275,20 @@ def client_request(rng, routes):
     """Raw bytes of one request to relais: half of them plausible enough to
     reach a connector and its upstream, the others hostile throughout."""
     plausible = rng.random() < 0.5
-    kind, slug, names, words = rng.choice(routes)
-    endpoint = rng.choice(names) if rng.random() < 0.95 else hostile_value(rng)
+    kind, slug, endpoints, words = rng.choice(routes)
+    endpoint, declared_method, required, optional = rng.choice(endpoints)
+    if not plausible and rng.random() < 0.05:
+        endpoint = hostile_value(rng)
     path = f"/{kind}/{slug}/{quote(endpoint)}"
     if not plausible and rng.random() < 0.2:
         path += "/" + quote(hostile_value(rng))
     if not plausible and rng.random() < 0.1:
         path = rng.choice(["/_relais/deliveries/" + hostile_value(rng), "/_relais/metrics",
                            "/%2e%2e/x", "//x", "/rest/../rest/x/y", "*", "/" + "a/" * 300])
-    names = words + ["q", "limit", "lat", "lon", "id", "code", "form_url"]
-    if plausible:  # any of the file's words may be a required parameter
-        names = [name for name in names if rng.random() < 0.5]
+    if plausible:
+        names = required + [name for name in optional if rng.random() < 0.5]
     else:
-        names = [rng.choice(names) for _ in range(rng.randint(0, 5))]
+        names = [rng.choice(words + required + optional) for _ in range(rng.randint(0, 5))]
     params = [(name, hostile_value(rng, plausible) if rng.random() < 0.8 else
                str(rng.randint(-5, 10**6))) for name in names]
     query = "&".join(quote(name) + "=" + quote(value) for name, value in params)
@@ -296,8 +306,10 @@ def client_request(rng, routes):
     elif credential[0] == "basic":
         headers["Authorization"] = "Basic " + base64.b64encode(
             f"{credential[1]}:{credential[2]}".encode()).decode()
-    method = rng.choice(["GET", "POST"] if plausible else
-                        ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "BREW"])
+    if plausible:
+        method = declared_method or rng.choice(["GET", "POST"])
+    else:
+        method = rng.choice(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "BREW"])
     body = b""
     if method in ("POST", "PUT", "PATCH") or rng.random() < 0.05:
         body = rng.choice(JSON_SEEDS + [SOAP_REQUEST_SEED, json.dumps(
