@@ -187,7 +187,8 @@ def hostile_response(rng):
 def connector_routes(path):
     """(kind, slug, endpoints, words) of a connector file, read line by
     line: enough for the shipped files, which is all this reads. Each
-    endpoint is (name, method, required parameters, other parameters);
+    endpoint is (name, method, required parameters, other parameters), the
+    method None for the routes a kind has without declaring them;
     words are every key of the file, tried as parameter names."""
     text = open(path, encoding="utf-8").read()
     kind = re.search(r"^kind:\s*(\S+)", text, re.M).group(1)
@@ -201,7 +202,7 @@ def connector_routes(path):
         parameters = re.search(r"^    parameters:\n((?:      .*\n|\n)*)", block, re.M)
         lines = re.findall(r"^      ([a-z_][a-z0-9_]*):(.*)", parameters.group(1) if parameters
                            else "", re.M)
-        endpoints.append((name, method.group(1) if method else None,
+        endpoints.append((name, method.group(1) if method else "GET",
                           [n for n, rest in lines if "required: true" in rest],
                           [n for n, rest in lines if "required: true" not in rest]))
     return kind, slug, endpoints, words
