@@ -208,6 +208,11 @@ def connector_routes(path):
     return kind, slug, endpoints, words
 
 
+# Parameter names of the routes kinds have without declaring them
+# (base-adresse, phonecalls, mail, franceconnect: see their pages in docs/).
+COMMON_PARAMETERS = ["q", "id", "lat", "lon", "zipcode", "citycode", "code", "department_code",
+                     "region_code", "page_limit", "caller", "callee", "reference", "state", "next"]
+
 # Endpoints a kind has without declaring them, and the routes of status
 # callbacks and the SOAP service.
 BUILT_IN_ENDPOINTS = {
@@ -260,8 +265,9 @@ REFUSED = [("publik", "wcs.example.org", "wrong"), ("apikey", "nope"),
 
 def hostile_value(rng, plausible=False):
     if plausible:
-        return rng.choice(["12", "75056", "75001", "mairie", "rue de la Paix", "2.35", "48.85", "1",
-                           "https://wcs.example.org/f/12/", "123AB45", "0601020304"])
+        return rng.choice(["12", "75056", "75001", "75", "11", "1001", "mairie", "rue de la Paix",
+                           "2.35", "48.85", "1", "https://wcs.example.org/f/12/", "123AB45",
+                           "0601020304"])
     value = rng.choice(HOSTILE_STRINGS)
     if rng.random() < 0.5:
         value = mutate(value.encode("utf-8", "surrogatepass"), rng).decode("latin-1")
@@ -286,7 +292,9 @@ def client_request(rng, routes):
     if not plausible and rng.random() < 0.1:
         path = rng.choice(["/_relais/deliveries/" + hostile_value(rng), "/_relais/metrics",
                            "/%2e%2e/x", "//x", "/rest/../rest/x/y", "*", "/" + "a/" * 300])
-    if plausible:
+    if plausible and declared_method is None:  # a kind's own route: guess among common names
+        names = [name for name in COMMON_PARAMETERS if rng.random() < 0.4]
+    elif plausible:
         names = required + [name for name in optional if rng.random() < 0.5]
     else:
         names = [rng.choice(words + required + optional) for _ in range(rng.randint(0, 5))]
