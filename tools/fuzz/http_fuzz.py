@@ -26,13 +26,10 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import socketserver
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -40,6 +37,8 @@ import urllib.parse
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 import publik  # noqa: E402  (the signer of the tests, written from the spec)
+import relais_harness  # noqa: E402
+from relais_harness import RelaisProcess, Workspace  # noqa: E402
 
 HOSTILE_STRINGS = [
     "", "'", '"', "\\", "../../etc/passwd", "..;/", "%2e%2e%2f", "%00", "\x00", "\r\nX-Injected: 1",
@@ -226,26 +225,21 @@ BUILT_IN_ENDPOINTS = {
 }
 
 
-def prepare(workspace, upstream_port):
-    """Copies the shipped configuration into `workspace`, every URL on
-    127.0.0.1 and the GRU core's pointed at the hostile upstream."""
+def prepare(ws, upstream_port):
+    """Copies the shipped configuration into the Workspace `ws`, every URL
+    on 127.0.0.1 and the GRU core's pointed at the hostile upstream."""
     base = f"http://127.0.0.1:{upstream_port}"
-    os.makedirs(os.path.join(workspace, "connectors"))
     routes = []
     for path in sorted(glob.glob(os.path.join(ROOT, "connectors", "*.yaml"))):
         text = open(path, encoding="utf-8").read()
         text = re.sub(r"https?://(127\.0\.0\.1|localhost)(:\d+)?", base, text)
-        target = os.path.join(workspace, "connectors", os.path.basename(path))
-        with open(target, "w", encoding="utf-8") as f:
-            f.write(text)
-        routes.append(connector_routes(target))
+        routes.append(connector_routes(ws.write_connector(os.path.basename(path), text)))
     config = open(os.path.join(ROOT, "config", "relais.yaml"), encoding="utf-8").read()
     config = config.replace('listen: "127.0.0.1:8080"', 'listen: "127.0.0.1:0"')
     config = config.replace("https://wcs.example.org/", base + "/")
     config = config.replace("connectors: ../connectors", "connectors: ./connectors")
     config = config.replace("data: ../var", "data: ./var")
-    with open(os.path.join(workspace, "relais.yaml"), "w", encoding="utf-8") as f:
-        f.write(config)
+    ws.write_config(config)
     return routes
 
 
@@ -390,23 +384,17 @@ def main():
 
     upstream = HostileUpstream(args.seed)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
-    workspace = tempfile.mkdtemp(prefix="relais-fuzz-")
-    routes = prepare(workspace, upstream.server_address[1])
-    stderr = open(os.path.join(workspace, "stderr.log"), "wb")
-    proc = subprocess.Popen([binary, "serve", "--config", os.path.join(workspace, "relais.yaml")],
-                            stderr=stderr, stdout=subprocess.DEVNULL, cwd=workspace)
-    port = None
-    deadline = time.monotonic() + 30
-    while port is None and time.monotonic() < deadline and proc.poll() is None:
-        for line in open(os.path.join(workspace, "stderr.log"), encoding="utf-8",
-                         errors="replace"):
-            match = re.search(r'"event":"listening".*"port":(\d+)', line)
-            if match:
-                port = int(match.group(1))
-        time.sleep(0.05)
-    if port is None:
-        print("relais did not start:\n" + open(os.path.join(workspace, "stderr.log")).read())
+    ws = Workspace()
+    routes = prepare(ws, upstream.server_address[1])
+    relais_harness.RELAIS_BIN = binary
+    relais = RelaisProcess(ws)
+    try:
+        relais.start(timeout=30)
+    except RuntimeError as error:
+        print(error)
+        ws.cleanup()
         return 1
+    port, proc = relais.port, relais.proc
 
     statuses = {}
     failures = []
@@ -429,18 +417,13 @@ def main():
     while any(t.is_alive() for t in threads):
         time.sleep(args.reload_every)
         if proc.poll() is None:
-            proc.send_signal(signal.SIGHUP)  # a reload under the load
+            relais.signal(signal.SIGHUP)  # a reload under the load
             if not healthy(port):
                 failures.append("/_relais/health did not answer 200")
     for t in threads:
         t.join()
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = "none within 60 s"
+        code = relais.stop(timeout=60)  # killed if it has not exited by then
         if code != 0:
             failures.append(f"relais exited with {code} on SIGTERM")
     upstream.shutdown()
@@ -448,9 +431,9 @@ def main():
           f"statuses {dict(sorted(statuses.items()))}")
     if failures:
         print("FAILED: " + "; ".join(dict.fromkeys(failures)))
-        print(f"workspace kept: {workspace}")
+        print(f"workspace kept: {ws.root}")
         return 1
-    shutil.rmtree(workspace, ignore_errors=True)
+    ws.cleanup()
     print("ok")
     return 0
 
