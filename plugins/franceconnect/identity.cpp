@@ -20,10 +20,6 @@ std::optional<std::string> string_member(const rapidjson::Value& object, const c
     return std::string(found->value.GetString(), found->value.GetStringLength());
 }
 
-bool parse_object(std::string_view text, rapidjson::Document& doc) {
-    return parse_untrusted_json(text, doc) && doc.IsObject();
-}
-
 /// N of "eidasN" (N a single digit), else nullopt.
 std::optional<int> eidas_level(std::string_view acr) {
     constexpr std::string_view prefix = "eidas";
@@ -43,7 +39,7 @@ bool is_string(const rapidjson::Value& value, std::string_view expected) {
 
 std::optional<TokenAnswer> read_token_answer(std::string_view body) {
     rapidjson::Document doc;
-    if (!parse_object(body, doc)) {
+    if (!parse_untrusted_object(body, doc)) {
         return std::nullopt;
     }
     auto access = string_member(doc, "access_token");
@@ -56,7 +52,7 @@ std::optional<TokenAnswer> read_token_answer(std::string_view body) {
 
 std::string token_refusal_code(std::string_view body) {
     rapidjson::Document doc;
-    if (!parse_object(body, doc)) {
+    if (!parse_untrusted_object(body, doc)) {
         return "no error code";
     }
     const auto error = string_member(doc, "error");
@@ -65,7 +61,7 @@ std::string token_refusal_code(std::string_view body) {
 
 std::optional<std::string> subject_of(std::string_view payload_json) {
     rapidjson::Document doc;
-    if (!parse_object(payload_json, doc)) {
+    if (!parse_untrusted_object(payload_json, doc)) {
         return std::nullopt;
     }
     return string_member(doc, "sub");
@@ -76,7 +72,7 @@ bool acr_satisfies(std::string_view payload_json, std::string_view acr_values) {
         return true;
     }
     rapidjson::Document doc;
-    if (!parse_object(payload_json, doc)) {
+    if (!parse_untrusted_object(payload_json, doc)) {
         return false;
     }
     const auto acr = string_member(doc, "acr");
@@ -105,7 +101,7 @@ std::optional<UserinfoProblem> check_signed_userinfo(std::string_view payload_js
                                                      std::string_view issuer,
                                                      std::string_view client_id) {
     rapidjson::Document doc;
-    if (!parse_object(payload_json, doc)) {
+    if (!parse_untrusted_object(payload_json, doc)) {
         return UserinfoProblem::malformed;
     }
     if (const auto iss = doc.FindMember("iss");
@@ -145,7 +141,7 @@ std::variant<std::string, UserinfoProblem> handover_data(std::string_view userin
                                                          std::string_view subject,
                                                          std::string_view id_token) {
     rapidjson::Document doc;
-    if (!parse_object(userinfo_json, doc)) {
+    if (!parse_untrusted_object(userinfo_json, doc)) {
         return UserinfoProblem::malformed;
     }
     if (string_member(doc, "sub") != std::optional<std::string>(subject)) {

@@ -330,7 +330,7 @@ bool hmac_verifies(std::string_view secret, std::string_view signed_part,
 /// Parses `encoded` (base64url of a JSON object) into `doc`.
 bool decode_json_object(std::string_view encoded, rapidjson::Document& doc) {
     const auto text = base64url_decode(encoded);
-    return text && parse_untrusted_json(*text, doc) && doc.IsObject();
+    return text && parse_untrusted_object(*text, doc);
 }
 
 }  // namespace
@@ -354,7 +354,7 @@ std::optional<KeySet> KeySet::parse(std::string_view jwks_json) {
     }
     const OpensslErrorScope errors;
     rapidjson::Document doc;
-    if (!parse_untrusted_json(jwks_json, doc) || !doc.IsObject()) {
+    if (!parse_untrusted_object(jwks_json, doc)) {
         return std::nullopt;
     }
     const auto* listed = member(doc, "keys");
@@ -466,7 +466,7 @@ std::variant<std::string, TokenError> verify_jws(std::string_view token, const K
         return TokenError::bad_signature;
     }
     rapidjson::Document claims;
-    if (!parse_untrusted_json(*payload, claims) || !claims.IsObject()) {
+    if (!parse_untrusted_object(*payload, claims)) {
         return TokenError::malformed;
     }
     return std::move(*payload);
@@ -476,7 +476,7 @@ std::optional<TokenError> check_id_token(std::string_view payload_json,
                                          const ExpectedClaims& expected,
                                          std::chrono::system_clock::time_point now) {
     rapidjson::Document claims;
-    if (!parse_untrusted_json(payload_json, claims) || !claims.IsObject()) {
+    if (!parse_untrusted_object(payload_json, claims)) {
         return TokenError::malformed;
     }
     const auto* iss = member(claims, "iss");

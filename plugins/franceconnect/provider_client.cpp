@@ -48,7 +48,7 @@ HttpResponse upstream_failure(const upstream::Result& result, std::string_view w
 std::variant<ProviderMetadata, std::string> read_discovery(std::string_view json,
                                                            std::string_view expected_issuer) {
     rapidjson::Document doc;
-    if (!parse_untrusted_json(json, doc) || !doc.IsObject()) {
+    if (!parse_untrusted_object(json, doc)) {
         return std::string("the discovery document is not a JSON object");
     }
     ProviderMetadata m;

@@ -131,8 +131,9 @@ std::variant<ReceivedMail, CallError> read_mail(const InboundSpec& inbound,
     // text is not in it.
     std::string text(body.skeleton);
     rapidjson::Document json;
-    if (!rest::parse_json(text, json) || !json.IsObject()) {
-        return CallError{ErrorClass::invalid_json, "the body is not a JSON object"};
+    if (const auto parsed = rest::parse_json(text, json); !parsed || !json.IsObject()) {
+        return CallError{ErrorClass::invalid_json,
+                         describe(parsed ? JsonFault::not_object : parsed.fault, "the body")};
     }
     auto reference = reference_of(inbound.reference, json);
     if (auto* error = std::get_if<CallError>(&reference)) {

@@ -95,7 +95,7 @@ GruDemand hook_demand(const CallHook& hook, std::string_view caller, std::string
                       std::string_view data_json, std::string request_id) {
     rapidjson::Document data;
     // The call book's own serialization: a failure means no data to take from.
-    if (!parse_untrusted_json(data_json, data) || !data.IsObject()) {
+    if (!parse_untrusted_object(data_json, data)) {
         data.SetObject();
     }
     rapidjson::StringBuffer buffer;

@@ -189,8 +189,8 @@ Checked<std::string> read_data(const QueryParams& query, std::string_view body) 
     rapidjson::Document doc;
     if (body.empty()) {
         doc.SetObject();
-    } else if (!parse_untrusted_json(body, doc)) {
-        return Refusal{ErrorClass::invalid_json, "the body is not valid JSON"};
+    } else if (const auto parsed = parse_untrusted_json(body, doc); !parsed) {
+        return Refusal{ErrorClass::invalid_json, describe(parsed.fault, "the body")};
     } else if (!doc.IsObject()) {
         return Refusal{ErrorClass::invalid_body,
                        "the body (the call's data) must be a JSON object"};

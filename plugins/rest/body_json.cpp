@@ -68,11 +68,6 @@ bool holds_nul(const rapidjson::Value& value) {
     return false;
 }
 
-CallError too_deep() {
-    return {ErrorClass::invalid_json,
-            "the body nests deeper than " + std::to_string(max_json_depth) + " levels"};
-}
-
 std::string pointer_text(const rapidjson::Pointer& pointer) {
     rapidjson::StringBuffer buffer;
     pointer.Stringify(buffer);
@@ -215,32 +210,6 @@ BodySchema::BodySchema(const rapidjson::Value& schema) : impl_(std::make_unique<
 
 BodySchema::~BodySchema() = default;
 
-bool exceeds_depth(std::string_view json, unsigned limit) noexcept {
-    unsigned depth = 0;
-    bool in_string = false;
-    for (std::size_t i = 0; i < json.size(); ++i) {
-        const char c = json[i];
-        if (in_string) {
-            if (c == '\\') {
-                ++i;
-            } else if (c == '"') {
-                in_string = false;
-            }
-            continue;
-        }
-        if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > limit) {
-                return true;
-            }
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            --depth;
-        }
-    }
-    return false;
-}
-
 std::optional<CallError> parse_body(std::string_view body, const BodySchema* schema,
                                     rapidjson::Document& doc) {
     // rapidjson's streams read a NUL byte as the end of the text; JSON never
@@ -250,10 +219,8 @@ std::optional<CallError> parse_body(std::string_view body, const BodySchema* sch
     }
     // Parsed first, then validated: a body that is not JSON is invalid_json
     // wherever its error is, even after a value the schema refuses.
-    if (!parse_untrusted_json(body, doc)) {
-        return exceeds_depth(body, max_json_depth)
-                   ? too_deep()
-                   : CallError{ErrorClass::invalid_json, "the body is not valid JSON"};
+    if (const auto parsed = parse_untrusted_json(body, doc); !parsed) {
+        return CallError{ErrorClass::invalid_json, describe(parsed.fault, "the body")};
     }
     if (schema == nullptr) {
         return std::nullopt;
@@ -271,14 +238,14 @@ std::optional<CallError> parse_body(std::string_view body, const BodySchema* sch
     return std::nullopt;
 }
 
-bool parse_json(std::string& text, rapidjson::Document& doc) {
+JsonParse parse_json(std::string& text, rapidjson::Document& doc) {
     if (text.find('\0') != std::string::npos || !is_valid_utf8(text)) {
-        return false;
+        return {JsonFault::not_json};
     }
     // In place: the document's strings point into `text` (unescaped there)
     // instead of being copied into the document's allocator.
     rapidjson::InsituStringStream stream(text.data());
-    return parse_depth_limited<rapidjson::kParseInsituFlag>(stream, doc);
+    return parse_untrusted<rapidjson::kParseInsituFlag>(stream, doc);
 }
 
 }  // namespace relais::rest

@@ -18,10 +18,6 @@
 
 namespace relais::rest {
 
-/// True if `json` nests arrays/objects deeper than `limit` (strings and
-/// their escapes are skipped; the text need not be valid JSON).
-bool exceeds_depth(std::string_view json, unsigned limit) noexcept;
-
 /// Why a body schema cannot be used: where in it (a JSON Pointer from the
 /// schema's root) and what.
 struct SchemaProblem {
@@ -62,11 +58,10 @@ private:
 std::optional<CallError> parse_body(std::string_view body, const BodySchema* schema,
                                     rapidjson::Document& doc);
 
-/// Parses an upstream answer in place; false if it is not UTF-8 JSON or nests
-/// too deep. The document's strings point into `text`, which the parse
-/// rewrites (escapes decoded, terminators written): `text` must outlive
-/// `doc` and is no longer the answer afterwards, whether the parse succeeds
-/// or not.
-bool parse_json(std::string& text, rapidjson::Document& doc);
+/// Parses `text` in place under the rules of parse_untrusted_json. The
+/// document's strings point into `text`, which the parse rewrites (escapes
+/// decoded, terminators written): `text` must outlive `doc` and is no
+/// longer the JSON afterwards, whether the parse succeeds or not.
+JsonParse parse_json(std::string& text, rapidjson::Document& doc);
 
 }  // namespace relais::rest

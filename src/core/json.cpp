@@ -2,23 +2,61 @@
 
 #include <rapidjson/memorystream.h>
 
+#include <charconv>
+#include <system_error>
+
 #include "core/json_reader.hpp"
 
 namespace relais {
 
-bool parse_untrusted_json(std::string_view text, rapidjson::Document& doc) {
+namespace {
+
+/// `value` read from the whole of `text` by from_chars, or nullopt.
+template <typename Number>
+std::optional<JsonNumber> read_whole(std::string_view text) noexcept {
+    Number value{};
+    const char* const last = text.data() + text.size();
+    const auto [end, error] = std::from_chars(text.data(), last, value);
+    if (error != std::errc{} || end != last) {
+        return std::nullopt;
+    }
+    return JsonNumber{value};
+}
+
+}  // namespace
+
+std::optional<JsonNumber> json_number(std::string_view text) noexcept {
+    if (text.empty()) {
+        return std::nullopt;
+    }
+    if (text.find_first_of(".eE") != std::string_view::npos) {
+        return read_whole<double>(text);
+    }
+    return text.front() == '-' ? read_whole<std::int64_t>(text) : read_whole<std::uint64_t>(text);
+}
+
+JsonParse parse_untrusted_json(std::string_view text, rapidjson::Document& doc,
+                               InexactNumbers inexact) {
     // RapidJSON stops at a NUL byte as at the end of the text: whatever
     // followed would pass unseen.
-    if (text.find('\0') != std::string_view::npos) {
-        doc.SetNull();
-        return false;
+    JsonParse result{JsonFault::not_json};
+    if (text.find('\0') == std::string_view::npos) {
+        rapidjson::MemoryStream stream(text.data(), text.size());
+        result = parse_untrusted<rapidjson::kParseValidateEncodingFlag>(stream, doc, inexact);
     }
-    rapidjson::MemoryStream stream(text.data(), text.size());
-    if (!parse_depth_limited<rapidjson::kParseValidateEncodingFlag>(stream, doc)) {
+    if (!result) {
         doc.SetNull();
-        return false;
     }
-    return true;
+    return result;
+}
+
+JsonParse parse_untrusted_object(std::string_view text, rapidjson::Document& doc,
+                                 InexactNumbers inexact) {
+    auto result = parse_untrusted_json(text, doc, inexact);
+    if (result.fault == JsonFault::not_json || (result && !doc.IsObject())) {
+        result.fault = JsonFault::not_object;
+    }
+    return result;
 }
 
 bool is_untrusted_json_object(std::string_view text) {
@@ -29,12 +67,30 @@ bool is_untrusted_json_object(std::string_view text) {
     }
     rapidjson::MemoryStream stream(text.data(), text.size());
     rapidjson::BaseReaderHandler<> ignore;
-    DepthLimitedHandler handler(ignore);
+    UntrustedJsonHandler handler(ignore);
     rapidjson::Reader reader;
     return !reader
-                .Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
-                    stream, handler)
+                .Parse<untrusted_parse_flags | rapidjson::kParseValidateEncodingFlag>(stream,
+                                                                                      handler)
                 .IsError();
+}
+
+std::string describe(JsonFault fault, std::string_view subject) {
+    std::string text(subject);
+    switch (fault) {
+        case JsonFault::too_deep:
+            return text + " nests deeper than " + std::to_string(max_json_depth) + " levels";
+        case JsonFault::inexact_number:
+            return text +
+                   " holds a number relais would have to round (an integer outside 64 bits, "
+                   "or beyond a double's range): send it as a string";
+        case JsonFault::not_object:
+            return text + " must be a JSON object";
+        case JsonFault::none:
+        case JsonFault::not_json:
+            break;
+    }
+    return text + " is not valid JSON";
 }
 
 }  // namespace relais

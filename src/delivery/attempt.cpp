@@ -245,7 +245,7 @@ std::optional<std::string> reference_in(std::string_view answer, const std::stri
         return std::nullopt;
     }
     rapidjson::Document document;
-    if (!parse_untrusted_json(answer, document)) {
+    if (!parse_untrusted_json(answer, document, InexactNumbers::as_text)) {
         return std::nullopt;
     }
     const rapidjson::Value* value = path.Get(document);

@@ -61,7 +61,7 @@ bool is_demand_url(std::string_view url, std::string_view gru_url) noexcept {
 
 std::optional<std::string> opened_demand_url(std::string_view answer, std::string_view gru_url) {
     rapidjson::Document document;
-    if (!parse_untrusted_json(answer, document) || !document.IsObject()) {
+    if (!parse_untrusted_object(answer, document, InexactNumbers::as_text)) {
         return std::nullopt;
     }
     const auto data = document.FindMember("data");

@@ -42,15 +42,15 @@ HttpResponse identifier_refusal(std::string_view name) {
 
 /// Reads a JSON object member by member into a T with `read(out, name,
 /// value)`, which returns a refusal or nullopt. A body that is no JSON
-/// object is refused with `not_object` (invalid-json), a member not in
-/// `known` with `unknown` (invalid-parameter).
+/// object is refused as invalid-json (its message about `subject`, "the
+/// report"), a member not in `known` with `unknown` (invalid-parameter).
 template <typename T, typename Read>
-ReadOrRefused<T> read_object(std::string_view body, std::string_view not_object,
+ReadOrRefused<T> read_object(std::string_view body, std::string_view subject,
                              std::initializer_list<std::string_view> known,
                              std::string_view unknown, Read&& read) {
     rapidjson::Document doc;
-    if (!parse_untrusted_json(body, doc) || !doc.IsObject()) {
-        return HttpResponse::failure(ErrorClass::invalid_json, not_object);
+    if (const auto parsed = parse_untrusted_object(body, doc); !parsed) {
+        return HttpResponse::failure(ErrorClass::invalid_json, describe(parsed.fault, subject));
     }
     T out;
     for (const auto& member : doc.GetObject()) {
@@ -141,7 +141,7 @@ ReadOrRefused<std::string> read_identifier(const rapidjson::Value& object, std::
 
 ReadOrRefused<StatusReport> read_report_json(std::string_view body) {
     return read_object<StatusReport>(
-        body, "the report must be a JSON object", {"reference", "status", "message", "fields"},
+        body, "the report", {"reference", "status", "message", "fields"},
         "a report holds reference, status, message and fields, nothing else",
         [](StatusReport& report, std::string_view name,
            const rapidjson::Value& value) -> std::optional<HttpResponse> {
@@ -163,7 +163,7 @@ ReadOrRefused<StatusReport> read_report_json(std::string_view body) {
 
 ReadOrRefused<DemandCall> read_demand_json(std::string_view body) {
     return read_object<DemandCall>(
-        body, "the demand must be a JSON object", {"reference", "fields"},
+        body, "the demand", {"reference", "fields"},
         "a demand holds reference and fields, nothing else",
         [](DemandCall& demand, std::string_view name,
            const rapidjson::Value& value) -> std::optional<HttpResponse> {

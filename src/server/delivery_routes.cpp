@@ -25,10 +25,6 @@ namespace {
 
 constexpr std::size_t max_idempotency_key = 255;
 
-bool parse_object(std::string_view text, rapidjson::Document& doc) {
-    return parse_untrusted_json(text, doc) && doc.IsObject();
-}
-
 /// 202 with the tracking id of a queued message, or the refusal.
 HttpResponse answer(Queued queued) {
     if (auto* refusal = std::get_if<HttpResponse>(&queued)) {
@@ -61,7 +57,7 @@ ReadOrRefused<std::string> demand_url(const CallbackSpec& callbacks, const GruSe
     bool is_string = true;
     if (const std::string* param = find_param(request.query, callbacks.demand_parameter)) {
         value = *param;
-    } else if (rapidjson::Document body; parse_object(request.body, body)) {
+    } else if (rapidjson::Document body; parse_untrusted_object(request.body, body)) {
         const auto it = body.FindMember(callbacks.demand_parameter.c_str());
         if (it != body.MemberEnd()) {
             is_string = it->value.IsString();
@@ -156,8 +152,9 @@ boost::asio::awaitable<HttpResponse> DeliveryRoutes::push(const Runtime& runtime
         co_return answer(co_await store(entry.family, message));
     }
     rapidjson::Document call;
-    if (!parse_object(request.body, call)) {
-        co_return HttpResponse::failure(ErrorClass::invalid_json, "the call must be a JSON object");
+    if (const auto parsed = parse_untrusted_object(request.body, call); !parsed) {
+        co_return HttpResponse::failure(ErrorClass::invalid_json,
+                                        describe(parsed.fault, "the call"));
     }
     std::string reference;
     if (auto refusal = take(read_identifier(call, "reference"), reference)) {

@@ -188,6 +188,9 @@ class CallbackTest(DeliveryTestMixin, unittest.TestCase):
                           400, "invalid-parameter")
         self.assert_error(self.urba_app.post("/rest/urbanisme/status", '{"reference": '),
                           400, "invalid-json")
+        big = self.assert_error(self.report(self.urba_app, reference, "received",
+                                            fields={"n": 2**64}), 400, "invalid-json")
+        self.assertIn("would have to round", big["err_desc"])
         # A field nested deeper than any walk over it could recurse: this one
         # (400 KB) crashed relais when the report was written out again.
         depth = 200_000

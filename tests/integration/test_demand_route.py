@@ -76,6 +76,8 @@ class DemandRouteTest(DeliveryTestMixin, unittest.TestCase):
         cases = [
             ('{"fields": ', 400, "invalid-json"),
             ("[1, 2]", 400, "invalid-json"),
+            ('{"fields": {"adresse": "%s", "description": 123456789012345678901234}}' % marker,
+             400, "invalid-json"),
             ({"fields": {"adresse": marker}, "extra": 1}, 400, "invalid-parameter"),
             ({"fields": [marker]}, 400, "invalid-parameter"),
             ({"fields": {"adresse": {"street": marker}}}, 400, "invalid-parameter"),

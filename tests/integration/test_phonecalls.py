@@ -147,6 +147,8 @@ class PhonecallsTest(PhonecallsCase):
                        callee="2101"), 400, "invalid-json", "JSON"),
             (self.post(base + "call-start", b'{"a": 1} {"DROP": 2}', caller="0611111111",
                        callee="2101"), 400, "invalid-json", "JSON"),
+            (self.post(base + "call-start", b'{"DROP": 123456789012345678901234}',
+                       caller="0611111111", callee="2101"), 400, "invalid-json", "round"),
             (self.get(base + "call-start", caller="0611111111", callee="2101",
                       **{"DROP TABLE": "x"}), 400, "invalid-parameter", "names"),
             (self.get(base + "call-start", caller="0611111111", callee="2101",

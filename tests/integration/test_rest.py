@@ -236,6 +236,25 @@ class RestConnectorTest(unittest.TestCase):
         r = self.post("/rest/rest-test/echo-body", {"demand": "1"}, body='{"last_name": ')
         self.assert_error(r, 400, "invalid-json")
 
+    def test_body_numbers_reach_the_upstream_exactly_or_are_refused(self):
+        body = '{"last_name": "x", "age": 18446744073709551615}'
+        r = self.post("/rest/rest-test/echo-body", {"demand": "6401"}, body=body)
+        self.assertEqual(r.status, 200, r)
+        sent = json.loads(self.received("/echo/requests/6401")[-1].body)
+        self.assertEqual((sent["age"], sent["raw"]["age"]), (2**64 - 1, 2**64 - 1))
+        # Beyond 64 bits (or a double's range) relais would have to round:
+        # it refuses instead, and calls no upstream.
+        for demand, number in (("6402", "18446744073709551616"), ("6403", "-9223372036854775809"),
+                               ("6404", "12345678901234567890123456789"), ("6405", "1e400")):
+            with self.subTest(number=number):
+                r = self.post("/rest/rest-test/echo-body", {"demand": demand},
+                              body='{"last_name": "x", "age": %s}' % number)
+                error = self.assert_error(r, 400, "invalid-json")
+                self.assertEqual(error["err_desc"],
+                                 "the body holds a number relais would have to round (an integer "
+                                 "outside 64 bits, or beyond a double's range): send it as a string")
+                self.assertEqual(self.received("/echo/requests/" + demand), [])
+
     def test_body_schema_failure(self):
         r = self.post("/rest/rest-test/echo-body", {"demand": "1"}, body={"last_name": "", "age": 3})
         body = self.assert_error(r, 400, "invalid-body")

@@ -141,10 +141,12 @@ class DeliveryTestMixin:
     `ws` is the Workspace relais runs on."""
 
     def assert_error(self, response, status, err_class):
-        """An error answer: that status, err 1, that err_class, no data."""
+        """An error answer: that status, err 1, that err_class, no data.
+        Returns the answer's JSON."""
         self.assertEqual(response.status, status, response)
         body = response.json()
         self.assertEqual((body["err"], body["err_class"], body["data"]), (1, err_class, None), body)
+        return body
 
     def outbox_cli(self, *args):
         """`relais outbox <args[0]> --config <ws config> <args[1:]>`."""

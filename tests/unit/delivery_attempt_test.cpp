@@ -14,6 +14,16 @@ TEST(DeliveryReference, StringOrInteger) {
     EXPECT_EQ(delivery::reference_in(R"([{"a/b":"x"}])", "/0/a~1b"), "x");
 }
 
+TEST(DeliveryReference, IntegersBeyond64BitsAreReadAsTheirDigits) {
+    EXPECT_EQ(delivery::reference_in(R"({"id":123456789012345678901234})", "/id"),
+              "123456789012345678901234");
+    EXPECT_EQ(delivery::reference_in(R"({"id":-18446744073709551616})", "/id"),
+              "-18446744073709551616");
+    // Another member the answer's reader cannot hold does not hide the reference.
+    EXPECT_EQ(delivery::reference_in(R"({"size":99999999999999999999999,"id":"PC-1"})", "/id"),
+              "PC-1");
+}
+
 TEST(DeliveryReference, NothingUsable) {
     EXPECT_FALSE(delivery::reference_in(R"({"id":"PC-42"})", "/ref"));
     EXPECT_FALSE(delivery::reference_in(R"({"id":""})", "/id"));

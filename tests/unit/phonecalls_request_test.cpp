@@ -140,7 +140,8 @@ TEST(PhonecallsRequest, NestedDataIsWrittenAgainUpToTheDepthLimit) {
         return "{\"a\":" + std::string(depth, '[') + std::string(depth, ']') + "}";
     };
     EXPECT_EQ(data_of({}, nested(max_json_depth - 1)), nested(max_json_depth - 1));
-    EXPECT_EQ(data_of({}, nested(max_json_depth)), "refused: the body is not valid JSON");
+    EXPECT_EQ(data_of({}, nested(max_json_depth)),
+              "refused: the body nests deeper than 128 levels");
 }
 
 TEST(PhonecallsRequest, ExtraQueryParametersAreData) {

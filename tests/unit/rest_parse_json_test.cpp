@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,18 @@ TEST(RestParseJson, DepthIsCheckedWhileParsing) {
     // Brackets inside strings do not count.
     std::string in_string = "[\"" + std::string(500, '[') + "\"]";
     EXPECT_TRUE(parse_json(in_string, doc));
+}
+
+TEST(RestParseJson, NumbersAreReadExactlyOrRefused) {
+    rapidjson::Document doc;
+    std::string json = R"({"a":18446744073709551615,"b":-1.5e1,"c":[-9223372036854775808,0]})";
+    ASSERT_TRUE(parse_json(json, doc));
+    EXPECT_EQ(doc["a"].GetUint64(), 18446744073709551615U);
+    EXPECT_EQ(doc["b"].GetDouble(), -15.0);
+    EXPECT_EQ(doc["c"][0].GetInt64(), INT64_MIN);
+    EXPECT_EQ(doc["c"][1].GetInt(), 0);
+    std::string over = R"({"a":[1,18446744073709551616]})";
+    EXPECT_EQ(parse_json(over, doc).fault, JsonFault::inexact_number);
 }
 
 TEST(RestParseJson, StringsAreDecodedInPlace) {
