@@ -12,6 +12,8 @@ namespace {
 
 constexpr std::string_view xml_namespace = "http://www.w3.org/XML/1998/namespace";
 constexpr std::string_view dtd_refused = "a document type declaration (DTD) is not accepted";
+constexpr std::string_view noncharacter_refused =
+    "a character XML does not allow (U+FFFE or U+FFFF)";
 
 /// The prefix an attribute named `name` binds ("" for the default
 /// namespace), or nullopt when it is no namespace declaration.
@@ -117,6 +119,9 @@ std::optional<std::string> element_refusal(pugi::xml_node element) {
     std::size_t attributes = 0;
     std::size_t declarations = 0;
     for (pugi::xml_attribute a = element.first_attribute(); a; a = a.next_attribute()) {
+        if (holds_xml_noncharacter(a.name()) || holds_xml_noncharacter(a.value())) {
+            return std::string(noncharacter_refused);
+        }
         if (++attributes > max_xml_attributes) {
             return "an element has more than " + std::to_string(max_xml_attributes) + " attributes";
         }
@@ -196,6 +201,11 @@ std::optional<std::string> read_untrusted_xml(std::string_view text, pugi::xml_d
     while (node) {
         if (node.type() == pugi::node_doctype) {
             return std::string(dtd_refused);
+        }
+        // Decoded to UTF-8 whatever the document's encoding: the raw text
+        // could not be searched for these two.
+        if (holds_xml_noncharacter(node.name()) || holds_xml_noncharacter(node.value())) {
+            return std::string(noncharacter_refused);
         }
         if (node.type() == pugi::node_element) {
             if (scope.depth() >= max_xml_depth) {

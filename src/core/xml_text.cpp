@@ -56,6 +56,18 @@ bool is_xml_text(std::string_view text) noexcept {
            std::none_of(text.begin(), text.end(), is_forbidden_control);
 }
 
+bool holds_xml_noncharacter(std::string_view text) noexcept {
+    // U+FFFE and U+FFFF are EF BF BE and EF BF BF; EF only ever leads.
+    constexpr std::string_view prefix = "\xEF\xBF";
+    for (auto at = text.find(prefix); at != std::string_view::npos;
+         at = text.find(prefix, at + 1)) {
+        if (at + 2 < text.size() && (text[at + 2] == '\xBE' || text[at + 2] == '\xBF')) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void append_xml_text(std::string& out, std::string_view text) {
     for (const char c : text) {
         switch (c) {

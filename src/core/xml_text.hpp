@@ -20,6 +20,11 @@ bool is_xml_char(std::uint32_t c) noexcept;
 /// Whether `text` is UTF-8 whose every character XML 1.0 allows.
 bool is_xml_text(std::string_view text) noexcept;
 
+/// Whether `text`, UTF-8, holds U+FFFE or U+FFFF: the characters XML 1.0
+/// excludes that disallowed_characters cannot see in a document whose
+/// encoding is not known to be UTF-8, and a parser lets through.
+bool holds_xml_noncharacter(std::string_view text) noexcept;
+
 /// Appends `text` escaped as XML character data: `&`, `<`, `>`, and a
 /// carriage return (which a parser would turn into a line feed) as
 /// references.

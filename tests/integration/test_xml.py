@@ -66,6 +66,8 @@ class XmlConnectorTest(DeliveryTestMixin, unittest.TestCase):
             "forged": '<p:parcels xmlns:p="urn:example:cadastre" xmlns:x="urn:evil">'
                       '<x:c:parcel code="A1"><p:id>1</p:id></x:c:parcel></p:parcels>',
             "not-xml": "this is not XML <",
+            # Well-formed UTF-8, but U+FFFF is no XML character.
+            "noncharacter": '<?xml version="1.0" encoding="UTF-8"?><r>PC-1 \uffff</r>'.encode(),
             "received": "<ok/>",
         }
         for name, body in canned.items():
@@ -94,7 +96,7 @@ class XmlConnectorTest(DeliveryTestMixin, unittest.TestCase):
             "slow": {"request": {"path": "delay/3000"}, "timeout": "300ms"},
         }
         for name in ("laughs", "xxe", "deep", "huge-attribute", "many-attributes", "not-xml",
-                     "html-error"):
+                     "noncharacter", "html-error"):
             endpoints[name] = {"request": {"path": "json/" + name}}
         cls.ws.write_connector("cadastre.yaml", json.dumps({
             "slug": "cadastre", "kind": "xml", "family": "economie-urbanisme", "upstream": base,
@@ -186,6 +188,9 @@ class XmlConnectorTest(DeliveryTestMixin, unittest.TestCase):
         self.assert_refused_answer("many-attributes", "an element declares more than 64 namespaces")
         # Reading its names took 35 s of an I/O thread.
         self.assertLess(time.monotonic() - started, 3)
+
+    def test_a_noncharacter_in_an_answer_is_refused(self):
+        self.assert_refused_answer("noncharacter", "a character XML does not allow (U+FFFE or U+FFFF)")
 
     def test_a_name_with_two_colons_is_refused(self):
         self.assert_refused_answer("forged", "more than one colon")

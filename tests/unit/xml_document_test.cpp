@@ -167,6 +167,21 @@ TEST(XmlDocument, DeclaredEncodingsAreDecodedToUtf8) {
               "<r>René</r>");
 }
 
+TEST(XmlDocument, NoncharactersAreRefusedOnceDecoded) {
+    const std::string refused = "a character XML does not allow (U+FFFE or U+FFFF)";
+    EXPECT_EQ(refusal("<r>a\xEF\xBF\xBE</r>"), refused);
+    EXPECT_EQ(refusal("<r xmlns:c=\"urn:example:cadastre\"><c:v>\xEF\xBF\xBF</c:v></r>"), refused);
+    EXPECT_EQ(refusal("<r><![CDATA[\xEF\xBF\xBF]]></r>"), refused);
+    EXPECT_EQ(refusal("<r a=\"\xEF\xBF\xBE\"/>"), refused);
+    EXPECT_EQ(refusal("<r\xEF\xBF\xBE/>"), refused);
+    EXPECT_EQ(refusal("<r a\xEF\xBF\xBF=\"1\"/>"), refused);
+    // U+FFFD, the characters just before, are XML characters.
+    EXPECT_EQ(refusal("<r a=\"\xEF\xBF\xBD\">\xEF\xBF\xBD</r>"), "accepted");
+    // The same bytes in ISO-8859-1 are three other characters.
+    EXPECT_EQ(renamed("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r>\xEF\xBF\xBE</r>"),
+              "<r>\xC3\xAF\xC2\xBF\xC2\xBE</r>");
+}
+
 TEST(XmlDocument, PrefixNames) {
     EXPECT_TRUE(is_prefix_name("c"));
     EXPECT_TRUE(is_prefix_name("_a.b-c9"));
