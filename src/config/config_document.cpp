@@ -2,10 +2,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -100,6 +103,61 @@ bool is_special_float(std::string_view s) {
     return s == ".nan" || s == ".NaN" || s == ".NAN";
 }
 
+/// How yaml-cpp spells the `!!` of a tag.
+constexpr std::string_view core_tag_prefix = "tag:yaml.org,2002:";
+
+/// A type of the YAML core schema, named by a tag (`!!int`).
+struct CoreType {
+    std::string_view name;
+    bool (*holds)(const rapidjson::Value&);
+};
+
+constexpr std::array<CoreType, 7> core_types{{
+    {"str", [](const rapidjson::Value& v) { return v.IsString(); }},
+    {"int", [](const rapidjson::Value& v) { return v.IsInt64() || v.IsUint64(); }},
+    {"float", [](const rapidjson::Value& v) { return v.IsNumber(); }},
+    {"bool", [](const rapidjson::Value& v) { return v.IsBool(); }},
+    {"null", [](const rapidjson::Value& v) { return v.IsNull(); }},
+    {"map", [](const rapidjson::Value& v) { return v.IsObject(); }},
+    {"seq", [](const rapidjson::Value& v) { return v.IsArray(); }},
+}};
+
+/// The core type `tag` names, or nullptr.
+const CoreType* core_type(std::string_view tag) {
+    if (!tag.starts_with(core_tag_prefix)) {
+        return nullptr;
+    }
+    const auto found = std::find_if(core_types.begin(), core_types.end(), [&](const CoreType& t) {
+        return t.name == tag.substr(core_tag_prefix.size());
+    });
+    return found == core_types.end() ? nullptr : &*found;
+}
+
+/// Why `tag` does not fit `value` as converted, or nullopt when it does: no
+/// tag ("?" for plain scalars, "!" for quoted ones), or a core type that
+/// holds the value. Any other tag (`!!binary`, `!!timestamp`, `!vault`…)
+/// asks for a reading relais does not do.
+std::optional<std::string> tag_refusal(std::string_view tag, const rapidjson::Value& value) {
+    if (tag.empty() || tag == "?" || tag == "!") {
+        return std::nullopt;
+    }
+    if (const CoreType* type = core_type(tag)) {
+        if (type->holds(value)) {
+            return std::nullopt;
+        }
+        return "the value is not of the type its tag '!!" + std::string(type->name) + "' names";
+    }
+    if (!is_valid_utf8(tag)) {
+        return "a tag is not UTF-8 text";
+    }
+    const std::string written = tag.starts_with(core_tag_prefix)
+                                    ? "!!" + std::string(tag.substr(core_tag_prefix.size()))
+                                    : std::string(tag);
+    return "the tag '" + written +
+           "' is not supported: write the value plainly (strings, numbers, booleans, null, "
+           "mappings, lists)";
+}
+
 class Converter {
 public:
     Converter(ConfigDocument& doc, std::vector<ConfigError>& errors) : doc_(doc), errors_(errors) {}
@@ -129,6 +187,9 @@ public:
             case YAML::NodeType::Undefined:
                 out.SetNull();
                 break;
+        }
+        if (auto refusal = tag_refusal(node.Tag(), out)) {
+            error(position, std::move(*refusal));
         }
     }
 

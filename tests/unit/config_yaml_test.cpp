@@ -201,6 +201,36 @@ TEST(ConfigYaml, NonScalarKeysInfinitiesAndHugeIntegersAreErrors) {
               (std::vector<std::string>{"t.yaml:1:4: integer out of range"}));
 }
 
+TEST(ConfigYaml, CoreTagsMustFitTheirValue) {
+    const auto doc = parse(
+        "s: !!str 12\ni: !!int '12'\nf: !!float 1.5\nn: !!float 2\nb: !!bool true\nz: !!null ~\n"
+        "m: !!map {a: 1}\nq: !!seq [1]\nh: !!int 0x1F\nx: ! plain\n");
+    EXPECT_STREQ(doc.json["s"].GetString(), "12");
+    EXPECT_EQ(doc.json["i"].GetInt64(), 12);
+    EXPECT_EQ(doc.json["h"].GetInt64(), 31);
+    EXPECT_STREQ(doc.json["x"].GetString(), "plain");
+    EXPECT_EQ(parse_errors("a: !!int 1.5\nb: !!bool yes\nc: !!map [1]\nd: !!str {a: 1}\n"),
+              (std::vector<std::string>{
+                  "t.yaml:1:4: the value is not of the type its tag '!!int' names",
+                  "t.yaml:2:4: the value is not of the type its tag '!!bool' names",
+                  "t.yaml:3:4: the value is not of the type its tag '!!map' names",
+                  "t.yaml:4:4: the value is not of the type its tag '!!str' names"}));
+}
+
+TEST(ConfigYaml, OtherTagsAreRefusedRatherThanIgnored) {
+    // Read as plain text, `!!binary` would be the base64, `!vault` the
+    // ciphertext: relais does neither reading.
+    const std::string plainly =
+        "' is not supported: write the value plainly (strings, numbers, booleans, null, "
+        "mappings, lists)";
+    EXPECT_EQ(
+        parse_errors("key: !!binary aGVsbG8=\nwhen: !!timestamp 2026-01-01\n"
+                     "secret: !vault xyz\nset: !!set {a: null}\n"),
+        (std::vector<std::string>{
+            "t.yaml:1:6: the tag '!!binary" + plainly, "t.yaml:2:7: the tag '!!timestamp" + plainly,
+            "t.yaml:3:9: the tag '!vault" + plainly, "t.yaml:4:6: the tag '!!set" + plainly}));
+}
+
 TEST(ConfigYaml, OnlyOneDocumentPerFile) {
     EXPECT_EQ(parse_errors("a: 1\n---\nb: 2\n"),
               (std::vector<std::string>{"t.yaml:3:1: only one YAML document per file is allowed"}));
