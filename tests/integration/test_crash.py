@@ -183,11 +183,6 @@ class CrashTest(DeliveryTestMixin, unittest.TestCase):
               f"{self.app.duplicates()} redeliveries with the same key, "
               f"{len(self.app.requests())} upstream requests, {elapsed:.1f} s", file=sys.stderr)
 
-    def outbox_rows(self, state):
-        r = self.outbox_cli("list", "--state", state, "--limit", "100000")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return len([line for line in r.stdout.splitlines()[1:] if line])
-
     def test_kill_during_pushes(self):
         self.run_scenario(BASE_SEED + 1, kill_during_pushes=True, kill_during_delivery=False)
 

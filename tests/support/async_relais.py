@@ -152,6 +152,12 @@ class DeliveryTestMixin:
         """`relais outbox <args[0]> --config <ws config> <args[1:]>`."""
         return run_relais("outbox", args[0], "--config", self.ws.config, *args[1:])
 
+    def outbox_rows(self, state):
+        """How many messages `relais outbox list` shows in `state`."""
+        r = self.outbox_cli("list", "--state", state, "--limit", "100000")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return len([line for line in r.stdout.splitlines()[1:] if line])
+
     def show(self, tracking_id):
         """`relais outbox show` of a delivery, which must succeed, parsed."""
         r = self.outbox_cli("show", tracking_id)
