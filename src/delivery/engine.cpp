@@ -36,8 +36,12 @@ constexpr std::array<Kind, 3> kinds{Kind::push, Kind::trigger, Kind::demand};
 
 /// A poll interval of zero would spin.
 constexpr std::chrono::milliseconds shortest_poll{10};
-/// After a disk error, give the disk (or the operator) a moment.
-constexpr std::chrono::seconds error_pause{1};
+/// After an outbox error (a full disk...), give the disk or the operator a
+/// moment: 1 s, doubled after each pause that ends in another error, up to
+/// 32 s. Deliveries made meanwhile cannot be recorded and are made again
+/// after the pause: the doubling spaces these out.
+constexpr std::chrono::seconds first_error_pause{1};
+constexpr unsigned max_error_pause_doublings = 5;
 
 struct Intervals {
     std::chrono::milliseconds poll;
@@ -109,6 +113,7 @@ struct Engine::Impl {
     awaitable<void> attempt(std::shared_ptr<const Runtime> current, const ConnectorEntry& entry,
                             std::string family, outbox::DueMessage message);
     void finished(const std::string& tracking_id);
+    void outbox_failed(const std::exception& error);
     void poke();
     void cancel_all();
     unsigned running_in(const Slot& slot) const {
@@ -138,6 +143,8 @@ struct Engine::Impl {
     SteadyClock::time_point next_sweep{};
     SteadyClock::time_point next_checkpoint{};
     SteadyClock::time_point paused_until{};
+    /// Pauses in a row that ended in another outbox error.
+    unsigned failed_pauses = 0;
     std::unordered_map<std::string, InProgress> in_progress;  ///< by tracking id
     std::map<Slot, unsigned> busy;
     std::mt19937_64 random{std::random_device{}()};
@@ -158,9 +165,7 @@ awaitable<void> Engine::Impl::run() {
             if (stopping) {
                 break;
             }
-            // The database's message names the file and the failure, no value.
-            log::error("outbox_error", {{"error", error.what()}});
-            paused_until = SteadyClock::now() + error_pause;
+            outbox_failed(error);
             woken = false;
         }
         if (SteadyClock::now() < paused_until) {
@@ -276,6 +281,7 @@ awaitable<void> Engine::Impl::attempt(std::shared_ptr<const Runtime> current,
                 break;
         }
         co_await outbox.record(family, message.info.tracking_id, outcome.record);
+        failed_pauses = 0;
         if (outcome.record.verdict == outbox::AttemptRecord::Verdict::delivered) {
             payload_deleted = true;
         }
@@ -287,8 +293,7 @@ awaitable<void> Engine::Impl::attempt(std::shared_ptr<const Runtime> current,
     } catch (const std::exception& error) {
         // Stopping aborts attempts on purpose: their messages stay pending.
         if (!stopping) {
-            log::error("outbox_error", {{"error", error.what()}});
-            paused_until = SteadyClock::now() + error_pause;
+            outbox_failed(error);
         }
     }
 }
@@ -304,6 +309,19 @@ void Engine::Impl::finished(const std::string& tracking_id) {
     }
     // A slot is free: another message of that connector may be due.
     poke();
+}
+
+void Engine::Impl::outbox_failed(const std::exception& error) {
+    // The database's message names the file and the failure, no value.
+    log::error("outbox_error", {{"error", error.what()}});
+    const auto now = SteadyClock::now();
+    // Attempts that were in flight fail one after the other: one pause.
+    if (now < paused_until) {
+        return;
+    }
+    paused_until =
+        now + first_error_pause * (1U << std::min(failed_pauses, max_error_pause_doublings));
+    ++failed_pauses;
 }
 
 void Engine::Impl::poke() {

@@ -69,6 +69,10 @@ class DiskFullTest(DeliveryTestMixin, unittest.TestCase):
             accepted[seq] = r.json()["data"]["tracking_id"]
 
         self.fill_the_disk()
+        # The application comes back while the disk is full: relais delivers
+        # but cannot record it, and so delivers again, under the same key,
+        # after a pause that doubles while the disk stays full.
+        self.app.default = Behaviour()
         # SQLite may still fit a page or two into its files; then it cannot.
         refused = None
         for seq in range(5, 200):
@@ -83,12 +87,15 @@ class DiskFullTest(DeliveryTestMixin, unittest.TestCase):
         for seq in range(200, 205):
             self.assert_error(self.push(seq), 503, "outbox-unavailable")
 
-        # The application comes back while the disk is still full: relais
-        # delivers but cannot record it, and so delivers again, under the
-        # same key, until it can (at least once, never under another key).
-        self.app.default = Behaviour()
-        poll_until(lambda: self.app.delivered_keys() & set(accepted.values()), 10,
-                   message="nothing was delivered while the disk was full")
+        def delivered_thrice():
+            times = {}
+            for request in self.app.delivered():
+                times.setdefault(request.idempotency_key, []).append(request.at)
+            return next((at for at in times.values() if len(at) >= 3), None)
+        at = poll_until(delivered_thrice, 20,
+                        message="no push was delivered three times while the disk was full")
+        self.assertGreater(at[1] - at[0], 0.9, at)
+        self.assertGreater(at[2] - at[1], 1.5 * (at[1] - at[0]), at)
         self.assertEqual(self.relais.get("/_relais/health").status, 200)
 
         os.remove(self.filler)
