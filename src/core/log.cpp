@@ -181,7 +181,7 @@ void configure(Level minimum, const std::filesystem::path& file) {
     minimum_level = minimum;
     int fd = STDERR_FILENO;
     if (!file.empty()) {
-        fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0) {
             throw std::system_error(errno, std::generic_category(),
                                     "cannot open log file " + file.string());

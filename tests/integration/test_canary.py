@@ -14,6 +14,7 @@ import base64
 import json
 import os
 import signal
+import stat
 import unittest
 import uuid
 
@@ -274,6 +275,20 @@ class CanaryTest(unittest.TestCase):
             in_databases = (self.files_containing(tracking_id, outbox_dir)
                             or self.files_containing(bytes.fromhex(tracking_id), outbox_dir))
             self.assertTrue(in_databases, f"{tracking_id} not found in {databases}")
+
+    def test_what_relais_creates_is_for_its_user_only(self):
+        # A push, so that the outbox database exists.
+        self.push("permit")
+        created = [os.path.join(self.ws.root, LOG_FILE), self.ws.data]
+        for folder, subfolders, files in os.walk(self.ws.data):
+            created += [os.path.join(folder, name) for name in subfolders + files]
+        modes = {os.path.relpath(path, self.ws.root): stat.S_IMODE(os.stat(path).st_mode)
+                 for path in created}
+        self.assertIn(os.path.join("var", "outbox", URBA + ".sqlite"), modes)
+        expected = {path: 0o700 if os.path.isdir(os.path.join(self.ws.root, path)) else 0o600
+                    for path in modes}
+        self.assertEqual({path: oct(mode) for path, mode in modes.items()},
+                         {path: oct(mode) for path, mode in expected.items()})
 
 
 if __name__ == "__main__":
