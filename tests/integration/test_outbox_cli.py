@@ -186,6 +186,33 @@ class DeadLetters(unittest.TestCase):
         for output in self.outputs:
             self.assertNotIn(CANARY, output)
 
+    def test_a_damaged_database_stops_relais_and_names_the_file(self):
+        response = self.relais.post("/rest/urba/permit?apikey=cli-key", {"name": CANARY})
+        tracking_id = response.json()["data"]["tracking_id"]
+        poll_until(lambda: self.rows("--state", "dead"), 10, message="no dead letter")
+        self.assertEqual(self.relais.stop(), 0)
+        database = os.path.join(self.ws.data, "outbox", "economie-urbanisme.sqlite")
+        with open(database, "rb") as f:
+            intact = f.read()
+        with open(database, "r+b") as f:
+            f.write(b"not a database!\0")
+        # Not started on an outbox it cannot read: its messages would be
+        # lost for good if relais began a new database instead.
+        with self.assertRaises(RuntimeError) as refused:
+            self.relais.start()
+        self.assertIn(f"outbox database {database}: cannot prepare statement: "
+                      "file is not a database", str(refused.exception))
+        result = self.outbox("list")
+        self.assertEqual((result.returncode, result.stdout), (1, ""), result.stderr)
+        self.assertIn(database, result.stderr)
+        # The file put back, everything is there again.
+        with open(database, "wb") as f:
+            f.write(intact)
+        self.relais.start()
+        self.assertEqual([row["tracking_id"] for row in self.rows("--state", "dead")], [tracking_id])
+        for output in self.outputs:
+            self.assertNotIn(CANARY, output)
+
 
 if __name__ == "__main__":
     unittest.main()
