@@ -116,6 +116,9 @@ struct Engine::Impl {
     void outbox_failed(const std::exception& error);
     void poke();
     void cancel_all();
+    /// Whether no attempt may start now: stopping, or paused after an error
+    /// (an attempt that failed while the due messages were being read).
+    bool halted() const { return stopping || SteadyClock::now() < paused_until; }
     unsigned running_in(const Slot& slot) const {
         const auto found = busy.find(slot);
         return found == busy.end() ? 0 : found->second;
@@ -189,7 +192,7 @@ awaitable<void> Engine::Impl::start_due_attempts(const std::shared_ptr<const Run
         for (const Kind kind : kinds) {
             const auto connectors = co_await outbox.pending_connectors(family, kind);
             for (const std::string& name : connectors) {
-                if (stopping) {
+                if (halted()) {
                     co_return;
                 }
                 const auto found = by_slug.find(name);
@@ -214,8 +217,12 @@ awaitable<void> Engine::Impl::start_due_attempts(const std::shared_ptr<const Run
                     family, name, kind, entry.delivery.concurrency - running, std::move(skip));
                 for (auto& message : due) {
                     // The outbox answered after other attempts may have
-                    // started or stopping began: the slot count is rechecked.
-                    if (stopping || in_progress.contains(message.info.tracking_id) ||
+                    // started, failed (and paused the engine) or stopping
+                    // began: all is checked again.
+                    if (halted()) {
+                        co_return;
+                    }
+                    if (in_progress.contains(message.info.tracking_id) ||
                         running_in(slot) >= entry.delivery.concurrency) {
                         continue;
                     }
