@@ -58,10 +58,11 @@ private:
 std::optional<CallError> parse_body(std::string_view body, const BodySchema* schema,
                                     rapidjson::Document& doc);
 
-/// Parses `text` in place under the rules of parse_untrusted_json. The
-/// document's strings point into `text`, which the parse rewrites (escapes
-/// decoded, terminators written): `text` must outlive `doc` and is no
-/// longer the JSON afterwards, whether the parse succeeds or not.
+/// Parses `text` in place under the rules of parse_untrusted_json, but on
+/// a fault `doc` is left as it was. The document's strings point into
+/// `text`, which the parse rewrites (escapes decoded, terminators
+/// written): `text` must outlive `doc` and is no longer the JSON
+/// afterwards, whether the parse succeeds or not.
 JsonParse parse_json(std::string& text, rapidjson::Document& doc);
 
 }  // namespace relais::rest

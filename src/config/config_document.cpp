@@ -133,12 +133,33 @@ const CoreType* core_type(std::string_view tag) {
     return found == core_types.end() ? nullptr : &*found;
 }
 
+/// `tag` as written in YAML: `!!int` for the core schema's.
+std::string written_tag(std::string_view tag) {
+    return tag.starts_with(core_tag_prefix) ? "!!" + std::string(tag.substr(core_tag_prefix.size()))
+                                            : std::string(tag);
+}
+
+/// Whether `tag` asks nothing of a value: none ("?" for plain scalars, "!"
+/// for quoted ones).
+bool is_untagged(std::string_view tag) {
+    return tag.empty() || tag == "?" || tag == "!";
+}
+
+/// "the tag '!vault' is not supported: " and `advice`, unless the tag
+/// cannot be quoted.
+std::string unsupported_tag(std::string_view tag, std::string_view advice) {
+    if (!is_valid_utf8(tag)) {
+        return "a tag is not UTF-8 text";
+    }
+    return "the tag '" + written_tag(tag) + "' is not supported: " + std::string(advice);
+}
+
 /// Why `tag` does not fit `value` as converted, or nullopt when it does: no
 /// tag ("?" for plain scalars, "!" for quoted ones), or a core type that
 /// holds the value. Any other tag (`!!binary`, `!!timestamp`, `!vault`…)
 /// asks for a reading relais does not do.
 std::optional<std::string> tag_refusal(std::string_view tag, const rapidjson::Value& value) {
-    if (tag.empty() || tag == "?" || tag == "!") {
+    if (is_untagged(tag)) {
         return std::nullopt;
     }
     if (const CoreType* type = core_type(tag)) {
@@ -147,15 +168,8 @@ std::optional<std::string> tag_refusal(std::string_view tag, const rapidjson::Va
         }
         return "the value is not of the type its tag '!!" + std::string(type->name) + "' names";
     }
-    if (!is_valid_utf8(tag)) {
-        return "a tag is not UTF-8 text";
-    }
-    const std::string written = tag.starts_with(core_tag_prefix)
-                                    ? "!!" + std::string(tag.substr(core_tag_prefix.size()))
-                                    : std::string(tag);
-    return "the tag '" + written +
-           "' is not supported: write the value plainly (strings, numbers, booleans, null, "
-           "mappings, lists)";
+    return unsupported_tag(
+        tag, "write the value plainly (strings, numbers, booleans, null, mappings, lists)");
 }
 
 class Converter {
@@ -215,6 +229,11 @@ private:
                 error(key_position, "a key is not UTF-8 text");
                 continue;
             }
+            if (const std::string& tag = key.Tag();
+                !is_untagged(tag) && !(core_type(tag) && core_type(tag)->name == "str")) {
+                error(key_position, unsupported_tag(tag, "keys are plain text"));
+                continue;
+            }
             if (auto [first, inserted] = seen.emplace(name, key_position); !inserted) {
                 error(key_position, "duplicate key '" + name + "' (first defined at line " +
                                         std::to_string(first->second.line) + ")");
@@ -269,9 +288,15 @@ private:
             return;
         }
         const std::string& tag = node.Tag();
+        const CoreType* type = core_type(tag);
         // yaml-cpp tags quoted and block scalars "!": they are always strings.
-        if (tag == "!" || tag == "tag:yaml.org,2002:str") {
+        if (tag == "!" || (type != nullptr && type->name == "str")) {
             out.SetString(text, allocator());
+            return;
+        }
+        // `key: !!null` with nothing after the tag.
+        if (type != nullptr && type->name == "null" && text.empty()) {
+            out.SetNull();
             return;
         }
         if (text == "null" || text == "Null" || text == "NULL" || text == "~") {

@@ -2,6 +2,7 @@
 
 #include <rapidjson/memorystream.h>
 
+#include <algorithm>
 #include <charconv>
 #include <system_error>
 
@@ -23,14 +24,57 @@ std::optional<JsonNumber> read_whole(std::string_view text) noexcept {
     return JsonNumber{value};
 }
 
+/// Whether `text`, a JSON number out of a double's range, is below it
+/// rather than above: the power of ten of its first significant digit,
+/// once the exponent is applied, is negative.
+bool below_double_range(std::string_view text) noexcept {
+    constexpr long bound = 1'000'000;  // far beyond any double's exponent
+    std::size_t i = text.front() == '-' ? 1 : 0;
+    long order = 0;  // digits before the point, or minus the zeros after it
+    bool point = false;
+    bool significant = false;
+    for (; i < text.size() && text[i] != 'e' && text[i] != 'E'; ++i) {
+        if (text[i] == '.') {
+            point = true;
+        } else if (!significant && text[i] == '0') {
+            order -= point ? 1 : 0;
+        } else {
+            significant = true;
+            order += point ? 0 : 1;
+        }
+    }
+    long exponent = 0;
+    bool negative = false;
+    for (++i; i < text.size(); ++i) {
+        if (text[i] == '-') {
+            negative = true;
+        } else if (text[i] != '+') {
+            exponent = std::min(bound, exponent * 10 + (text[i] - '0'));
+        }
+    }
+    return order + (negative ? -exponent : exponent) < 0;
+}
+
+/// The nearest double to `text`: zero, with its sign, for one too small
+/// for any other.
+std::optional<JsonNumber> read_decimal(std::string_view text) noexcept {
+    if (auto value = read_whole<double>(text)) {
+        return value;
+    }
+    if (below_double_range(text)) {
+        return JsonNumber{text.front() == '-' ? -0.0 : 0.0};
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<JsonNumber> json_number(std::string_view text) noexcept {
     if (text.empty()) {
         return std::nullopt;
     }
-    if (text.find_first_of(".eE") != std::string_view::npos) {
-        return read_whole<double>(text);
+    if (!is_json_integer(text)) {
+        return read_decimal(text);
     }
     return text.front() == '-' ? read_whole<std::int64_t>(text) : read_whole<std::uint64_t>(text);
 }

@@ -45,8 +45,9 @@ enum class InexactNumbers {
               ///< must not make the whole answer unreadable
 };
 
-/// Parses `text` into `doc`. On any fault `doc` is null. A number beyond a
-/// double's range (`1e400`) is refused whatever `inexact` says.
+/// Parses `text` into `doc`. On any fault `doc` is null. A number too large
+/// for a double (`1e400`, an integer of over 308 digits) is refused
+/// whatever `inexact` says.
 JsonParse parse_untrusted_json(std::string_view text, rapidjson::Document& doc,
                                InexactNumbers inexact = InexactNumbers::refuse);
 

@@ -20,10 +20,17 @@ namespace relais {
 /// A JSON number's value, as the reader would hand it on.
 using JsonNumber = std::variant<std::int64_t, std::uint64_t, double>;
 
+/// Whether `text`, a number the reader has checked against JSON's grammar,
+/// is an integer: no fraction, no exponent.
+inline bool is_json_integer(std::string_view text) noexcept {
+    return text.find_first_of(".eE") == std::string_view::npos;
+}
+
 /// The value of `text`, a number the reader has checked against JSON's
 /// grammar: an integer as a 64-bit one, anything else as the nearest
-/// double. Nullopt for an integer outside 64 bits or a number beyond a
-/// double's range (over or under).
+/// double (zero, with its sign, for one too small for any other).
+/// Nullopt for an integer outside 64 bits or a number too large for a
+/// double.
 std::optional<JsonNumber> json_number(std::string_view text) noexcept;
 
 /// The reader flags every untrusted parse adds to its own: iterative (no
@@ -55,8 +62,9 @@ public:
     bool RawNumber(const char* text, rapidjson::SizeType length, bool /*copy*/) {
         const auto number = json_number({text, length});
         if (!number) {
-            return inexact_ == InexactNumbers::as_text ? target_.String(text, length, true)
-                                                       : stop(JsonFault::inexact_number);
+            return inexact_ == InexactNumbers::as_text && is_json_integer({text, length})
+                       ? target_.String(text, length, true)
+                       : stop(JsonFault::inexact_number);
         }
         return std::visit(
             [this](auto value) {

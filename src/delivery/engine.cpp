@@ -37,11 +37,13 @@ constexpr std::array<Kind, 3> kinds{Kind::push, Kind::trigger, Kind::demand};
 /// A poll interval of zero would spin.
 constexpr std::chrono::milliseconds shortest_poll{10};
 /// After an outbox error (a full disk...), give the disk or the operator a
-/// moment: 1 s, doubled after each pause that ends in another error, up to
-/// 32 s. Deliveries made meanwhile cannot be recorded and are made again
-/// after the pause: the doubling spaces these out.
+/// moment: 1 s, doubled for each further error that comes within the
+/// longest pause of the end of the previous one, up to 32 s. Deliveries
+/// made meanwhile cannot be recorded and are made again after the pause:
+/// the doubling spaces these out.
 constexpr std::chrono::seconds first_error_pause{1};
 constexpr unsigned max_error_pause_doublings = 5;
+constexpr auto longest_error_pause = first_error_pause * (1U << max_error_pause_doublings);
 
 struct Intervals {
     std::chrono::milliseconds poll;
@@ -146,7 +148,7 @@ struct Engine::Impl {
     SteadyClock::time_point next_sweep{};
     SteadyClock::time_point next_checkpoint{};
     SteadyClock::time_point paused_until{};
-    /// Pauses in a row that ended in another outbox error.
+    /// Pauses in a row, each soon followed by another outbox error.
     unsigned failed_pauses = 0;
     std::unordered_map<std::string, InProgress> in_progress;  ///< by tracking id
     std::map<Slot, unsigned> busy;
@@ -325,6 +327,10 @@ void Engine::Impl::outbox_failed(const std::exception& error) {
     // Attempts that were in flight fail one after the other: one pause.
     if (now < paused_until) {
         return;
+    }
+    // An error long after the last pause is a new episode.
+    if (now - paused_until > longest_error_pause) {
+        failed_pauses = 0;
     }
     paused_until =
         now + first_error_pause * (1U << std::min(failed_pauses, max_error_pause_doublings));

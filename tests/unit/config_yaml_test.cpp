@@ -204,11 +204,13 @@ TEST(ConfigYaml, NonScalarKeysInfinitiesAndHugeIntegersAreErrors) {
 TEST(ConfigYaml, CoreTagsMustFitTheirValue) {
     const auto doc = parse(
         "s: !!str 12\ni: !!int '12'\nf: !!float 1.5\nn: !!float 2\nb: !!bool true\nz: !!null ~\n"
-        "m: !!map {a: 1}\nq: !!seq [1]\nh: !!int 0x1F\nx: ! plain\n");
+        "m: !!map {a: 1}\nq: !!seq [1]\nh: !!int 0x1F\nx: ! plain\ne: !!null\n!!str k: v\n");
     EXPECT_STREQ(doc.json["s"].GetString(), "12");
     EXPECT_EQ(doc.json["i"].GetInt64(), 12);
     EXPECT_EQ(doc.json["h"].GetInt64(), 31);
     EXPECT_STREQ(doc.json["x"].GetString(), "plain");
+    EXPECT_TRUE(doc.json["e"].IsNull());
+    EXPECT_STREQ(doc.json["k"].GetString(), "v");
     EXPECT_EQ(parse_errors("a: !!int 1.5\nb: !!bool yes\nc: !!map [1]\nd: !!str {a: 1}\n"),
               (std::vector<std::string>{
                   "t.yaml:1:4: the value is not of the type its tag '!!int' names",
@@ -225,10 +227,12 @@ TEST(ConfigYaml, OtherTagsAreRefusedRatherThanIgnored) {
         "mappings, lists)";
     EXPECT_EQ(
         parse_errors("key: !!binary aGVsbG8=\nwhen: !!timestamp 2026-01-01\n"
-                     "secret: !vault xyz\nset: !!set {a: null}\n"),
+                     "secret: !vault xyz\nset: !!set {a: null}\n!vault k: v\n!!int 12: v\n"),
         (std::vector<std::string>{
             "t.yaml:1:6: the tag '!!binary" + plainly, "t.yaml:2:7: the tag '!!timestamp" + plainly,
-            "t.yaml:3:9: the tag '!vault" + plainly, "t.yaml:4:6: the tag '!!set" + plainly}));
+            "t.yaml:3:9: the tag '!vault" + plainly, "t.yaml:4:6: the tag '!!set" + plainly,
+            "t.yaml:5:1: the tag '!vault' is not supported: keys are plain text",
+            "t.yaml:6:1: the tag '!!int' is not supported: keys are plain text"}));
 }
 
 TEST(ConfigYaml, OnlyOneDocumentPerFile) {

@@ -97,11 +97,18 @@ TEST(CoreJson, DecimalsAreTheNearestDouble) {
     EXPECT_NE(plain[9].GetDouble(), 123456789012345678901234.5);
 }
 
+TEST(CoreJson, DecimalsTooSmallForADoubleAreZeroTheNearest) {
+    rapidjson::Document doc;
+    ASSERT_TRUE(parse_untrusted_json(
+        "[1e-400,-1e-400,2.47e-324,3e-324,0.00000000001e-320,123e-999999999999]", doc));
+    EXPECT_EQ(written(doc), "[0.0,-0.0,0.0,5e-324,0.0,0.0]");
+}
+
 TEST(CoreJson, NumbersADoubleOrA64BitIntegerCannotHoldAreRefusedNotRounded) {
     using namespace std::string_view_literals;
     for (const std::string_view number :
          {"18446744073709551616"sv, "-9223372036854775809"sv, "123456789012345678901234567890"sv,
-          "1e400"sv, "-1e400"sv, "1e-400"sv, "2e-324"sv}) {
+          "1e400"sv, "-1e400"sv, "1.8e308"sv, "0.001e312"sv, "123e307"sv}) {
         const std::string text = R"({"id":)" + std::string(number) + "}";
         rapidjson::Document doc;
         EXPECT_EQ(parse_untrusted_json(text, doc).fault, JsonFault::inexact_number) << number;
@@ -122,8 +129,12 @@ TEST(CoreJson, ReadOnlyParsesKeepLongIntegersAsTheirDigits) {
                                      InexactNumbers::as_text));
     EXPECT_STREQ(doc["id"].GetString(), "-123456789012345678901234");
     EXPECT_EQ(doc["n"].GetInt(), 7);
-    EXPECT_EQ(parse_untrusted_json("[1e400]", doc, InexactNumbers::as_text).fault,
-              JsonFault::inexact_number);
+    // Only integers: a decimal too large for a double is no identifier.
+    for (const char* text : {"[1e400]", "[1.8e308]"}) {
+        EXPECT_EQ(parse_untrusted_json(text, doc, InexactNumbers::as_text).fault,
+                  JsonFault::inexact_number)
+            << text;
+    }
 }
 
 TEST(CoreJson, FaultsAreDescribedWithoutTheText) {
