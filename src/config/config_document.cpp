@@ -133,6 +133,12 @@ const CoreType* core_type(std::string_view tag) {
     return found == core_types.end() ? nullptr : &*found;
 }
 
+/// Whether `tag` is the core schema's tag of type `name` (`str` for `!!str`).
+bool is_core_tag(std::string_view tag, std::string_view name) {
+    const CoreType* type = core_type(tag);
+    return type != nullptr && type->name == name;
+}
+
 /// `tag` as written in YAML: `!!int` for the core schema's.
 std::string written_tag(std::string_view tag) {
     return tag.starts_with(core_tag_prefix) ? "!!" + std::string(tag.substr(core_tag_prefix.size()))
@@ -229,8 +235,7 @@ private:
                 error(key_position, "a key is not UTF-8 text");
                 continue;
             }
-            if (const std::string& tag = key.Tag();
-                !is_untagged(tag) && !(core_type(tag) && core_type(tag)->name == "str")) {
+            if (const std::string& tag = key.Tag(); !is_untagged(tag) && !is_core_tag(tag, "str")) {
                 error(key_position, unsupported_tag(tag, "keys are plain text"));
                 continue;
             }
@@ -288,14 +293,13 @@ private:
             return;
         }
         const std::string& tag = node.Tag();
-        const CoreType* type = core_type(tag);
         // yaml-cpp tags quoted and block scalars "!": they are always strings.
-        if (tag == "!" || (type != nullptr && type->name == "str")) {
+        if (tag == "!" || is_core_tag(tag, "str")) {
             out.SetString(text, allocator());
             return;
         }
         // `key: !!null` with nothing after the tag.
-        if (type != nullptr && type->name == "null" && text.empty()) {
+        if (text.empty() && is_core_tag(tag, "null")) {
             out.SetNull();
             return;
         }

@@ -18,8 +18,7 @@ import threading
 import time
 import unittest
 
-from async_relais import (TRACKING_ID, DeliveryTestMixin, apikey_client, push_endpoint,
-                          quick_outbox, relais_config, rest_connector)
+from async_relais import TRACKING_ID, DeliveryTestMixin, write_one_push_connector
 from push_upstream import Behaviour, PushUpstream
 from relais_harness import Workspace, enter, poll_until, start_relais
 
@@ -110,13 +109,10 @@ class CrashTest(DeliveryTestMixin, unittest.TestCase):
     def setUp(self):
         self.app = enter(self.addCleanup, PushUpstream())
         self.ws = enter(self.addCleanup, Workspace())
-        self.ws.write_connector("crash.yaml", rest_connector(
-            "crash", FAMILY, self.app.url + "/crash/", {"permit": push_endpoint("permits")},
-            delivery={"max_attempts": 200, "max_age": "10m", "initial_backoff": "50ms",
-                      "max_backoff": "500ms", "concurrency": 16}))
-        self.ws.write_config(relais_config(
-            clients={"gru": apikey_client(API_KEY, [FAMILY], {"crash": "*"})},
-            outbox=quick_outbox(sweep_interval="1s")))
+        write_one_push_connector(
+            self.ws, "crash", FAMILY, self.app.url, API_KEY,
+            {"max_attempts": 200, "max_age": "10m", "initial_backoff": "50ms",
+             "max_backoff": "500ms", "concurrency": 16})
         self.relais = start_relais(self.addCleanup, self.ws)
 
     def crash_and_restart(self, pushers):

@@ -11,8 +11,7 @@ import os
 import subprocess
 import unittest
 
-from async_relais import (Caller, DeliveryTestMixin, apikey_client, push_endpoint, quick_outbox,
-                          relais_config, rest_connector)
+from async_relais import Caller, DeliveryTestMixin, write_one_push_connector
 from push_upstream import Behaviour, PushUpstream
 from relais_harness import Workspace, enter, poll_until, start_relais, written_bytes
 
@@ -35,13 +34,10 @@ class DiskFullTest(DeliveryTestMixin, unittest.TestCase):
         # Cleanups run last first: relais stops, then the tmpfs goes, then
         # the workspace.
         self.addCleanup(subprocess.run, ["umount", "--lazy", self.ws.data], check=True)
-        self.ws.write_connector("full.yaml", rest_connector(
-            "full", FAMILY, self.app.url + "/full/", {"permit": push_endpoint("permits")},
-            delivery={"max_attempts": 500, "max_age": "10m", "initial_backoff": "50ms",
-                      "max_backoff": "300ms", "concurrency": 4}))
-        self.ws.write_config(relais_config(
-            clients={"gru": apikey_client(API_KEY, [FAMILY], {"full": "*"})},
-            outbox=quick_outbox(sweep_interval="1s")))
+        write_one_push_connector(
+            self.ws, "full", FAMILY, self.app.url, API_KEY,
+            {"max_attempts": 500, "max_age": "10m", "initial_backoff": "50ms",
+             "max_backoff": "300ms", "concurrency": 4})
         self.relais = start_relais(self.addCleanup, self.ws)
         self.caller = Caller(self.relais, API_KEY)
         self.filler = os.path.join(self.ws.data, "filler")

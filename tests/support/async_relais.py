@@ -73,6 +73,18 @@ def rest_connector(slug, family, base_url, endpoints, delivery=None, callbacks=N
     return json.dumps(doc, indent=1)
 
 
+def write_one_push_connector(ws, slug, family, app_url, api_key, delivery):
+    """In `ws`: connector `slug` of `family`, whose endpoint `permit` pushes
+    its body to `app_url`/`slug`/permits with `delivery`; client `gru`
+    (`api_key`) granted it; an outbox sweeping every second."""
+    ws.write_connector(slug + ".yaml", rest_connector(
+        slug, family, f"{app_url}/{slug}/", {"permit": push_endpoint("permits")},
+        delivery=delivery))
+    ws.write_config(relais_config(
+        clients={"gru": apikey_client(api_key, [family], {slug: "*"})},
+        outbox=quick_outbox(sweep_interval="1s")))
+
+
 def push_endpoint(path, parameters=None, body_schema=None, personal_data=None, query=None):
     """An async POST endpoint forwarding its whole body to `path`."""
     endpoint = {
