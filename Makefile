@@ -19,7 +19,8 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
 
 bench: build
-	./tools/bench/run.sh
+	cmake --build $(BUILD_DIR) --target relais_bench_floor
+	BUILD_DIR=$(BUILD_DIR) ./tools/bench/run.sh
 
 # Every test again, on a build with AddressSanitizer and
 # UndefinedBehaviorSanitizer, or with ThreadSanitizer

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Benchmark: relais's REST passthrough against nginx proxy_pass, both in front
 # of the same local upstream (nginx serving a static GeoCodeJSON document),
-# measured with wrk. Method and figures: docs/performance.md.
+# measured with wrk. A third proxy, the floor (tools/bench/floor_proxy.cpp),
+# forwards with relais's stack and does nothing else. Method and figures:
+# docs/performance.md.
 #
 # Usage: tools/bench/run.sh          (or `make bench`)
 # Environment (defaults in brackets):
-#   BUILD_DIR         build directory holding relais and plugins/, relative
-#                     paths taken from the repository root [build]
+#   BUILD_DIR         build directory holding relais, plugins/ and
+#                     tools/bench/relais_bench_floor (`make bench` builds it),
+#                     relative paths taken from the repository root [build]
 #   WRK_THREADS       wrk threads [2]
 #   CONNECTIONS       concurrent connections [64]
 #   DURATION          measured run per target [10s]
@@ -26,6 +29,7 @@ repo=$(cd "$here/../.." && pwd)
 build_dir=${BUILD_DIR:-build}
 [[ $build_dir == /* ]] || build_dir=$repo/$build_dir
 relais_bin=$build_dir/relais
+floor_bin=$build_dir/tools/bench/relais_bench_floor
 wrk_threads=${WRK_THREADS:-2}
 connections=${CONNECTIONS:-64}
 duration=${DURATION:-10s}
@@ -46,6 +50,8 @@ for tool in nginx wrk curl python3 pgrep; do
     command -v "$tool" >/dev/null || die "$tool not found (run tools/install-deps.sh)"
 done
 [[ -x $relais_bin ]] || die "$relais_bin not found: build first (make build, or set BUILD_DIR)"
+[[ -x $floor_bin ]] ||
+    die "$floor_bin not found: cmake --build $build_dir --target relais_bench_floor (make bench does)"
 
 work=$(mktemp -d -t relais-bench.XXXXXX)
 # nginx workers run as nobody when the script runs as root: they must be able
@@ -80,11 +86,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Three distinct free loopback ports, held together while they are chosen.
+# Four distinct free loopback ports, held together while they are chosen.
 free_ports() {
     python3 -c '
 import socket
-socks = [socket.socket() for _ in range(3)]
+socks = [socket.socket() for _ in range(4)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))
@@ -241,14 +247,14 @@ measure() {
 }
 
 mkdir -p "$work/results"
-read -r upstream_port proxy_port relais_port < <(free_ports)
+read -r upstream_port proxy_port relais_port floor_port < <(free_ports)
 
 echo "relais benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "machine: $(nproc) CPU ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), Linux $(uname -r)"
 echo "source: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown) (uncommitted changes not shown)"
 echo "versions: $("$relais_bin" version 2>&1 | head -n 1), $(nginx -v 2>&1), $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
 echo "load: wrk -t$wrk_threads -c$connections -d$duration --latency, then -t1 -c1 (service time without queueing); $rounds rounds (after a $warmup warm-up)"
-echo "servers: relais threads and nginx proxy workers $server_threads, upstream nginx workers $upstream_workers"
+echo "servers: relais and floor threads, nginx proxy workers $server_threads; upstream nginx workers $upstream_workers"
 busy=$(cpu_busy_percent)
 echo "CPU busy before the run: $busy %"
 if ((busy > 10)); then
@@ -260,6 +266,13 @@ cp "$here/geocodejson.json" "$work/upstream/"
 chmod 644 "$work/upstream/geocodejson.json"
 start_nginx upstream upstream.nginx.conf.in "$upstream_port" "$upstream_workers"
 start_nginx proxy proxy.nginx.conf.in "$proxy_port" "$server_threads" "$upstream_port"
+
+mkdir -p "$work/floor"
+"$floor_bin" "$floor_port" "$upstream_port" "$server_threads" \
+    >"$work/floor/stdout.log" 2>"$work/floor/stderr.log" &
+floor_pid=$!
+pids+=("$floor_pid")
+wait_http floor "$floor_pid" "http://127.0.0.1:$floor_port/search" "$work/floor/stderr.log"
 
 relais_dir=$work/relais
 mkdir -p "$relais_dir/connectors" "$relais_dir/var"
@@ -296,6 +309,8 @@ for round in $(seq "$rounds"); do
         "http://127.0.0.1:$proxy_port/$query"
     measure relais "$round" "$connections" "$relais_pid" "$relais_dir/stderr.log" \
         "$relais_url" -H "$auth_header"
+    measure floor "$round" "$connections" "$floor_pid" "$work/floor/stderr.log" \
+        "http://127.0.0.1:$floor_port/$query"
     measure nginx-1c "$round" 1 "${nginx_pid[proxy]}" "$work/proxy/stderr.log" \
         "http://127.0.0.1:$proxy_port/$query"
     measure relais-1c "$round" 1 "$relais_pid" "$relais_dir/stderr.log" "$relais_url" \
@@ -305,7 +320,7 @@ loaded_rss=$(rss_kb "$relais_pid")
 peak_rss=$(awk '/^VmHWM:/ {print $2}' "/proc/$relais_pid/status")
 
 declare -A median_rps median_p50 median_p99 median_cpu median_upstream_cpu median_box_cpu error_total
-labels=(upstream nginx relais nginx-1c relais-1c)
+labels=(upstream nginx relais floor nginx-1c relais-1c)
 for label in "${labels[@]}"; do
     # Word splitting of the lists is wanted here.
     # shellcheck disable=SC2086
@@ -333,6 +348,7 @@ row() {
 row 'upstream (nginx, direct)' upstream
 row 'nginx proxy_pass' nginx
 row 'relais rest passthrough' relais
+row 'floor (stack alone)' floor
 row 'nginx proxy_pass, 1 conn' nginx-1c
 row 'relais, 1 conn' relais-1c
 echo
@@ -340,6 +356,7 @@ awk -v r="${median_rps[relais]}" -v n="${median_rps[nginx]}" \
     -v rp="${median_p99[relais]}" -v np="${median_p99[nginx]}" \
     -v rp1="${median_p99[relais-1c]}" -v np1="${median_p99[nginx-1c]}" \
     -v rc="${median_cpu[relais]}" -v nc="${median_cpu[nginx]}" \
+    -v f="${median_rps[floor]}" -v fc="${median_cpu[floor]}" \
     -v rm="${median_box_cpu[relais]}" -v nm="${median_box_cpu[nginx]}" \
     -v idle="$idle_rss" -v loaded="$loaded_rss" -v peak="$peak_rss" 'BEGIN {
     ratio = 100 * r / n
@@ -350,6 +367,9 @@ awk -v r="${median_rps[relais]}" -v n="${median_rps[nginx]}" \
         (diff <= 1 ? "met" : "MISSED")
     printf "%-30s %+8.2f ms\n", "relais-nginx p99, 1 conn", rp1 - np1
     printf "%-30s %8.2f x\n", "relais/nginx CPU per request", (nc > 0 ? rc / nc : 0)
+    printf "%-30s %8.1f %%   (the stack alone)\n", "floor/nginx throughput", 100 * f / n
+    printf "%-30s %8.1f %%   (the work relais adds)\n", "relais/floor throughput", 100 * r / f
+    printf "%-30s %8.2f x\n", "relais/floor CPU per request", (fc > 0 ? rc / fc : 0)
     printf "%-30s %8.2f x\n", "machine CPU per request", (nm > 0 ? rm / nm : 0)
     printf "%-30s %8.1f MB  (target < 30 MB: %s)\n", "relais idle RSS", idle / 1024,
         (idle < 30 * 1024 ? "met" : "MISSED")
