@@ -22,6 +22,7 @@
 #include "core/log.hpp"
 #include "core/runtime.hpp"
 #include "delivery/attempt.hpp"
+#include "delivery/error_pause.hpp"
 #include "outbox/outbox.hpp"
 
 namespace relais::delivery {
@@ -36,15 +37,6 @@ constexpr std::array<Kind, 3> kinds{Kind::push, Kind::trigger, Kind::demand};
 
 /// A poll interval of zero would spin.
 constexpr std::chrono::milliseconds shortest_poll{10};
-/// After an outbox error (a full disk...), give the disk or the operator a
-/// moment: 1 s, doubled for each further error that comes within the
-/// longest pause of the end of the previous one, up to 32 s. Deliveries
-/// made meanwhile cannot be recorded and are made again after the pause:
-/// the doubling spaces these out.
-constexpr std::chrono::seconds first_error_pause{1};
-constexpr unsigned max_error_pause_doublings = 5;
-constexpr auto longest_error_pause = first_error_pause * (1U << max_error_pause_doublings);
-
 struct Intervals {
     std::chrono::milliseconds poll;
     std::chrono::milliseconds sweep;
@@ -120,7 +112,7 @@ struct Engine::Impl {
     void cancel_all();
     /// Whether no attempt may start now: stopping, or paused after an error
     /// (an attempt that failed while the due messages were being read).
-    bool halted() const { return stopping || SteadyClock::now() < paused_until; }
+    bool halted() const { return stopping || pause.active(SteadyClock::now()); }
     unsigned running_in(const Slot& slot) const {
         const auto found = busy.find(slot);
         return found == busy.end() ? 0 : found->second;
@@ -147,9 +139,9 @@ struct Engine::Impl {
     bool payload_deleted = false;
     SteadyClock::time_point next_sweep{};
     SteadyClock::time_point next_checkpoint{};
-    SteadyClock::time_point paused_until{};
-    /// Pauses in a row, each soon followed by another outbox error.
-    unsigned failed_pauses = 0;
+    /// After an outbox error (a full disk...), the disk or the operator
+    /// get a moment: see error_pause.hpp.
+    ErrorPause pause;
     std::unordered_map<std::string, InProgress> in_progress;  ///< by tracking id
     std::map<Slot, unsigned> busy;
     std::mt19937_64 random{std::random_device{}()};
@@ -162,7 +154,7 @@ awaitable<void> Engine::Impl::run() {
         const Intervals every = intervals(current.get());
         auto wait = every.poll;
         try {
-            if (current && SteadyClock::now() >= paused_until) {
+            if (current && !pause.active(SteadyClock::now())) {
                 co_await start_due_attempts(current);
             }
             co_await housekeeping(every);
@@ -173,8 +165,8 @@ awaitable<void> Engine::Impl::run() {
             outbox_failed(error);
             woken = false;
         }
-        if (SteadyClock::now() < paused_until) {
-            wait = std::chrono::ceil<std::chrono::milliseconds>(paused_until - SteadyClock::now());
+        if (const auto now = SteadyClock::now(); pause.active(now)) {
+            wait = std::chrono::ceil<std::chrono::milliseconds>(pause.until() - now);
             woken = false;
         }
         if (!woken && !stopping) {
@@ -290,7 +282,7 @@ awaitable<void> Engine::Impl::attempt(std::shared_ptr<const Runtime> current,
                 break;
         }
         co_await outbox.record(family, message.info.tracking_id, outcome.record);
-        failed_pauses = 0;
+        pause.succeeded();
         if (outcome.record.verdict == outbox::AttemptRecord::Verdict::delivered) {
             payload_deleted = true;
         }
@@ -323,18 +315,7 @@ void Engine::Impl::finished(const std::string& tracking_id) {
 void Engine::Impl::outbox_failed(const std::exception& error) {
     // The database's message names the file and the failure, no value.
     log::error("outbox_error", {{"error", error.what()}});
-    const auto now = SteadyClock::now();
-    // Attempts that were in flight fail one after the other: one pause.
-    if (now < paused_until) {
-        return;
-    }
-    // An error long after the last pause is a new episode.
-    if (now - paused_until > longest_error_pause) {
-        failed_pauses = 0;
-    }
-    paused_until =
-        now + first_error_pause * (1U << std::min(failed_pauses, max_error_pause_doublings));
-    ++failed_pauses;
+    pause.failed(SteadyClock::now());
 }
 
 void Engine::Impl::poke() {
