@@ -18,26 +18,32 @@
 
 namespace relais::delivery {
 
+/// The pause state of one delivery engine; used by its thread only.
 class ErrorPause {
 public:
     using Clock = std::chrono::steady_clock;
-    static constexpr std::chrono::seconds first{1};
+    /// The pause after the first error of an episode.
+    static constexpr std::chrono::seconds first_pause{1};
+    /// Doublings after which the pause stops growing.
     static constexpr unsigned max_doublings = 5;
-    static constexpr auto longest = first * (1U << max_doublings);
+    /// The longest pause (32 s), also how long after a pause an error still
+    /// belongs to the same episode.
+    static constexpr auto longest_pause = first_pause * (1U << max_doublings);
 
     /// Records an outbox error at `now`.
     void failed(Clock::time_point now) noexcept {
         if (now < until_) {
             return;
         }
-        if (now - until_ > longest) {
+        if (now - until_ > longest_pause) {
             in_a_row_ = 0;
         }
-        until_ = now + first * (1U << std::min(in_a_row_, max_doublings));
+        until_ = now + first_pause * (1U << std::min(in_a_row_, max_doublings));
         ++in_a_row_;
     }
 
-    /// Records an attempt whose outcome reached the outbox.
+    /// Records an attempt whose outcome reached the outbox. A pause under
+    /// way goes on: only the next one is shorter.
     void succeeded() noexcept { in_a_row_ = 0; }
 
     /// Whether no attempt may start at `now`.

@@ -8,7 +8,7 @@ using Clock = ErrorPause::Clock;
 
 namespace {
 
-const Clock::time_point start = Clock::time_point(1000h);
+constexpr Clock::time_point start = Clock::time_point(1000h);
 
 TEST(ErrorPause, NotActiveBeforeAnyError) {
     const ErrorPause pause;
@@ -55,6 +55,16 @@ TEST(ErrorPause, ARecordedAttemptEndsTheEpisode) {
     pause.succeeded();
     pause.failed(start + 7s);
     EXPECT_EQ(pause.until(), start + 8s);
+}
+
+TEST(ErrorPause, ARecordedAttemptDuringAPauseDoesNotEndIt) {
+    ErrorPause pause;
+    pause.failed(start);
+    pause.failed(start + 1s);
+    // An attempt that was in flight reaches the outbox during the pause.
+    pause.succeeded();
+    EXPECT_TRUE(pause.active(start + 2500ms));
+    EXPECT_EQ(pause.until(), start + 3s);
 }
 
 TEST(ErrorPause, AnErrorLongAfterTheLastPauseStartsAgainAtOneSecond) {

@@ -16,7 +16,7 @@
 #   WARMUP            warm-up run per target, not measured [3s]
 #   ROUNDS            measured runs per target, interleaved; the table shows
 #                     the medians [3]
-#   SERVER_THREADS    relais I/O threads and nginx proxy workers [2]
+#   SERVER_THREADS    relais and floor I/O threads, nginx proxy workers [2]
 #   UPSTREAM_WORKERS  nginx upstream workers [2]
 #   BENCH_KEEP=1      keep the work directory (configs, logs, wrk outputs)
 #
@@ -359,7 +359,7 @@ awk -v r="${median_rps[relais]}" -v n="${median_rps[nginx]}" \
     -v f="${median_rps[floor]}" -v fc="${median_cpu[floor]}" \
     -v rm="${median_box_cpu[relais]}" -v nm="${median_box_cpu[nginx]}" \
     -v idle="$idle_rss" -v loaded="$loaded_rss" -v peak="$peak_rss" 'BEGIN {
-    ratio = 100 * r / n
+    ratio = (n > 0 ? 100 * r / n : 0)
     diff = rp - np
     printf "%-30s %8.1f %%   (target >= 80 %%: %s)\n", "relais/nginx throughput", ratio,
         (ratio >= 80 ? "met" : "MISSED")
@@ -367,8 +367,9 @@ awk -v r="${median_rps[relais]}" -v n="${median_rps[nginx]}" \
         (diff <= 1 ? "met" : "MISSED")
     printf "%-30s %+8.2f ms\n", "relais-nginx p99, 1 conn", rp1 - np1
     printf "%-30s %8.2f x\n", "relais/nginx CPU per request", (nc > 0 ? rc / nc : 0)
-    printf "%-30s %8.1f %%   (the stack alone)\n", "floor/nginx throughput", 100 * f / n
-    printf "%-30s %8.1f %%   (the work relais adds)\n", "relais/floor throughput", 100 * r / f
+    printf "%-30s %8.1f %%   (the stack alone)\n", "floor/nginx throughput", (n > 0 ? 100 * f / n : 0)
+    printf "%-30s %8.1f %%   (what the work of relais leaves)\n", "relais/floor throughput",
+        (f > 0 ? 100 * r / f : 0)
     printf "%-30s %8.2f x\n", "relais/floor CPU per request", (fc > 0 ? rc / fc : 0)
     printf "%-30s %8.2f x\n", "machine CPU per request", (nm > 0 ? rm / nm : 0)
     printf "%-30s %8.1f MB  (target < 30 MB: %s)\n", "relais idle RSS", idle / 1024,
