@@ -10,6 +10,16 @@ namespace {
 
 constexpr Clock::time_point start = Clock::time_point(1000h);
 
+/// Three errors in a row, each as the previous pause ends: paused until
+/// start + 7 s.
+ErrorPause after_three_errors() {
+    ErrorPause pause;
+    pause.failed(start);
+    pause.failed(start + 1s);
+    pause.failed(start + 3s);
+    return pause;
+}
+
 TEST(ErrorPause, NotActiveBeforeAnyError) {
     const ErrorPause pause;
     EXPECT_FALSE(pause.active(start));
@@ -47,10 +57,7 @@ TEST(ErrorPause, ErrorsDuringAPauseDoNotLengthenIt) {
 }
 
 TEST(ErrorPause, ARecordedAttemptEndsTheEpisode) {
-    ErrorPause pause;
-    pause.failed(start);
-    pause.failed(start + 1s);
-    pause.failed(start + 3s);
+    ErrorPause pause = after_three_errors();
     EXPECT_EQ(pause.until(), start + 7s);
     pause.succeeded();
     pause.failed(start + 7s);
@@ -68,10 +75,7 @@ TEST(ErrorPause, ARecordedAttemptDuringAPauseDoesNotEndIt) {
 }
 
 TEST(ErrorPause, AnErrorLongAfterTheLastPauseStartsAgainAtOneSecond) {
-    ErrorPause pause;
-    pause.failed(start);
-    pause.failed(start + 1s);
-    pause.failed(start + 3s);
+    ErrorPause pause = after_three_errors();
     ASSERT_EQ(pause.until(), start + 7s);
     // Within 32 s of the end of the last pause: still the same episode.
     pause.failed(start + 7s + 32s);
