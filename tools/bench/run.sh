@@ -18,6 +18,9 @@
 #                     the medians [3]
 #   SERVER_THREADS    relais and floor I/O threads, nginx proxy workers [2]
 #   UPSTREAM_WORKERS  nginx upstream workers [2]
+#   UPSTREAM_TLS=1    the upstream answers over HTTPS, with a certificate
+#                     made for the run that nginx and relais verify; the
+#                     floor, plain HTTP only, is not run [0]
 #   BENCH_KEEP=1      keep the work directory (configs, logs, wrk outputs)
 #
 # Everything listens on 127.0.0.1 only. Exits non-zero if a component fails to
@@ -37,6 +40,7 @@ warmup=${WARMUP:-3s}
 server_threads=${SERVER_THREADS:-2}
 upstream_workers=${UPSTREAM_WORKERS:-2}
 rounds=${ROUNDS:-3}
+upstream_tls=${UPSTREAM_TLS:-0}
 
 query='search?q=8+bd+du+port&limit=5'
 auth_header='Authorization: Bearer bench-key'
@@ -46,7 +50,7 @@ die() {
     exit 1
 }
 
-for tool in nginx wrk curl python3 pgrep; do
+for tool in nginx wrk curl python3 pgrep openssl; do
     command -v "$tool" >/dev/null || die "$tool not found (run tools/install-deps.sh)"
 done
 [[ -x $relais_bin ]] || die "$relais_bin not found: build first (make build, or set BUILD_DIR)"
@@ -97,34 +101,60 @@ print(*(s.getsockname()[1] for s in socks))
 '
 }
 
+# Options curl needs to reach the upstream (its authority, with UPSTREAM_TLS=1).
+curl_tls=()
+
 # Fails with the component's log if `pid` dies or `url` does not answer 2xx.
 wait_http() {
     local name=$1 pid=$2 url=$3 log=$4
     for _ in $(seq 200); do
         kill -0 "$pid" 2>/dev/null || die "$name exited at start-up: $(tail -n 20 "$log")"
-        curl -sf -o /dev/null --max-time 1 "$url" && return 0
+        curl -sf -o /dev/null --max-time 1 "${curl_tls[@]}" "$url" && return 0
         sleep 0.05
     done
     die "$name does not answer on $url: $(tail -n 20 "$log")"
 }
 
+# A certificate authority and a certificate for 127.0.0.1 signed by it, in DIR.
+make_certificates() {
+    local dir=$1
+    mkdir -p "$dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=relais bench CA' \
+        -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj '/CN=127.0.0.1' \
+        -keyout "$dir/upstream.key" -out "$dir/upstream.csr" 2>/dev/null
+    openssl x509 -req -in "$dir/upstream.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+        -CAcreateserial -days 1 -extfile <(echo 'subjectAltName=IP:127.0.0.1') \
+        -out "$dir/upstream.pem" 2>/dev/null
+}
+
+# How the upstream is reached, for the templates: plain HTTP unless
+# UPSTREAM_TLS=1.
+upstream_scheme=http
+tls_listen=""
+tls_certificate=""
+proxy_tls=""
+relais_tls=""
+
 declare -A nginx_pid
 
-# start_nginx NAME TEMPLATE PORT WORKERS [UPSTREAM_PORT]
+# start_nginx NAME TEMPLATE PORT WORKERS [UPSTREAM_PORT] [SCHEME]
 start_nginx() {
-    local name=$1 template=$2 port=$3 workers=$4 upstream_port=${5:-}
+    local name=$1 template=$2 port=$3 workers=$4 upstream_port=${5:-} scheme=${6:-http}
     local prefix=$work/$name user=""
     mkdir -p "$prefix/tmp"
     # Debian has no "nobody" group, nginx's default for workers under root.
     [[ $(id -u) -ne 0 ]] || user="user nobody nogroup;"
     sed -e "s|@USER@|$user|" -e "s|@WORKERS@|$workers|" -e "s|@PREFIX@|$prefix|g" \
         -e "s|@PORT@|$port|" -e "s|@UPSTREAM_PORT@|$upstream_port|" \
+        -e "s|@TLS_LISTEN@|$tls_listen|" -e "s|@TLS_CERTIFICATE@|$tls_certificate|" \
+        -e "s|@UPSTREAM_SCHEME@|$upstream_scheme|" -e "s|@PROXY_TLS@|$proxy_tls|" \
         "$here/$template" >"$prefix/nginx.conf"
     nginx -p "$prefix/" -c "$prefix/nginx.conf" -g 'daemon off;' \
         >"$prefix/stdout.log" 2>"$prefix/stderr.log" &
     pids+=("$!")
     nginx_pid[$name]=$!
-    wait_http "$name" "$!" "http://127.0.0.1:$port/search" "$prefix/stderr.log"
+    wait_http "$name" "$!" "$scheme://127.0.0.1:$port/search" "$prefix/stderr.log"
 }
 
 # CPU time (clock ticks, user + system, every thread) of a process and of its
@@ -255,31 +285,53 @@ echo "source: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknow
 echo "versions: $("$relais_bin" version 2>&1 | head -n 1), $(nginx -v 2>&1), $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
 echo "load: wrk -t$wrk_threads -c$connections -d$duration --latency, then -t1 -c1 (service time without queueing); $rounds rounds (after a $warmup warm-up)"
 echo "servers: relais and floor threads, nginx proxy workers $server_threads; upstream nginx workers $upstream_workers"
+if [[ $upstream_tls == 1 ]]; then
+    echo "upstream: HTTPS (UPSTREAM_TLS=1), verified by nginx and relais; the floor is not run"
+fi
 busy=$(cpu_busy_percent)
 echo "CPU busy before the run: $busy %"
 if ((busy > 10)); then
     echo "warning: other processes use the CPU: the figures will be low and noisy" >&2
 fi
 
+if [[ $upstream_tls == 1 ]]; then
+    tls=$work/tls
+    make_certificates "$tls"
+    chmod -R a+rX "$tls"
+    upstream_scheme=https
+    tls_listen=" ssl"
+    tls_certificate="ssl_certificate $tls/upstream.pem; ssl_certificate_key $tls/upstream.key;"
+    proxy_tls="proxy_ssl_trusted_certificate $tls/ca.pem; proxy_ssl_verify on; proxy_ssl_name 127.0.0.1;"
+    relais_tls=", tls: {ca_file: $tls/ca.pem}"
+    curl_tls=(--cacert "$tls/ca.pem")
+fi
+
 mkdir -p "$work/upstream"
 cp "$here/geocodejson.json" "$work/upstream/"
 chmod 644 "$work/upstream/geocodejson.json"
-start_nginx upstream upstream.nginx.conf.in "$upstream_port" "$upstream_workers"
+start_nginx upstream upstream.nginx.conf.in "$upstream_port" "$upstream_workers" "" \
+    "$upstream_scheme"
 start_nginx proxy proxy.nginx.conf.in "$proxy_port" "$server_threads" "$upstream_port"
 
-mkdir -p "$work/floor"
-"$floor_bin" "$floor_port" "$upstream_port" "$server_threads" \
-    >"$work/floor/stdout.log" 2>"$work/floor/stderr.log" &
-floor_pid=$!
-pids+=("$floor_pid")
-wait_http floor "$floor_pid" "http://127.0.0.1:$floor_port/search" "$work/floor/stderr.log"
+labels=(upstream nginx relais nginx-1c relais-1c)
+floor_pid=""
+if [[ $upstream_tls != 1 ]]; then
+    mkdir -p "$work/floor"
+    "$floor_bin" "$floor_port" "$upstream_port" "$server_threads" \
+        >"$work/floor/stdout.log" 2>"$work/floor/stderr.log" &
+    floor_pid=$!
+    pids+=("$floor_pid")
+    wait_http floor "$floor_pid" "http://127.0.0.1:$floor_port/search" "$work/floor/stderr.log"
+    labels+=(floor)
+fi
 
 relais_dir=$work/relais
 mkdir -p "$relais_dir/connectors" "$relais_dir/var"
 chmod 700 "$relais_dir/var"
 sed -e "s|@PORT@|$relais_port|" -e "s|@THREADS@|$server_threads|" -e "s|@PLUGINS@|$build_dir/plugins|" \
     "$here/relais.yaml.in" >"$relais_dir/relais.yaml"
-sed -e "s|@UPSTREAM_PORT@|$upstream_port|" \
+sed -e "s|@UPSTREAM_PORT@|$upstream_port|" -e "s|@UPSTREAM_SCHEME@|$upstream_scheme|" \
+    -e "s|@UPSTREAM_TLS@|$relais_tls|" \
     "$here/bench-geo.yaml.in" >"$relais_dir/connectors/bench-geo.yaml"
 (cd "$relais_dir" && exec "$relais_bin" serve --config relais.yaml) \
     >"$relais_dir/stdout.log" 2>"$relais_dir/stderr.log" &
@@ -304,13 +356,15 @@ echo
 # Interleaved so that a burst of background activity hits every target alike.
 for round in $(seq "$rounds"); do
     measure upstream "$round" "$connections" "${nginx_pid[upstream]}" \
-        "$work/upstream/stderr.log" "http://127.0.0.1:$upstream_port/$query"
+        "$work/upstream/stderr.log" "$upstream_scheme://127.0.0.1:$upstream_port/$query"
     measure nginx "$round" "$connections" "${nginx_pid[proxy]}" "$work/proxy/stderr.log" \
         "http://127.0.0.1:$proxy_port/$query"
     measure relais "$round" "$connections" "$relais_pid" "$relais_dir/stderr.log" \
         "$relais_url" -H "$auth_header"
-    measure floor "$round" "$connections" "$floor_pid" "$work/floor/stderr.log" \
-        "http://127.0.0.1:$floor_port/$query"
+    if [[ -n $floor_pid ]]; then
+        measure floor "$round" "$connections" "$floor_pid" "$work/floor/stderr.log" \
+            "http://127.0.0.1:$floor_port/$query"
+    fi
     measure nginx-1c "$round" 1 "${nginx_pid[proxy]}" "$work/proxy/stderr.log" \
         "http://127.0.0.1:$proxy_port/$query"
     measure relais-1c "$round" 1 "$relais_pid" "$relais_dir/stderr.log" "$relais_url" \
@@ -320,7 +374,6 @@ loaded_rss=$(rss_kb "$relais_pid")
 peak_rss=$(awk '/^VmHWM:/ {print $2}' "/proc/$relais_pid/status")
 
 declare -A median_rps median_p50 median_p99 median_cpu median_upstream_cpu median_box_cpu error_total
-labels=(upstream nginx relais floor nginx-1c relais-1c)
 for label in "${labels[@]}"; do
     # Word splitting of the lists is wanted here.
     # shellcheck disable=SC2086
@@ -348,7 +401,7 @@ row() {
 row 'upstream (nginx, direct)' upstream
 row 'nginx proxy_pass' nginx
 row 'relais rest passthrough' relais
-row 'floor (stack alone)' floor
+[[ -z $floor_pid ]] || row 'floor (stack alone)' floor
 row 'nginx proxy_pass, 1 conn' nginx-1c
 row 'relais, 1 conn' relais-1c
 echo
@@ -356,7 +409,7 @@ awk -v r="${median_rps[relais]}" -v n="${median_rps[nginx]}" \
     -v rp="${median_p99[relais]}" -v np="${median_p99[nginx]}" \
     -v rp1="${median_p99[relais-1c]}" -v np1="${median_p99[nginx-1c]}" \
     -v rc="${median_cpu[relais]}" -v nc="${median_cpu[nginx]}" \
-    -v f="${median_rps[floor]}" -v fc="${median_cpu[floor]}" \
+    -v f="${median_rps[floor]:-0}" -v fc="${median_cpu[floor]:-0}" \
     -v rm="${median_box_cpu[relais]}" -v nm="${median_box_cpu[nginx]}" \
     -v idle="$idle_rss" -v loaded="$loaded_rss" -v peak="$peak_rss" 'BEGIN {
     ratio = (n > 0 ? 100 * r / n : 0)
@@ -367,10 +420,12 @@ awk -v r="${median_rps[relais]}" -v n="${median_rps[nginx]}" \
         (diff <= 1 ? "met" : "MISSED")
     printf "%-30s %+8.2f ms\n", "relais-nginx p99, 1 conn", rp1 - np1
     printf "%-30s %8.2f x\n", "relais/nginx CPU per request", (nc > 0 ? rc / nc : 0)
-    printf "%-30s %8.1f %%   (the stack alone)\n", "floor/nginx throughput", (n > 0 ? 100 * f / n : 0)
-    printf "%-30s %8.1f %%   (what the work of relais leaves)\n", "relais/floor throughput",
-        (f > 0 ? 100 * r / f : 0)
-    printf "%-30s %8.2f x\n", "relais/floor CPU per request", (fc > 0 ? rc / fc : 0)
+    if (f > 0) {
+        printf "%-30s %8.1f %%   (the stack alone)\n", "floor/nginx throughput", (n > 0 ? 100 * f / n : 0)
+        printf "%-30s %8.1f %%   (what the work of relais leaves)\n", "relais/floor throughput",
+            100 * r / f
+        printf "%-30s %8.2f x\n", "relais/floor CPU per request", (fc > 0 ? rc / fc : 0)
+    }
     printf "%-30s %8.2f x\n", "machine CPU per request", (nm > 0 ? rm / nm : 0)
     printf "%-30s %8.1f MB  (target < 30 MB: %s)\n", "relais idle RSS", idle / 1024,
         (idle < 30 * 1024 ? "met" : "MISSED")
