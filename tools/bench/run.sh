@@ -50,11 +50,14 @@ die() {
     exit 1
 }
 
-for tool in nginx wrk curl python3 pgrep openssl; do
+[[ $upstream_tls == [01] ]] || die "UPSTREAM_TLS is 0 or 1, not '$upstream_tls'"
+tools=(nginx wrk curl python3 pgrep)
+[[ $upstream_tls == 0 ]] || tools+=(openssl)
+for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || die "$tool not found (run tools/install-deps.sh)"
 done
 [[ -x $relais_bin ]] || die "$relais_bin not found: build first (make build, or set BUILD_DIR)"
-[[ -x $floor_bin ]] ||
+[[ $upstream_tls == 1 || -x $floor_bin ]] ||
     die "$floor_bin not found: cmake --build $build_dir --target relais_bench_floor (make bench does)"
 
 work=$(mktemp -d -t relais-bench.XXXXXX)
@@ -115,17 +118,22 @@ wait_http() {
     die "$name does not answer on $url: $(tail -n 20 "$log")"
 }
 
-# A certificate authority and a certificate for 127.0.0.1 signed by it, in DIR.
+# A certificate authority and a certificate for 127.0.0.1 signed by it, in
+# DIR; the authority's key is deleted once it has signed.
 make_certificates() {
-    local dir=$1
+    local dir=$1 log=$1/openssl.log
     mkdir -p "$dir"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=relais bench CA' \
-        -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj '/CN=127.0.0.1' \
-        -keyout "$dir/upstream.key" -out "$dir/upstream.csr" 2>/dev/null
-    openssl x509 -req -in "$dir/upstream.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
-        -CAcreateserial -days 1 -extfile <(echo 'subjectAltName=IP:127.0.0.1') \
-        -out "$dir/upstream.pem" 2>/dev/null
+    {
+        openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=relais bench CA' \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+            -keyout "$dir/ca.key" -out "$dir/ca.pem" &&
+            openssl req -newkey rsa:2048 -nodes -subj '/CN=127.0.0.1' \
+                -keyout "$dir/upstream.key" -out "$dir/upstream.csr" &&
+            openssl x509 -req -in "$dir/upstream.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+                -CAcreateserial -days 1 -extfile <(echo 'subjectAltName=IP:127.0.0.1') \
+                -out "$dir/upstream.pem"
+    } >"$log" 2>&1 || die "openssl could not make the certificates: $(tail -n 5 "$log")"
+    rm -f "$dir/ca.key"
 }
 
 # How the upstream is reached, for the templates: plain HTTP unless
@@ -286,7 +294,7 @@ echo "versions: $("$relais_bin" version 2>&1 | head -n 1), $(nginx -v 2>&1), $(w
 echo "load: wrk -t$wrk_threads -c$connections -d$duration --latency, then -t1 -c1 (service time without queueing); $rounds rounds (after a $warmup warm-up)"
 echo "servers: relais and floor threads, nginx proxy workers $server_threads; upstream nginx workers $upstream_workers"
 if [[ $upstream_tls == 1 ]]; then
-    echo "upstream: HTTPS (UPSTREAM_TLS=1), verified by nginx and relais; the floor is not run"
+    echo "upstream: HTTPS (UPSTREAM_TLS=1, TLS 1.2 or 1.3), verified by nginx and relais; the floor is not run"
 fi
 busy=$(cpu_busy_percent)
 echo "CPU busy before the run: $busy %"
@@ -295,14 +303,16 @@ if ((busy > 10)); then
 fi
 
 if [[ $upstream_tls == 1 ]]; then
+    # nginx's master reads the certificate and key before its workers drop
+    # their privileges: the key stays readable by its owner only.
     tls=$work/tls
     make_certificates "$tls"
-    chmod -R a+rX "$tls"
     upstream_scheme=https
     tls_listen=" ssl"
-    tls_certificate="ssl_certificate $tls/upstream.pem; ssl_certificate_key $tls/upstream.key;"
-    proxy_tls="proxy_ssl_trusted_certificate $tls/ca.pem; proxy_ssl_verify on; proxy_ssl_name 127.0.0.1;"
-    relais_tls=", tls: {ca_file: $tls/ca.pem}"
+    # nginx 1.22 offers TLS 1.3 only when asked to; libcurl and wrk offer it.
+    tls_certificate="ssl_certificate $tls/upstream.pem; ssl_certificate_key $tls/upstream.key; ssl_protocols TLSv1.2 TLSv1.3;"
+    proxy_tls="proxy_ssl_trusted_certificate $tls/ca.pem; proxy_ssl_verify on; proxy_ssl_name 127.0.0.1; proxy_ssl_protocols TLSv1.2 TLSv1.3;"
+    relais_tls=", tls: {ca_file: \"$tls/ca.pem\"}"
     curl_tls=(--cacert "$tls/ca.pem")
 fi
 
