@@ -122,21 +122,16 @@ constexpr std::array<CoreType, 7> core_types{{
     {"seq", [](const rapidjson::Value& v) { return v.IsArray(); }},
 }};
 
-/// The core type `tag` names, or nullptr.
-const CoreType* core_type(std::string_view tag) {
-    if (!tag.starts_with(core_tag_prefix)) {
-        return nullptr;
-    }
-    const auto found = std::find_if(core_types.begin(), core_types.end(), [&](const CoreType& t) {
-        return t.name == tag.substr(core_tag_prefix.size());
-    });
-    return found == core_types.end() ? nullptr : &*found;
-}
-
 /// Whether `tag` is the core schema's tag of type `name` (`str` for `!!str`).
 bool is_core_tag(std::string_view tag, std::string_view name) {
-    const CoreType* type = core_type(tag);
-    return type != nullptr && type->name == name;
+    return tag.starts_with(core_tag_prefix) && tag.substr(core_tag_prefix.size()) == name;
+}
+
+/// The core type `tag` names, or nullptr.
+const CoreType* core_type(std::string_view tag) {
+    const auto found = std::find_if(core_types.begin(), core_types.end(),
+                                    [&](const CoreType& t) { return is_core_tag(tag, t.name); });
+    return found == core_types.end() ? nullptr : &*found;
 }
 
 /// `tag` as written in YAML: `!!int` for the core schema's.
@@ -172,7 +167,7 @@ std::optional<std::string> tag_refusal(std::string_view tag, const rapidjson::Va
         if (type->holds(value)) {
             return std::nullopt;
         }
-        return "the value is not of the type its tag '!!" + std::string(type->name) + "' names";
+        return "the value is not of the type its tag '" + written_tag(tag) + "' names";
     }
     return unsupported_tag(
         tag, "write the value plainly (strings, numbers, booleans, null, mappings, lists)");

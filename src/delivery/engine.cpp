@@ -154,7 +154,7 @@ awaitable<void> Engine::Impl::run() {
         const Intervals every = intervals(current.get());
         auto wait = every.poll;
         try {
-            if (current && !pause.active(SteadyClock::now())) {
+            if (current && !halted()) {
                 co_await start_due_attempts(current);
             }
             co_await housekeeping(every);
